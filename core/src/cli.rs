@@ -1,0 +1,301 @@
+//! The headless command line of product.md §7. `sendrow` with no command starts
+//! the desktop app; that branch lives in the app crate, everything else here.
+//!
+//! Errors go to stderr with a non-zero exit; `--json` output goes to stdout.
+//! API keys are read from standard input, never from argv.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{ArgGroup, Args, Parser, Subcommand};
+
+use crate::account::{AccountInput, AccountStatus, AccountView, Region, Target};
+use crate::secrets::Secret;
+use crate::sim::{Fault, SimConfig, Simulator};
+use crate::{Core, Error};
+
+/// Sendrow: new rows of a sheet become SMS through your own 8x8 account.
+#[derive(Debug, Parser)]
+#[command(name = "sendrow", version, about)]
+pub struct Cli {
+    /// Folder for Sendrow's data (default: the OS app-data folder).
+    #[arg(long, global = true, env = "SENDROW_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// What to do; without one, the desktop app starts.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage 8x8 accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Run the local 8x8-compatible simulator.
+    Sim(SimArgs),
+}
+
+/// `sendrow account …`
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Add an account; the API key is read from standard input and verified with 8x8.
+    #[command(group(ArgGroup::new("target").required(true).args(["region", "base_url"])))]
+    Add {
+        /// A name for the account.
+        name: String,
+        /// The 8x8 subaccount ID (Connect portal → API keys).
+        #[arg(long = "subaccount", value_name = "ID")]
+        subaccount: String,
+        /// The account's region: apac, us, eu or id.
+        #[arg(long, value_parser = parse_region)]
+        region: Option<Region>,
+        /// A custom API base URL (https, or http on this machine), e.g. the simulator.
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
+        /// Print the saved account as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the accounts.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask 8x8 again whether an account's key works.
+    Verify {
+        /// The account.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an account and its key.
+    Remove {
+        /// The account.
+        name: String,
+    },
+}
+
+/// `sendrow sim …`
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// A subaccount and its key, SUBACCOUNT:KEY; repeat for more (default: sandbox_hq:sandbox-key).
+    #[arg(long = "account", value_name = "SUBACCOUNT:KEY", value_parser = parse_sim_account)]
+    pub accounts: Vec<(String, String)>,
+    /// Delay before every answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Chance (0 to 1) that a send request meets one of --faults.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    pub fail_rate: f64,
+    /// Faults drawn from when --fail-rate hits: 429, 500, timeout, reset.
+    #[arg(long, value_delimiter = ',', value_parser = parse_fault, default_value = "500")]
+    pub faults: Vec<Fault>,
+    /// Send requests allowed per second per subaccount before 429 (default 1800, as 8x8).
+    #[arg(long)]
+    pub rate_limit: Option<u32>,
+    /// A destination whose messages end undelivered; repeat for more.
+    #[arg(long, value_name = "NUMBER")]
+    pub undeliverable: Vec<String>,
+    /// Milliseconds between delivery states (queued → sent → delivered).
+    #[arg(long, default_value_t = 1000)]
+    pub delivery_step_ms: u64,
+}
+
+fn parse_region(s: &str) -> Result<Region, String> {
+    Region::parse(s).ok_or_else(|| format!("unknown region {s:?}: use apac, us, eu or id"))
+}
+
+fn parse_sim_account(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((sub, key)) if !sub.is_empty() && !key.is_empty() => Ok((sub.to_owned(), key.to_owned())),
+        _ => Err(format!("{s:?} is not SUBACCOUNT:KEY")),
+    }
+}
+
+fn parse_fault(s: &str) -> Result<Fault, String> {
+    Fault::parse(s).ok_or_else(|| format!("unknown fault {s:?}: use 429, 500, timeout or reset"))
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("{s:?} is not a number from 0 to 1")),
+    }
+}
+
+/// Runs a command and turns the outcome into an exit code; errors are printed
+/// to stderr in words.
+pub fn run(data_dir: Option<PathBuf>, command: Command) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        match command {
+            Command::Sim(args) => sim(args).await,
+            Command::Account(cmd) => {
+                let dir = crate::data_dir::resolve(data_dir)?;
+                let mut core = Core::open_with_keychain(&dir)?;
+                if let Some(ms) = std::env::var("SENDROW_HTTP_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()) {
+                    core.set_http_timeout(Duration::from_millis(ms));
+                }
+                account(&core, cmd).await
+            }
+        }
+    });
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(value).expect("plain data serializes"));
+}
+
+fn describe_status(view: &AccountView) -> String {
+    match (&view.status_reason, view.status_code) {
+        (None, _) => "active".to_owned(),
+        (Some(reason), Some(code)) => format!("inactive: {reason} (8x8 code {code})"),
+        (Some(reason), None) => format!("inactive: {reason}"),
+    }
+}
+
+/// Reads the API key from stdin: all of it when piped, one line at a prompt.
+fn read_key() -> Result<Secret, Error> {
+    let stdin = std::io::stdin();
+    let mut text = String::new();
+    if stdin.is_terminal() {
+        eprint!("8x8 API key (input is not echoed to logs; paste and press Enter): ");
+        let _ = std::io::stderr().flush();
+        stdin.read_line(&mut text).map_err(|e| Error::Invalid(format!("cannot read the API key: {e}")))?;
+    } else {
+        stdin.lock().read_to_string(&mut text).map_err(|e| Error::Invalid(format!("cannot read the API key: {e}")))?;
+    }
+    let key = text.trim();
+    if key.is_empty() {
+        return Err(Error::Invalid(
+            "no API key on standard input: pipe it in, e.g. `sendrow account add NAME --subaccount ID --region eu < key.txt`".into(),
+        ));
+    }
+    Ok(Secret::new(key))
+}
+
+async fn account(core: &Core, cmd: AccountCommand) -> Result<ExitCode, Error> {
+    match cmd {
+        AccountCommand::Add { name, subaccount, region, base_url, json } => {
+            let target = match (region, base_url) {
+                (Some(r), _) => Target::Region(r),
+                (None, Some(url)) => Target::BaseUrl(url),
+                (None, None) => unreachable!("clap requires --region or --base-url"),
+            };
+            let api_key = read_key()?;
+            let account = core.add_account(AccountInput { name, subaccount_id: subaccount, target, api_key }).await?;
+            let view = AccountView::from(&account);
+            if json {
+                print_json(&view);
+            } else {
+                println!("Account {:?} saved: {}", view.name, describe_status(&view));
+            }
+            Ok(match account.status {
+                AccountStatus::Active => ExitCode::SUCCESS,
+                AccountStatus::Inactive { .. } => {
+                    eprintln!(
+                        "error: 8x8 did not accept account {:?}: {}. Check your access: copy the subaccount ID and API key \
+                         again from the 8x8 Connect portal, then run `sendrow account verify {}`",
+                        view.name,
+                        describe_status(&view),
+                        view.name
+                    );
+                    ExitCode::FAILURE
+                }
+            })
+        }
+        AccountCommand::List { json } => {
+            let views: Vec<AccountView> = core.accounts()?.iter().map(AccountView::from).collect();
+            if json {
+                print_json(&views);
+            } else if views.is_empty() {
+                println!("No accounts yet. Add one with `sendrow account add NAME --subaccount ID --region eu`.");
+            } else {
+                for v in &views {
+                    println!("{}\t{}\t{}\t{}", v.name, v.subaccount_id, v.base_url, describe_status(v));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AccountCommand::Verify { name, json } => {
+            let account = core.verify_account(&name).await?;
+            let view = AccountView::from(&account);
+            if json {
+                print_json(&view);
+            } else {
+                println!("Account {:?}: {}", view.name, describe_status(&view));
+            }
+            Ok(if view.status == "active" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        AccountCommand::Remove { name } => {
+            core.remove_account(&name)?;
+            println!("Account {name:?} removed, and its API key deleted from the keychain.");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn sim(args: SimArgs) -> Result<ExitCode, Error> {
+    let defaults = SimConfig::default();
+    let config = SimConfig {
+        accounts: if args.accounts.is_empty() { defaults.accounts } else { args.accounts },
+        latency: Duration::from_millis(args.latency_ms),
+        fail_rate: args.fail_rate,
+        faults: args.faults,
+        rate_limit: args.rate_limit,
+        undeliverable: args.undeliverable,
+        delivery_step: Duration::from_millis(args.delivery_step_ms),
+    };
+    let sim = Simulator::start(config, args.port)
+        .await
+        .map_err(|e| Error::Invalid(format!("cannot listen on 127.0.0.1:{}: {e}; pick another --port", args.port)))?;
+    println!("listening on {}", sim.base_url());
+    let _ = std::io::stdout().flush();
+    sim.run_until(shutdown_signal()).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

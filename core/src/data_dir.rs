@@ -1,0 +1,19 @@
+//! Where a data folder is: `--data-dir`, else `SENDROW_DATA_DIR` (both handled
+//! by the CLI parser), else the OS app-data folder.
+
+use std::path::PathBuf;
+
+/// The OS app-data folder for Sendrow, e.g. `~/.local/share/sendrow` on Linux.
+pub fn default_dir() -> Result<PathBuf, crate::Error> {
+    dirs::data_dir()
+        .map(|d| d.join("sendrow"))
+        .ok_or_else(|| crate::Error::Invalid("this system has no app-data folder; pass --data-dir DIR or set SENDROW_DATA_DIR".into()))
+}
+
+/// `explicit` when given, else the OS default.
+pub fn resolve(explicit: Option<PathBuf>) -> Result<PathBuf, crate::Error> {
+    match explicit {
+        Some(dir) => Ok(dir),
+        None => default_dir(),
+    }
+}

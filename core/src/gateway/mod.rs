@@ -1,0 +1,334 @@
+//! The 8x8 SMS API client: the only module that talks HTTP to 8x8.
+//!
+//! It speaks the wire format of `8x8-sms-api.md` (single send, batch send,
+//! message details) and turns every failure into an [`Error`] that says whether
+//! a retry can help and whether the message may already have gone out. Retry
+//! loops, the ledger and account bookkeeping are not here: callers decide.
+
+pub mod wire;
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::secrets::Secret;
+pub use wire::{BatchRequest, BatchResponse, ErrorBody, MessageDetails, SmsRequest, SmsResponse};
+
+/// 8x8's code for "Request was not authenticated properly".
+pub const CODE_BAD_KEY: i64 = 1200;
+/// 8x8's code for a subaccount the key's account does not own.
+pub const CODE_FOREIGN_SUBACCOUNT: i64 = 1001;
+/// 8x8's code for "Message not found".
+pub const CODE_NOT_FOUND: i64 = 1300;
+/// 8x8's code for an invalid parameter (e.g. "Invalid umid.").
+pub const CODE_INVALID_PARAMETER: i64 = 1000;
+
+/// How long to wait for 8x8 before calling the outcome ambiguous.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A failed call to 8x8. The text never contains the API key.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 401 / 1200: the key is wrong, disabled or deleted.
+    #[error("8x8 refused the API key: {message} (code {code})")]
+    BadKey {
+        /// 8x8's code (1200).
+        code: i64,
+        /// 8x8's message.
+        message: String,
+    },
+    /// 1001: the key works but its account does not own this subaccount.
+    #[error("8x8 says this subaccount does not belong to the key's account: {message} (code {code})")]
+    ForeignSubaccount {
+        /// 8x8's code (1001).
+        code: i64,
+        /// 8x8's message.
+        message: String,
+    },
+    /// 4xx other than auth and rate limiting: the request itself is wrong.
+    #[error("8x8 rejected the request: {message} (HTTP {status}, code {code})")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// 8x8's code.
+        code: i64,
+        /// 8x8's message.
+        message: String,
+    },
+    /// 429: too many requests; wait `retry_after`, then try again.
+    #[error("8x8 asks us to slow down: {message} (retry after {} s)", retry_after.as_secs_f64())]
+    RateLimited {
+        /// From the `Retry-After` header (1 s when absent).
+        retry_after: Duration,
+        /// 8x8's message.
+        message: String,
+    },
+    /// 5xx: 8x8 failed; nothing was queued.
+    #[error("8x8 had a server error: {message} (HTTP {status})")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// 8x8's code, when the body had one.
+        code: Option<i64>,
+        /// 8x8's message, or the start of the body.
+        message: String,
+    },
+    /// The request never reached 8x8 (DNS, refused, TLS): safe to retry.
+    #[error("could not reach 8x8 at {url}: {reason}")]
+    Unreachable {
+        /// The URL we tried.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The request may have reached 8x8 but no answer came back (timeout,
+    /// reset, unreadable reply). A send in this state must not be repeated
+    /// automatically: the customer may already have the SMS.
+    #[error("no answer from 8x8 at {url} after the request was sent ({reason}); it may or may not have been accepted")]
+    Ambiguous {
+        /// The URL we tried.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Whether trying the same request again later can succeed. Ambiguous
+    /// outcomes are not transient: repeating a send could text someone twice.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::RateLimited { .. } | Error::Server { .. } | Error::Unreachable { .. })
+    }
+
+    /// Whether the key or subaccount is refused, so the account must be marked
+    /// inactive.
+    pub fn rejects_account(&self) -> bool {
+        matches!(self, Error::BadKey { .. } | Error::ForeignSubaccount { .. })
+    }
+
+    /// 8x8's numeric code, when it gave one.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            Error::BadKey { code, .. } | Error::ForeignSubaccount { code, .. } | Error::Rejected { code, .. } => {
+                Some(*code)
+            }
+            Error::Server { code, .. } => *code,
+            Error::RateLimited { .. } => Some(429),
+            Error::Unreachable { .. } | Error::Ambiguous { .. } => None,
+        }
+    }
+
+    /// 8x8's own words, when the error came from 8x8.
+    pub fn reason(&self) -> String {
+        match self {
+            Error::BadKey { message, .. }
+            | Error::ForeignSubaccount { message, .. }
+            | Error::Rejected { message, .. }
+            | Error::RateLimited { message, .. }
+            | Error::Server { message, .. } => message.clone(),
+            Error::Unreachable { reason, .. } | Error::Ambiguous { reason, .. } => reason.clone(),
+        }
+    }
+}
+
+/// Where and as whom to call 8x8.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Base URL without a trailing slash, e.g. `https://sms.8x8.uk`.
+    pub base_url: String,
+    /// The subaccount in every path.
+    pub subaccount_id: String,
+    /// The bearer key.
+    pub api_key: Secret,
+}
+
+/// A client for one 8x8 subaccount.
+#[derive(Clone)]
+pub struct Gateway {
+    http: reqwest::Client,
+    endpoint: Endpoint,
+}
+
+/// What a zero-cost probe of the credentials found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// 8x8 accepted the key for this subaccount.
+    Accepted,
+    /// 8x8 refused; the reason and code are 8x8's.
+    Refused {
+        /// 8x8's message.
+        reason: String,
+        /// 8x8's code.
+        code: i64,
+    },
+}
+
+impl Gateway {
+    /// A client with the default timeout.
+    pub fn new(endpoint: Endpoint) -> Gateway {
+        Gateway::with_timeout(endpoint, DEFAULT_TIMEOUT)
+    }
+
+    /// A client whose requests give up after `timeout`.
+    pub fn with_timeout(endpoint: Endpoint, timeout: Duration) -> Gateway {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("Sendrow/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .timeout(timeout)
+            .build()
+            .expect("a client with only timeouts and a user agent always builds");
+        let base_url = endpoint.base_url.trim_end_matches('/').to_owned();
+        Gateway { http, endpoint: Endpoint { base_url, ..endpoint } }
+    }
+
+    fn url(&self, tail: &str) -> String {
+        format!("{}/api/v1/subaccounts/{}/messages{tail}", self.endpoint.base_url, self.endpoint.subaccount_id)
+    }
+
+    /// `POST …/messages`: one SMS.
+    pub async fn send(&self, message: &SmsRequest) -> Result<SmsResponse, Error> {
+        self.call(Method::POST, &self.url(""), Some(message), true).await
+    }
+
+    /// `POST …/messages/batch`: up to 10,000 SMS in one request.
+    pub async fn send_batch(&self, batch: &BatchRequest) -> Result<BatchResponse, Error> {
+        self.call(Method::POST, &self.url("/batch"), Some(batch), true).await
+    }
+
+    /// `GET …/messages/{umid}`: a message's delivery state. 8x8 allows one such
+    /// request per second per subaccount.
+    pub async fn message_status(&self, umid: &str) -> Result<MessageDetails, Error> {
+        self.call::<(), _>(Method::GET, &self.url(&format!("/{umid}")), None, false).await
+    }
+
+    /// Checks key and subaccount without sending anything or costing money: asks
+    /// for the details of a message that cannot exist. 8x8 authenticates first,
+    /// so a good key gets "message not found" (404/1300), a bad key 401/1200 and
+    /// a subaccount the key does not own 1001. When rate limited it waits as told
+    /// (at most 5 s) and asks once more.
+    pub async fn probe(&self) -> Result<Probe, Error> {
+        let mut waited = false;
+        loop {
+            let umid = uuid::Uuid::new_v4().to_string();
+            match self.message_status(&umid).await {
+                // A message that exists by chance still proves the key works.
+                Ok(_) => return Ok(Probe::Accepted),
+                Err(Error::Rejected { code, .. }) if code == CODE_NOT_FOUND || code == CODE_INVALID_PARAMETER => {
+                    return Ok(Probe::Accepted)
+                }
+                Err(Error::BadKey { code, message }) | Err(Error::ForeignSubaccount { code, message }) => {
+                    return Ok(Probe::Refused { reason: message, code })
+                }
+                Err(Error::RateLimited { retry_after, .. }) if !waited => {
+                    waited = true;
+                    tokio::time::sleep(retry_after.min(Duration::from_secs(5))).await;
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    }
+
+    async fn call<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+        sends: bool,
+    ) -> Result<T, Error> {
+        let mut request = self.http.request(method, url).bearer_auth(self.endpoint.api_key.expose());
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| transport_error(url, &e, sends))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64);
+        let bytes = response.bytes().await.map_err(|e| transport_error(url, &e, sends))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| unreadable_success(url, &e, sends));
+        }
+        Err(error_from_response(status, &bytes, retry_after))
+    }
+}
+
+/// A transport failure. Only a failure to connect proves the request never
+/// left; anything later may have reached 8x8.
+fn transport_error(url: &str, err: &reqwest::Error, sends: bool) -> Error {
+    let reason = describe(err);
+    if err.is_connect() || err.is_builder() || !sends {
+        Error::Unreachable { url: url.to_owned(), reason }
+    } else {
+        Error::Ambiguous { url: url.to_owned(), reason }
+    }
+}
+
+/// A 2xx whose body we cannot read: 8x8 accepted something we cannot match.
+fn unreadable_success(url: &str, err: &serde_json::Error, sends: bool) -> Error {
+    let reason = format!("8x8 answered with a body Sendrow does not understand: {err}");
+    if sends {
+        Error::Ambiguous { url: url.to_owned(), reason }
+    } else {
+        Error::Server { status: 200, code: None, message: reason }
+    }
+}
+
+fn describe(err: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut text = if err.is_timeout() { "timed out".to_owned() } else { "connection failed".to_owned() };
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn error_from_response(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> Error {
+    let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+    let code = parsed.as_ref().map(|b| b.code);
+    let message = match &parsed {
+        Some(b) => b.message.clone(),
+        None => {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            if text.is_empty() {
+                status.canonical_reason().unwrap_or("no message").to_owned()
+            } else {
+                text.chars().take(200).collect()
+            }
+        }
+    };
+    match (status.as_u16(), code) {
+        (_, Some(CODE_FOREIGN_SUBACCOUNT)) => Error::ForeignSubaccount { code: CODE_FOREIGN_SUBACCOUNT, message },
+        (401, c) => Error::BadKey { code: c.unwrap_or(CODE_BAD_KEY), message },
+        (429, _) => Error::RateLimited { retry_after: retry_after.unwrap_or(Duration::from_secs(1)), message },
+        (s, c) if s >= 500 => Error::Server { status: s, code: c, message },
+        (s, c) => Error::Rejected { status: s, code: c.unwrap_or(0), message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_map_to_situations() {
+        let body = |code: i64, msg: &str| serde_json::to_vec(&serde_json::json!({"code": code, "message": msg, "errorId": "x", "timestamp": "t"})).unwrap();
+        assert!(matches!(error_from_response(StatusCode::UNAUTHORIZED, &body(1200, "no"), None), Error::BadKey { code: 1200, .. }));
+        assert!(matches!(error_from_response(StatusCode::FORBIDDEN, &body(1001, "no"), None), Error::ForeignSubaccount { .. }));
+        let limited = error_from_response(StatusCode::TOO_MANY_REQUESTS, &body(429, "slow"), Some(Duration::from_secs(3)));
+        assert!(matches!(limited, Error::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(3)));
+        assert!(limited.is_transient(), "a rate limit passes");
+        let server = error_from_response(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>", None);
+        assert!(matches!(server, Error::Server { status: 502, code: None, .. }), "non-JSON 5xx is still a server error");
+        let invalid = error_from_response(StatusCode::BAD_REQUEST, &body(1002, "Invalid MSISDN"), None);
+        assert!(!invalid.is_transient() && invalid.code() == Some(1002), "validation errors keep 8x8's code");
+    }
+}

@@ -1,0 +1,112 @@
+//! Sendrow's engine: everything the app does, with no GUI and no tauri.
+//!
+//! - `store`: the SQLite file in the data folder; the only module with SQL.
+//! - `secrets`: the OS keychain (and an in-memory stand-in for unit tests).
+//! - `account`: 8x8 accounts, verified without sending anything.
+//! - `gateway`: the 8x8 SMS API client; the only module that talks to 8x8.
+//! - `sim`: an 8x8-compatible server on loopback for the sandbox and tests.
+//! - `gsm7`: which texts fit the GSM 03.38 alphabet.
+//! - `cli`: the headless command line of product.md §7.
+//!
+//! [`Core`] ties a data folder's store to a secret store; the desktop app and
+//! the CLI both go through it.
+
+pub mod account;
+pub mod cli;
+pub mod data_dir;
+pub mod gateway;
+pub mod gsm7;
+pub mod secrets;
+pub mod sim;
+pub mod store;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrets::SecretStore;
+use store::Store;
+
+/// Any failure a user can meet, by the step where it happened.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input that cannot be used; the text names the field and what is accepted.
+    #[error("{0}")]
+    Invalid(String),
+    /// The named account does not exist.
+    #[error("there is no account named {0:?}; `sendrow account list` shows the accounts there are")]
+    NoSuchAccount(String),
+    /// The data folder cannot be created or used.
+    #[error("cannot use the data folder {path}: {source}")]
+    DataDir {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// The keychain failed.
+    #[error(transparent)]
+    Secrets(#[from] secrets::Error),
+    /// 8x8 failed or refused.
+    #[error(transparent)]
+    Gateway(#[from] gateway::Error),
+}
+
+impl Error {
+    /// A stable, closed code for the UI to branch on and translate.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Invalid(_) => "invalid_input",
+            Error::NoSuchAccount(_) => "no_such_account",
+            Error::DataDir { .. } => "data_dir",
+            Error::Store(store::Error::TooNew { .. }) => "database_too_new",
+            Error::Store(store::Error::DuplicateAccount(_)) => "duplicate_account",
+            Error::Store(_) => "database",
+            Error::Secrets(secrets::Error::Unavailable(_)) => "keychain_unavailable",
+            Error::Secrets(secrets::Error::Missing(_)) => "keychain_entry_missing",
+            Error::Gateway(e) if e.rejects_account() => "gateway_auth",
+            Error::Gateway(gateway::Error::Unreachable { .. }) => "gateway_unreachable",
+            Error::Gateway(_) => "gateway",
+        }
+    }
+}
+
+/// A data folder opened for work: its store plus the secret store to use.
+pub struct Core {
+    data_dir: PathBuf,
+    store: Store,
+    secrets: Arc<dyn SecretStore>,
+    http_timeout: Duration,
+}
+
+impl Core {
+    /// Opens `data_dir` (creating it when missing) and migrates its database.
+    pub fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Core, Error> {
+        std::fs::create_dir_all(data_dir).map_err(|source| Error::DataDir { path: data_dir.to_owned(), source })?;
+        let store = Store::open(data_dir)?;
+        Ok(Core { data_dir: data_dir.to_owned(), store, secrets, http_timeout: gateway::DEFAULT_TIMEOUT })
+    }
+
+    /// Opens `data_dir` with the OS keychain, as the app and CLI do.
+    pub fn open_with_keychain(data_dir: &Path) -> Result<Core, Error> {
+        Core::open(data_dir, Arc::new(secrets::Keychain::new()))
+    }
+
+    /// Changes how long calls to 8x8 may take before they count as ambiguous.
+    pub fn set_http_timeout(&mut self, timeout: Duration) {
+        self.http_timeout = timeout;
+    }
+
+    /// The data folder.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The store, for modules of this crate.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+}

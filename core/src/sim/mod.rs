@@ -1,0 +1,517 @@
+//! `sendrow sim`: an 8x8-compatible SMS API on 127.0.0.1, for the sandbox and
+//! for every test that needs "8x8".
+//!
+//! It follows `8x8-sms-api.md` §9: bearer auth first (401/1200, then 1001 for a
+//! subaccount the key does not own), the documented validations and error
+//! envelopes, per-item QUEUED/REJECTED in batches, destinations echoed without
+//! `+`, GSM7/UCS2 detection, delivery states that move queued → sent →
+//! delivered (or undelivered), 429 with `Retry-After` over a rate limit, and
+//! injected faults (429, 500, timeout, reset). Where 8x8 leaves a detail
+//! undocumented, the choice is marked INFERRED below.
+//!
+//! Test hooks, not part of 8x8: `GET/DELETE /_sim/messages` (every accepted
+//! message) and `POST /_sim/faults` (`{"next": ["timeout", "500"]}` queues
+//! faults for the next send requests, one each, in order).
+//!
+//! Not here: webhooks/DLR callbacks, scheduling, cancellation and exports.
+
+mod validate;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::gsm7::Encoding;
+use validate::Accepted;
+
+/// The sandbox account served when no `--account` is given.
+pub const SANDBOX_SUBACCOUNT: &str = "sandbox_hq";
+/// The sandbox account's API key.
+pub const SANDBOX_KEY: &str = "sandbox-key";
+
+/// A fault the simulator can inject into send requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fault {
+    /// 429 with `Retry-After: 1`; nothing accepted.
+    #[serde(rename = "429")]
+    TooManyRequests,
+    /// 500 with code 2000; nothing accepted.
+    #[serde(rename = "500")]
+    ServerError,
+    /// The messages are accepted, then no answer ever comes.
+    #[serde(rename = "timeout")]
+    Timeout,
+    /// The messages are accepted, then the connection is cut mid-answer.
+    #[serde(rename = "reset")]
+    Reset,
+}
+
+impl Fault {
+    /// Parses `429`, `500`, `timeout` or `reset`.
+    pub fn parse(text: &str) -> Option<Fault> {
+        match text.trim() {
+            "429" => Some(Fault::TooManyRequests),
+            "500" => Some(Fault::ServerError),
+            "timeout" => Some(Fault::Timeout),
+            "reset" => Some(Fault::Reset),
+            _ => None,
+        }
+    }
+}
+
+/// How the simulator behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// `(subaccount, key)` pairs; a key owns every subaccount listed with it.
+    pub accounts: Vec<(String, String)>,
+    /// Added before every API answer.
+    pub latency: Duration,
+    /// Chance (0..=1) that a send request meets one of `faults`.
+    pub fail_rate: f64,
+    /// The faults drawn from when `fail_rate` hits.
+    pub faults: Vec<Fault>,
+    /// Send requests allowed per second per subaccount; `None` is 8x8's 1,800.
+    pub rate_limit: Option<u32>,
+    /// Destinations (digits, no `+`) whose messages end `undelivered`.
+    pub undeliverable: Vec<String>,
+    /// Time from one delivery state to the next.
+    pub delivery_step: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            accounts: vec![(SANDBOX_SUBACCOUNT.into(), SANDBOX_KEY.into())],
+            latency: Duration::ZERO,
+            fail_rate: 0.0,
+            faults: vec![Fault::ServerError],
+            rate_limit: None,
+            undeliverable: Vec::new(),
+            delivery_step: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A message the simulator accepted, as `GET /_sim/messages` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimMessage {
+    /// The umid 8x8 would return.
+    pub umid: String,
+    /// The subaccount it was sent from.
+    pub subaccount_id: String,
+    /// As 8x8 echoes it: digits without `+`.
+    pub destination: String,
+    /// The text.
+    pub text: String,
+    /// The sender ID, if one was given.
+    pub source: Option<String>,
+    /// The client's reference (named as on 8x8's wire).
+    #[serde(rename = "clientMessageId")]
+    pub client_message_id: Option<String>,
+    /// `GSM7` or `UCS2`.
+    pub encoding: Encoding,
+    /// Billed parts.
+    pub sms_count: u32,
+    /// The batch it came in, if any.
+    pub batch_id: Option<String>,
+    /// When it was accepted.
+    pub received_at: DateTime<Utc>,
+}
+
+struct Shared {
+    config: SimConfig,
+    messages: Mutex<Vec<SimMessage>>,
+    next_faults: Mutex<VecDeque<Fault>>,
+    // Fixed one-second windows per (subaccount, kind of endpoint).
+    windows: Mutex<HashMap<(String, &'static str), (Instant, u32)>>,
+    started: Mutex<HashMap<String, Instant>>,
+}
+
+/// A running simulator; it stops when dropped or on [`Simulator::stop`].
+pub struct Simulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Simulator {
+    /// Binds 127.0.0.1:`port` (0 for any free port) and starts serving.
+    pub async fn start(config: SimConfig, port: u16) -> std::io::Result<Simulator> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            config,
+            messages: Mutex::default(),
+            next_faults: Mutex::default(),
+            windows: Mutex::default(),
+            started: Mutex::default(),
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let app = router(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Simulator { addr, shared, shutdown: Some(tx), task: Some(task) })
+    }
+
+    /// `http://127.0.0.1:PORT`, the base URL to give an account.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every accepted message so far.
+    pub fn messages(&self) -> Vec<SimMessage> {
+        lock(&self.shared.messages).clone()
+    }
+
+    /// Makes the next send requests meet these faults, one each, in order.
+    pub fn queue_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        lock(&self.shared.next_faults).extend(faults);
+    }
+
+    /// Stops serving; requests in flight are dropped.
+    pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    async fn halt(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            // Hung "timeout" requests would hold graceful shutdown forever.
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// Serves until `stop` resolves (the CLI passes Ctrl-C / SIGTERM).
+    pub async fn run_until(mut self, stop: impl std::future::Future<Output = ()>) {
+        stop.await;
+        self.halt().await;
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/v1/subaccounts/{sub}/messages", post(send_single))
+        // The community n8n node posts with a trailing slash; 8x8 evidently accepts it.
+        .route("/api/v1/subaccounts/{sub}/messages/", post(send_single))
+        .route("/api/v1/subaccounts/{sub}/messages/batch", post(send_batch))
+        .route("/api/v1/subaccounts/{sub}/messages/{umid}", get(message_details))
+        .route("/_sim/messages", get(list_messages).delete(clear_messages))
+        .route("/_sim/faults", post(queue_faults))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, 2001, "Function not implemented") })
+        .with_state(shared)
+}
+
+/// 8x8's error envelope, with a fresh `errorId` and timestamp.
+fn error(status: StatusCode, code: i64, message: &str) -> Response {
+    let body = json!({
+        "code": code,
+        "message": message,
+        "errorId": uuid::Uuid::new_v4().to_string(),
+        "timestamp": Utc::now().format("%Y-%m-%dT%H:%M:%S%.2fZ").to_string(),
+    });
+    (status, Json(body)).into_response()
+}
+
+fn too_many(retry_after_secs: u64) -> Response {
+    let mut response = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        429,
+        &format!("Quota exceeded. Please try again in {retry_after_secs} second(s)."),
+    );
+    response.headers_mut().insert(header::RETRY_AFTER, retry_after_secs.into());
+    response
+}
+
+impl Shared {
+    /// Auth comes first, as on 8x8: an unknown key is 401/1200 whatever the
+    /// path; a known key for someone else's subaccount is 1001 (INFERRED: 8x8
+    /// does not document the HTTP status of 1001; 401 as the notes suggest).
+    fn authorize(&self, headers: &HeaderMap, sub: &str) -> Result<(), Response> {
+        let key = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key.trim());
+        let unauthenticated = || error(StatusCode::UNAUTHORIZED, 1200, "Request was not authenticated properly");
+        let key = key.ok_or_else(unauthenticated)?;
+        let mut owned = self.config.accounts.iter().filter(|(_, k)| k == key).peekable();
+        if owned.peek().is_none() {
+            return Err(unauthenticated());
+        }
+        if !owned.any(|(s, _)| s == sub) {
+            return Err(error(StatusCode::UNAUTHORIZED, 1001, "Provided subAccountId doesn't belongs to your account"));
+        }
+        Ok(())
+    }
+
+    /// Fixed one-second windows; `limit` requests per window per subaccount.
+    fn over_limit(&self, sub: &str, kind: &'static str, limit: u32) -> bool {
+        let mut windows = lock(&self.windows);
+        let now = Instant::now();
+        let entry = windows.entry((sub.to_owned(), kind)).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(1) {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 > limit
+    }
+
+    fn draw_fault(&self) -> Option<Fault> {
+        if let Some(f) = lock(&self.next_faults).pop_front() {
+            return Some(f);
+        }
+        let c = &self.config;
+        (c.fail_rate > 0.0 && !c.faults.is_empty() && fastrand::f64() < c.fail_rate)
+            .then(|| c.faults[fastrand::usize(..c.faults.len())])
+    }
+
+    /// The common front of both send endpoints: latency, auth, rate limit and
+    /// faults that refuse before accepting anything.
+    async fn admit_send(&self, headers: &HeaderMap, sub: &str) -> Result<Option<Fault>, Response> {
+        tokio::time::sleep(self.config.latency).await;
+        self.authorize(headers, sub)?;
+        if self.over_limit(sub, "send", self.config.rate_limit.unwrap_or(1800)) {
+            return Err(too_many(1));
+        }
+        match self.draw_fault() {
+            Some(Fault::TooManyRequests) => Err(too_many(1)),
+            Some(Fault::ServerError) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, 2000, "Internal server error")),
+            other => Ok(other),
+        }
+    }
+
+    fn record(&self, sub: &str, accepted: &Accepted, umid: &str, batch_id: Option<&str>) {
+        lock(&self.started).insert(umid.to_owned(), Instant::now());
+        lock(&self.messages).push(SimMessage {
+            umid: umid.to_owned(),
+            subaccount_id: sub.to_owned(),
+            destination: accepted.destination.clone(),
+            text: accepted.text.clone(),
+            source: accepted.source.clone(),
+            client_message_id: accepted.client_message_id.clone(),
+            encoding: accepted.encoding,
+            sms_count: accepted.sms_count,
+            batch_id: batch_id.map(str::to_owned),
+            received_at: Utc::now(),
+        });
+    }
+}
+
+/// What a fault that strikes after acceptance does to the answer.
+async fn finish(fault: Option<Fault>, body: Value) -> Response {
+    match fault {
+        Some(Fault::Timeout) => {
+            // The client gives up first; the sim never answers.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Some(Fault::Reset) => {
+            // Promise a body, then fail the stream: hyper cuts the connection.
+            let broken = futures_util::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "sim reset"))
+            });
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::CONTENT_LENGTH, "4096")
+                .body(Body::from_stream(broken))
+                .expect("static response parts are valid")
+        }
+        _ => (StatusCode::OK, Json(body)).into_response(),
+    }
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, Response> {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| error(StatusCode::BAD_REQUEST, 1000, "Invalid parameter: the request body is not a JSON object"))
+}
+
+fn sms_response(accepted: &Accepted, umid: &str) -> Value {
+    json!({
+        "umid": umid,
+        "clientMessageId": accepted.client_message_id,
+        "destination": accepted.destination,
+        "encoding": accepted.encoding.as_str(),
+        "status": {"code": "QUEUED", "description": "SMS is accepted and queued for processing"},
+    })
+}
+
+async fn send_single(State(s): State<Arc<Shared>>, Path(sub): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let fault = match s.admit_send(&headers, &sub).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let request = match parse_body(&body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match validate::message(&request, None) {
+        Ok(accepted) => {
+            let umid = uuid::Uuid::new_v4().to_string();
+            s.record(&sub, &accepted, &umid, None);
+            finish(fault, sms_response(&accepted, &umid)).await
+        }
+        Err(rejection) => error(StatusCode::BAD_REQUEST, rejection.code, rejection.description),
+    }
+}
+
+async fn send_batch(State(s): State<Arc<Shared>>, Path(sub): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let fault = match s.admit_send(&headers, &sub).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let request = match parse_body(&body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let batch = match validate::batch(&request) {
+        Ok(b) => b,
+        Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.code, rejection.description),
+    };
+    let batch_id = uuid::Uuid::new_v4().to_string();
+    let mut items = Vec::with_capacity(batch.items.len());
+    let (mut accepted_count, mut rejected_count) = (0, 0);
+    for item in &batch.items {
+        let umid = uuid::Uuid::new_v4().to_string();
+        match item {
+            Ok(accepted) => {
+                accepted_count += 1;
+                s.record(&sub, accepted, &umid, Some(&batch_id));
+                items.push(sms_response(accepted, &umid));
+            }
+            Err((rejection, echo)) => {
+                rejected_count += 1;
+                items.push(json!({
+                    "umid": umid,
+                    "clientMessageId": echo.client_message_id,
+                    "destination": echo.destination,
+                    "encoding": echo.encoding.as_str(),
+                    "status": {"code": "REJECTED", "description": rejection.description},
+                }));
+            }
+        }
+    }
+    let body = json!({
+        "batchId": batch_id,
+        "clientBatchId": batch.client_batch_id,
+        "acceptedCount": accepted_count,
+        "rejectedCount": rejected_count,
+        "messages": if batch.include_messages { Value::Array(items) } else { Value::Null },
+    });
+    finish(fault, body).await
+}
+
+async fn message_details(
+    State(s): State<Arc<Shared>>,
+    Path((sub, umid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    tokio::time::sleep(s.config.latency).await;
+    if let Err(r) = s.authorize(&headers, &sub) {
+        return r;
+    }
+    // 8x8 documents one details request per second per subaccount.
+    if s.over_limit(&sub, "details", 1) {
+        return too_many(1);
+    }
+    if uuid::Uuid::parse_str(&umid).is_err() {
+        return error(StatusCode::BAD_REQUEST, 1000, "Invalid umid.");
+    }
+    let found = lock(&s.messages).iter().find(|m| m.umid == umid && m.subaccount_id == sub).cloned();
+    let Some(m) = found else {
+        return error(StatusCode::NOT_FOUND, 1300, "Message not found.");
+    };
+    let age = lock(&s.started).get(&umid).map(Instant::elapsed).unwrap_or_default();
+    let step = s.config.delivery_step;
+    let undeliverable = s.config.undeliverable.iter().any(|d| d.trim_start_matches('+') == m.destination);
+    let status = if age < step {
+        json!({"state": "queued", "timestamp": m.received_at})
+    } else if age < step * 2 {
+        json!({"state": "sent", "detail": "delivered_to_operator", "timestamp": Utc::now()})
+    } else if undeliverable {
+        json!({"state": "undelivered", "detail": "undelivered_to_recipient", "errorCode": 1,
+               "errorMessage": "Absent subscriber", "timestamp": Utc::now()})
+    } else {
+        json!({"state": "delivered", "detail": "delivered_to_recipient", "timestamp": Utc::now()})
+    };
+    Json(json!({
+        "umid": m.umid,
+        "subAccountId": m.subaccount_id,
+        "direction": "outbound",
+        "status": status,
+        "msisdn": format!("+{}", m.destination),
+        "source": m.source,
+        "body": "**MASKED**",
+        "encoding": m.encoding.as_str(),
+        "createdAt": m.received_at,
+        "smsCount": m.sms_count,
+        "clientMessageId": m.client_message_id,
+        "batchId": m.batch_id,
+    }))
+    .into_response()
+}
+
+async fn list_messages(State(s): State<Arc<Shared>>) -> Json<Vec<SimMessage>> {
+    Json(lock(&s.messages).clone())
+}
+
+async fn clear_messages(State(s): State<Arc<Shared>>) -> StatusCode {
+    lock(&s.messages).clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct FaultQueue {
+    next: Vec<Fault>,
+}
+
+async fn queue_faults(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<FaultQueue>(&body) {
+        Ok(q) => {
+            lock(&s.next_faults).extend(q.next);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, format!("expected {{\"next\": [\"429\"|\"500\"|\"timeout\"|\"reset\", …]}}: {e}"))
+            .into_response(),
+    }
+}
