@@ -6,6 +6,7 @@
 //! - `gateway`: the 8x8 SMS API client; the only module that talks to 8x8.
 //! - `sim`: an 8x8-compatible server on loopback for the sandbox and tests.
 //! - `gsm7`: which texts fit the GSM 03.38 alphabet.
+//! - `settings`: choices the user makes in the window (language, …).
 //! - `cli`: the headless command line of product.md §7.
 //!
 //! [`Core`] ties a data folder's store to a secret store; the desktop app and
@@ -17,6 +18,7 @@ pub mod data_dir;
 pub mod gateway;
 pub mod gsm7;
 pub mod secrets;
+pub mod settings;
 pub mod sim;
 pub mod store;
 

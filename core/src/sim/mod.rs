@@ -240,11 +240,14 @@ fn router(shared: Arc<Shared>) -> Router {
 
 /// 8x8's error envelope, with a fresh `errorId` and timestamp.
 fn error(status: StatusCode, code: i64, message: &str) -> Response {
+    // 8x8 documents `yyyy-MM-ddTHH:mm:ss.ffZ`: hundredths of a second.
+    let now = Utc::now();
+    let timestamp = format!("{}.{:02}Z", now.format("%Y-%m-%dT%H:%M:%S"), now.timestamp_subsec_millis() / 10);
     let body = json!({
         "code": code,
         "message": message,
         "errorId": uuid::Uuid::new_v4().to_string(),
-        "timestamp": Utc::now().format("%Y-%m-%dT%H:%M:%S%.2fZ").to_string(),
+        "timestamp": timestamp,
     });
     (status, Json(body)).into_response()
 }
