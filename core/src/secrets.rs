@@ -133,6 +133,11 @@ impl MemorySecrets {
         self.lock().len()
     }
 
+    /// The secret under `entry`, for tests that check what was stored.
+    pub fn get_for_test(&self, entry: &str) -> Option<String> {
+        self.lock().get(entry).map(|s| s.0.clone())
+    }
+
     /// Whether no entry is kept.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

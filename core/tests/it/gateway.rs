@@ -1,0 +1,221 @@
+//! The 8x8 client against the simulator: every documented answer and every
+//! way a call can fail, each classified as the sender will need it.
+
+use std::time::Duration;
+
+use sendrow_core::gateway::{BatchRequest, Error, Probe, SmsRequest};
+use sendrow_core::sim::{Fault, SimConfig, SANDBOX_KEY, SANDBOX_SUBACCOUNT};
+
+use crate::{gateway, gateway_as, sim, sim_with};
+
+fn sms(destination: &str, text: &str, id: &str) -> SmsRequest {
+    SmsRequest {
+        destination: destination.into(),
+        text: text.into(),
+        source: Some("MyShop".into()),
+        client_message_id: Some(id.into()),
+        encoding: None,
+    }
+}
+
+#[tokio::test]
+async fn single_send_is_queued_and_echoed_as_8x8_does() {
+    let sim = sim().await;
+    let sent = gateway(&sim).send(&sms("+380671234567", "Ваше замовлення готове", "c-1")).await.unwrap();
+    assert!(sent.status.is_queued(), "a valid message is queued: {sent:?}");
+    assert_eq!(sent.destination, "380671234567", "8x8 echoes the destination without +");
+    assert_eq!(sent.encoding, "UCS2", "Cyrillic text is sent as UCS2");
+    assert_eq!(sent.client_message_id.as_deref(), Some("c-1"), "our reference comes back");
+    let recorded = sim.messages();
+    assert_eq!(recorded.len(), 1, "the simulator saw exactly one message");
+    assert_eq!(recorded[0].umid, sent.umid, "the umid we got is the one 8x8 recorded");
+    assert_eq!(recorded[0].source.as_deref(), Some("MyShop"), "the sender ID arrived");
+}
+
+#[tokio::test]
+async fn batch_rejects_bad_items_alone_and_items_match_by_client_id() {
+    let sim = sim().await;
+    let batch = BatchRequest {
+        messages: vec![
+            sms("+380671234567", "one", "r-1"),
+            sms("067 123", "two", "r-2"),
+            sms("+447700900123", "three", "r-3"),
+            sms("+380501112233", "", "r-4"),
+        ],
+        client_batch_id: Some("run-7".into()),
+        include_messages_in_response: true,
+    };
+    let answer = gateway(&sim).send_batch(&batch).await.unwrap();
+    assert_eq!((answer.accepted_count, answer.rejected_count), (2, 2), "two good, two bad: {answer:?}");
+    let items = answer.messages.expect("asked for per-message results");
+    let by_id = |id: &str| items.iter().find(|m| m.client_message_id.as_deref() == Some(id)).unwrap().clone();
+    assert!(by_id("r-1").status.is_queued() && by_id("r-3").status.is_queued(), "good items are queued");
+    assert_eq!(
+        by_id("r-2").status.description,
+        "Invalid MSISDN format (not E.164 international number)",
+        "a bad number gets 8x8's documented words"
+    );
+    assert_eq!(by_id("r-4").status.description, "Text value is missing", "an empty text is refused");
+    assert_eq!(sim.messages().len(), 2, "only accepted items were recorded");
+}
+
+#[tokio::test]
+async fn bad_key_and_foreign_subaccount_are_told_apart() {
+    let sim = sim_with(SimConfig {
+        accounts: vec![(SANDBOX_SUBACCOUNT.into(), SANDBOX_KEY.into()), ("other_hq".into(), "other-key".into())],
+        ..SimConfig::default()
+    })
+    .await;
+    let bad_key = gateway_as(&sim, SANDBOX_SUBACCOUNT, "wrong").send(&sms("+380671234567", "x", "a")).await.unwrap_err();
+    assert!(matches!(bad_key, Error::BadKey { code: 1200, .. }), "a wrong key is 1200: {bad_key:?}");
+    assert!(bad_key.rejects_account() && !bad_key.is_transient(), "a wrong key stops the account, no retry");
+    assert!(bad_key.to_string().contains("Request was not authenticated properly"), "8x8's words are kept");
+
+    let foreign = gateway_as(&sim, "other_hq", SANDBOX_KEY).send(&sms("+380671234567", "x", "a")).await.unwrap_err();
+    assert!(matches!(foreign, Error::ForeignSubaccount { code: 1001, .. }), "someone else's subaccount: {foreign:?}");
+    assert!(sim.messages().is_empty(), "nothing refused at the door was recorded");
+}
+
+#[tokio::test]
+async fn single_send_validation_errors_keep_8x8s_code() {
+    let sim = sim().await;
+    let gw = gateway(&sim);
+    let cases = [
+        (sms("12", "hi", "v"), 1002),
+        (sms("+380671234567", "", "v"), 1004),
+        (SmsRequest { source: Some("A-very-long-sender-id".into()), ..sms("+380671234567", "hi", "v") }, 1005),
+        (SmsRequest { encoding: Some("EBCDIC".into()), ..sms("+380671234567", "hi", "v") }, 1003),
+        (sms("+380671234567", &"x".repeat(1531), "v"), 1004),
+    ];
+    for (request, code) in cases {
+        let err = gw.send(&request).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Rejected { status: 400, code: c, .. } if c == code),
+            "expected 400/{code} for {request:?}, got {err:?}"
+        );
+        assert!(!err.is_transient(), "a malformed request will not get better by retrying");
+    }
+}
+
+#[tokio::test]
+async fn server_errors_and_429_are_transient_with_retry_after() {
+    let sim = sim().await;
+    sim.queue_faults([Fault::ServerError, Fault::TooManyRequests]);
+    let gw = gateway(&sim);
+    let server = gw.send(&sms("+380671234567", "x", "a")).await.unwrap_err();
+    assert!(matches!(server, Error::Server { status: 500, code: Some(2000), .. }), "500/2000: {server:?}");
+    assert!(server.is_transient(), "a 5xx can be retried");
+    let limited = gw.send(&sms("+380671234567", "x", "a")).await.unwrap_err();
+    match limited {
+        Error::RateLimited { retry_after, ref message } => {
+            assert_eq!(retry_after, Duration::from_secs(1), "Retry-After is read from the header");
+            assert!(message.starts_with("Quota exceeded"), "8x8's words: {message}");
+        }
+        other => panic!("expected a rate limit, got {other:?}"),
+    }
+    assert!(sim.messages().is_empty(), "neither fault accepted the message");
+    gw.send(&sms("+380671234567", "x", "a")).await.expect("after the faults, sending works again");
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429_past_the_configured_rate() {
+    let sim = sim_with(SimConfig { rate_limit: Some(2), ..SimConfig::default() }).await;
+    let gw = gateway(&sim);
+    let mut outcomes = Vec::new();
+    for i in 0..3 {
+        outcomes.push(gw.send(&sms("+380671234567", "x", &format!("l-{i}"))).await);
+    }
+    // All three land in one 1-second window unless the machine stalls for a
+    // second between them; then the window resets and fewer are limited.
+    let limited = outcomes.iter().filter(|o| matches!(o, Err(Error::RateLimited { .. }))).count();
+    let accepted = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(limited + accepted, 3, "every request was either accepted or rate limited: {outcomes:?}");
+    assert!(accepted >= 2, "the first two in a window are accepted");
+    assert_eq!(sim.messages().len(), accepted, "limited requests queued nothing");
+}
+
+#[tokio::test]
+async fn timeout_after_the_request_reached_8x8_is_ambiguous() {
+    let sim = sim().await;
+    sim.queue_faults([Fault::Timeout]);
+    let endpoint = sendrow_core::gateway::Endpoint {
+        base_url: sim.base_url(),
+        subaccount_id: SANDBOX_SUBACCOUNT.into(),
+        api_key: sendrow_core::secrets::Secret::new(SANDBOX_KEY),
+    };
+    let gw = sendrow_core::gateway::Gateway::with_timeout(endpoint, Duration::from_millis(300));
+    let err = gw.send(&sms("+380671234567", "x", "t-1")).await.unwrap_err();
+    assert!(matches!(err, Error::Ambiguous { .. }), "a timeout after sending is ambiguous: {err:?}");
+    assert!(!err.is_transient(), "an ambiguous send must never be retried automatically");
+    assert_eq!(sim.messages().len(), 1, "and rightly so: 8x8 did accept the message");
+}
+
+#[tokio::test]
+async fn connection_cut_mid_answer_is_ambiguous() {
+    let sim = sim().await;
+    sim.queue_faults([Fault::Reset]);
+    let err = gateway(&sim).send(&sms("+380671234567", "x", "r-1")).await.unwrap_err();
+    assert!(matches!(err, Error::Ambiguous { .. }), "a reset after sending is ambiguous: {err:?}");
+    assert_eq!(sim.messages().len(), 1, "8x8 accepted it before the connection broke");
+}
+
+#[tokio::test]
+async fn nobody_listening_is_unreachable_and_safe_to_retry() {
+    let sim = sim().await;
+    let url = sim.base_url();
+    sim.stop().await;
+    let endpoint = sendrow_core::gateway::Endpoint {
+        base_url: url,
+        subaccount_id: SANDBOX_SUBACCOUNT.into(),
+        api_key: sendrow_core::secrets::Secret::new(SANDBOX_KEY),
+    };
+    let err = sendrow_core::gateway::Gateway::new(endpoint).send(&sms("+380671234567", "x", "u")).await.unwrap_err();
+    assert!(matches!(err, Error::Unreachable { .. }), "connection refused is unreachable: {err:?}");
+    assert!(err.is_transient(), "nothing left the machine, so a retry is safe");
+}
+
+#[tokio::test]
+async fn delivery_state_moves_to_delivered_or_undelivered() {
+    let sim = sim_with(SimConfig {
+        accounts: vec![(SANDBOX_SUBACCOUNT.into(), SANDBOX_KEY.into()), ("second_hq".into(), SANDBOX_KEY.into())],
+        undeliverable: vec!["+380500000000".into()],
+        delivery_step: Duration::from_millis(20),
+        ..SimConfig::default()
+    })
+    .await;
+    let good = gateway(&sim).send(&sms("+380671234567", "x", "d-1")).await.unwrap();
+    let fresh = gateway(&sim).message_status(&good.umid).await.unwrap();
+    assert_eq!(fresh.status.state, "queued", "a message starts queued");
+    // The details endpoint allows one request per second per subaccount, so
+    // the second look uses another subaccount of the same key.
+    let second = gateway_as(&sim, "second_hq", SANDBOX_KEY);
+    let bad = second.send(&sms("+380500000000", "x", "d-2")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let undelivered = second.message_status(&bad.umid).await.unwrap();
+    assert_eq!(undelivered.status.state, "undelivered", "configured numbers end undelivered");
+    assert_eq!(undelivered.status.error_code, Some(1), "with a carrier error code");
+
+    let limited = second.message_status(&bad.umid).await.unwrap_err();
+    assert!(matches!(limited, Error::RateLimited { .. }), "a second look within the second is 429: {limited:?}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let delivered = gateway(&sim).message_status(&good.umid).await.unwrap();
+    assert_eq!(delivered.status.state, "delivered", "after the steps the message is delivered");
+}
+
+#[tokio::test]
+async fn probe_checks_credentials_without_sending() {
+    let sim = sim_with(SimConfig {
+        accounts: vec![(SANDBOX_SUBACCOUNT.into(), SANDBOX_KEY.into()), ("a_hq".into(), "a-key".into()), ("b_hq".into(), "b-key".into())],
+        ..SimConfig::default()
+    })
+    .await;
+    assert_eq!(gateway(&sim).probe().await.unwrap(), Probe::Accepted, "good credentials pass");
+    let refused = gateway_as(&sim, "a_hq", "nope").probe().await.unwrap();
+    assert!(matches!(refused, Probe::Refused { code: 1200, .. }), "a bad key is refused with 1200: {refused:?}");
+    let foreign = gateway_as(&sim, "b_hq", "a-key").probe().await.unwrap();
+    assert!(matches!(foreign, Probe::Refused { code: 1001, .. }), "someone else's subaccount is 1001: {foreign:?}");
+    // The details endpoint is limited to 1/s; a second probe right away is
+    // answered 429 and must wait and ask again rather than fail.
+    assert_eq!(gateway(&sim).probe().await.unwrap(), Probe::Accepted, "a rate-limited probe waits and retries");
+    assert!(sim.messages().is_empty(), "verifying never sends an SMS");
+}
