@@ -1,0 +1,257 @@
+//! The `sendrow` binary end to end, as outside tests drive it: the real
+//! SQLite file, the real OS keychain (Secret Service in the throwaway D-Bus
+//! session the test command starts) and the simulator run as `sendrow sim`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sendrow");
+
+/// `sendrow sim` as a child process, killed on drop.
+struct Sim {
+    child: Child,
+    url: String,
+}
+
+impl Sim {
+    fn start(args: &[&str]) -> Sim {
+        let mut child = Command::new(BIN)
+            .arg("sim")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("sendrow sim starts");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("the first line announces the address, got {first:?}"))
+            .to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "the simulator listens on loopback: {url}");
+        Sim { child, url }
+    }
+
+    async fn messages(&self) -> Vec<serde_json::Value> {
+        reqwest::get(format!("{}/_sim/messages", self.url)).await.unwrap().json().await.unwrap()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn require_keychain_session() {
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "these tests use the real keychain: run them with the test command in README.md, \
+         which starts a throwaway D-Bus session with an unlocked GNOME Keyring"
+    );
+}
+
+/// Runs `sendrow --data-dir DIR ARGS…` with `stdin` piped in.
+fn sendrow(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Every file under `dir` (the database, its WAL and shared-memory files…)
+/// that contains `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if std::fs::read(&path).unwrap().windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
+
+fn keychain_entries() -> String {
+    let out = Command::new("secret-tool").args(["search", "--all", "service", "sendrow"]).output().unwrap();
+    text(&out.stdout) + &text(&out.stderr)
+}
+
+#[tokio::test]
+async fn right_key_is_active_and_lives_only_in_the_keychain() {
+    require_keychain_session();
+    let key = "sim-key-Q7xZ-never-in-files";
+    let sim = Sim::start(&["--account", &format!("shop_hq:{key}")]);
+    let dir = tempfile::tempdir().unwrap();
+
+    let add = sendrow(dir.path(), &["account", "add", "main", "--subaccount", "shop_hq", "--base-url", &sim.url], key);
+    assert!(add.status.success(), "a right key is accepted: {}", text(&add.stderr));
+    assert!(text(&add.stdout).contains("active"), "add says the account is active: {}", text(&add.stdout));
+
+    let list = sendrow(dir.path(), &["account", "list", "--json"], "");
+    let accounts: serde_json::Value = serde_json::from_slice(&list.stdout).expect("list --json prints JSON");
+    assert_eq!(accounts[0]["name"], "main", "the account is listed: {accounts}");
+    assert_eq!(accounts[0]["status"], "active", "as active: {accounts}");
+
+    // verify reads the key back from the keychain: proof it is stored there.
+    let verify = sendrow(dir.path(), &["account", "verify", "main"], "");
+    assert!(verify.status.success(), "the stored key still works: {}", text(&verify.stderr));
+    assert!(keychain_entries().contains("sendrow"), "the keychain holds an entry for Sendrow");
+
+    for out in [&add, &list, &verify] {
+        assert!(!text(&out.stdout).contains(key) && !text(&out.stderr).contains(key), "the key is never printed");
+    }
+    assert_eq!(files_containing(dir.path(), key), Vec::<String>::new(), "the key is in no file of the data folder");
+    assert!(sim.messages().await.is_empty(), "adding and verifying sent no SMS");
+
+    let remove = sendrow(dir.path(), &["account", "remove", "main"], "");
+    assert!(remove.status.success(), "remove works: {}", text(&remove.stderr));
+    assert!(!keychain_entries().contains(key), "the key left the keychain with the account");
+}
+
+#[test]
+fn wrong_key_saves_an_inactive_account_and_fails_with_8x8s_reason() {
+    require_keychain_session();
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = "wrong-key-8fJ2-must-not-leak";
+    let add = sendrow(dir.path(), &["account", "add", "shop", "--subaccount", "sandbox_hq", "--base-url", &sim.url], wrong);
+    assert!(!add.status.success(), "a refused key makes add exit non-zero");
+    let stderr = text(&add.stderr);
+    assert!(stderr.contains("Request was not authenticated properly"), "8x8's reason is given: {stderr}");
+    assert!(stderr.contains("1200"), "with 8x8's code: {stderr}");
+    assert!(!stderr.contains(wrong) && !text(&add.stdout).contains(wrong), "the key is not echoed");
+
+    let list = sendrow(dir.path(), &["account", "list", "--json"], "");
+    let accounts: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(accounts[0]["status"], "inactive", "the account is saved as inactive: {accounts}");
+    assert_eq!(accounts[0]["status_reason"], "Request was not authenticated properly", "with the reason");
+    assert_eq!(files_containing(dir.path(), wrong), Vec::<String>::new(), "even a wrong key stays out of files");
+    let _ = sendrow(dir.path(), &["account", "remove", "shop"], "");
+}
+
+#[test]
+fn sendrow_data_dir_env_chooses_the_folder() {
+    require_keychain_session();
+    // Region hosts are real 8x8 servers this machine must not contact; their
+    // mapping is unit-tested in core. Here only the folder choice is checked.
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let add = Command::new(BIN)
+        .args(["account", "add", "env-shop", "--subaccount", "sandbox_hq", "--base-url", &sim.url])
+        .env("SENDROW_DATA_DIR", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(b"sandbox-key")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(add.status.success(), "the account is added: {}", text(&add.stderr));
+    assert!(dir.path().join("sendrow.db").exists(), "SENDROW_DATA_DIR chose the folder");
+    let list = sendrow(dir.path(), &["account", "list", "--json"], "");
+    let accounts: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(accounts[0]["name"], "env-shop", "the same folder is read back with --data-dir: {accounts}");
+    let _ = sendrow(dir.path(), &["account", "remove", "env-shop"], "");
+}
+
+#[test]
+fn bad_input_is_refused_with_words_that_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let no_key = sendrow(dir.path(), &["account", "add", "a", "--subaccount", "shop_hq", "--region", "eu"], "");
+    assert!(!no_key.status.success(), "an empty stdin is refused");
+    assert!(text(&no_key.stderr).contains("no API key on standard input"), "{}", text(&no_key.stderr));
+
+    let region = sendrow(dir.path(), &["account", "add", "a", "--subaccount", "shop_hq", "--region", "mars"], "k");
+    assert!(text(&region.stderr).contains("use apac, us, eu or id"), "{}", text(&region.stderr));
+
+    let missing = sendrow(dir.path(), &["account", "verify", "ghost"], "");
+    assert!(!missing.status.success(), "an unknown account is an error");
+    assert!(text(&missing.stderr).contains("no account named \"ghost\""), "{}", text(&missing.stderr));
+}
+
+#[test]
+fn a_database_from_a_newer_sendrow_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sendrow.db");
+    let made = Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table x(y)'); c.execute('pragma user_version=999'); c.commit()"])
+        .arg(&db)
+        .status()
+        .expect("python3 writes the test database");
+    assert!(made.success(), "the newer database was written");
+    let before = std::fs::read(&db).unwrap();
+    let out = sendrow(dir.path(), &["account", "list"], "");
+    assert!(!out.status.success(), "a newer schema is refused");
+    assert!(text(&out.stderr).contains("newer version of Sendrow"), "the reason is given: {}", text(&out.stderr));
+    assert_eq!(std::fs::read(&db).unwrap(), before, "the file was not modified");
+}
+
+#[test]
+fn no_keychain_means_a_clear_error_and_nothing_saved() {
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["account", "add", "main", "--subaccount", "sandbox_hq", "--base-url", &sim.url])
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("DISPLAY")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/sendrow-test-bus")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"sandbox-key").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "without a keychain the key cannot be stored");
+    assert!(text(&out.stderr).contains("keychain is not available"), "the keychain is named: {}", text(&out.stderr));
+    let list = sendrow(dir.path(), &["account", "list", "--json"], "");
+    assert_eq!(text(&list.stdout).trim(), "[]", "no account was saved without its key");
+}
+
+#[tokio::test]
+async fn sim_lists_and_clears_accepted_messages() {
+    let sim = Sim::start(&[]);
+    let client = reqwest::Client::new();
+    let sent: serde_json::Value = client
+        .post(format!("{}/api/v1/subaccounts/sandbox_hq/messages", sim.url))
+        .bearer_auth("sandbox-key")
+        .json(&serde_json::json!({"destination": "+380671234567", "text": "Hi {there}", "clientMessageId": "m-1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = sim.messages().await;
+    assert_eq!(listed.len(), 1, "one accepted message is listed");
+    let m = &listed[0];
+    assert_eq!(m["umid"], sent["umid"], "with the umid 8x8 answered");
+    assert_eq!(m["clientMessageId"], "m-1", "our reference");
+    assert_eq!(m["encoding"], "GSM7", "braces are GSM-7 extension characters");
+    for field in ["destination", "text", "source", "received_at"] {
+        assert!(m.get(field).is_some(), "{field} is listed: {m}");
+    }
+    client.delete(format!("{}/_sim/messages", sim.url)).send().await.unwrap();
+    assert!(sim.messages().await.is_empty(), "DELETE clears the list");
+}
