@@ -1,10 +1,10 @@
 //! Tauri commands: each extracts the state, calls one core function and maps
 //! the error. API keys come in through `add_account` and never go back out.
 
-use serde::Deserialize;
 use sendrow_core::account::{AccountInput, AccountView, Region, Target};
 use sendrow_core::secrets::Secret;
 use sendrow_core::Core;
+use serde::Deserialize;
 use tauri::State;
 
 use crate::ipc_error::IpcError;

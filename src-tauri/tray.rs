@@ -10,7 +10,8 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, "open", "Open Sendrow", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let menu = Menu::with_items(app, &[&open, &quit])?;
-    let icon = app.default_window_icon().cloned().ok_or_else(|| tauri::Error::AssetNotFound("icons/icon.png".into()))?;
+    let icon =
+        app.default_window_icon().cloned().ok_or_else(|| tauri::Error::AssetNotFound("icons/icon.png".into()))?;
     TrayIconBuilder::with_id("main")
         .icon(icon)
         .tooltip("Sendrow")

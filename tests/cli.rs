@@ -131,7 +131,8 @@ fn wrong_key_saves_an_inactive_account_and_fails_with_8x8s_reason() {
     let sim = Sim::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let wrong = "wrong-key-8fJ2-must-not-leak";
-    let add = sendrow(dir.path(), &["account", "add", "shop", "--subaccount", "sandbox_hq", "--base-url", &sim.url], wrong);
+    let add =
+        sendrow(dir.path(), &["account", "add", "shop", "--subaccount", "sandbox_hq", "--base-url", &sim.url], wrong);
     assert!(!add.status.success(), "a refused key makes add exit non-zero");
     let stderr = text(&add.stderr);
     assert!(stderr.contains("Request was not authenticated properly"), "8x8's reason is given: {stderr}");

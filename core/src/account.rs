@@ -195,7 +195,8 @@ fn check_subaccount(id: &str) -> Result<(), Error> {
 }
 
 fn check_name(name: &str) -> Result<(), Error> {
-    if name.trim().is_empty() || name.trim() != name || name.chars().count() > 64 || name.chars().any(char::is_control) {
+    if name.trim().is_empty() || name.trim() != name || name.chars().count() > 64 || name.chars().any(char::is_control)
+    {
         return Err(Error::Invalid(format!(
             "account name {name:?} is not valid: use 1 to 64 characters with no leading or trailing spaces"
         )));
@@ -206,7 +207,9 @@ fn check_name(name: &str) -> Result<(), Error> {
 fn check_key(key: &Secret) -> Result<(), Error> {
     let key = key.expose();
     if key.is_empty() {
-        return Err(Error::Invalid("the API key is empty: paste the key from the 8x8 Connect portal's API keys page".into()));
+        return Err(Error::Invalid(
+            "the API key is empty: paste the key from the 8x8 Connect portal's API keys page".into(),
+        ));
     }
     if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
         // Never echo the key: say only what is wrong with it.
@@ -219,7 +222,9 @@ fn check_key(key: &Secret) -> Result<(), Error> {
 /// the API key travels in a header.
 pub fn check_base_url(url: &str) -> Result<String, Error> {
     let parsed = reqwest::Url::parse(url.trim()).map_err(|e| {
-        Error::Invalid(format!("base URL {url:?} is not a URL ({e}): use e.g. https://sms.8x8.com or http://127.0.0.1:PORT"))
+        Error::Invalid(format!(
+            "base URL {url:?} is not a URL ({e}): use e.g. https://sms.8x8.com or http://127.0.0.1:PORT"
+        ))
     })?;
     let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]" | "::1"));
     match parsed.scheme() {
@@ -227,8 +232,8 @@ pub fn check_base_url(url: &str) -> Result<String, Error> {
         "http" if loopback => {}
         "http" => {
             return Err(Error::Invalid(format!(
-                "base URL {url:?} uses plain http to another machine, which would send the API key unencrypted: use https"
-            )))
+            "base URL {url:?} uses plain http to another machine, which would send the API key unencrypted: use https"
+        )))
         }
         other => return Err(Error::Invalid(format!("base URL {url:?} has scheme {other:?}: use https"))),
     }
@@ -258,7 +263,8 @@ impl Core {
     /// A gateway for the named account, with its key from the keychain.
     pub fn gateway(&self, account: &Account) -> Result<Gateway, Error> {
         let api_key = self.secrets.get(&account.secret_ref)?;
-        let endpoint = Endpoint { base_url: account.base_url.clone(), subaccount_id: account.subaccount_id.clone(), api_key };
+        let endpoint =
+            Endpoint { base_url: account.base_url.clone(), subaccount_id: account.subaccount_id.clone(), api_key };
         Ok(Gateway::with_timeout(endpoint, self.http_timeout))
     }
 
@@ -277,8 +283,11 @@ impl Core {
             return Err(crate::store::Error::DuplicateAccount(input.name).into());
         }
 
-        let endpoint =
-            Endpoint { base_url: base_url.clone(), subaccount_id: input.subaccount_id.clone(), api_key: input.api_key.clone() };
+        let endpoint = Endpoint {
+            base_url: base_url.clone(),
+            subaccount_id: input.subaccount_id.clone(),
+            api_key: input.api_key.clone(),
+        };
         let (status, verified) = match Gateway::with_timeout(endpoint, self.http_timeout).probe().await {
             Ok(Probe::Accepted) => (AccountStatus::Active, true),
             Ok(Probe::Refused { reason, code }) => (AccountStatus::Inactive { reason, code: Some(code) }, true),
@@ -358,7 +367,11 @@ mod tests {
 
     #[test]
     fn plain_http_only_to_loopback() {
-        assert_eq!(check_base_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080", "trailing slash trimmed");
+        assert_eq!(
+            check_base_url("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080",
+            "trailing slash trimmed"
+        );
         assert!(check_base_url("https://sms.8x8.com").is_ok(), "https anywhere");
         let err = check_base_url("http://sms.example.com").unwrap_err().to_string();
         assert!(err.contains("unencrypted"), "plain http off-machine says why: {err}");

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 /// The OS app-data folder for Sendrow, e.g. `~/.local/share/sendrow` on Linux.
 pub fn default_dir() -> Result<PathBuf, crate::Error> {
-    dirs::data_dir()
-        .map(|d| d.join("sendrow"))
-        .ok_or_else(|| crate::Error::Invalid("this system has no app-data folder; pass --data-dir DIR or set SENDROW_DATA_DIR".into()))
+    dirs::data_dir().map(|d| d.join("sendrow")).ok_or_else(|| {
+        crate::Error::Invalid("this system has no app-data folder; pass --data-dir DIR or set SENDROW_DATA_DIR".into())
+    })
 }
 
 /// `explicit` when given, else the OS default.

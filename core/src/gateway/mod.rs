@@ -320,14 +320,27 @@ mod tests {
 
     #[test]
     fn error_bodies_map_to_situations() {
-        let body = |code: i64, msg: &str| serde_json::to_vec(&serde_json::json!({"code": code, "message": msg, "errorId": "x", "timestamp": "t"})).unwrap();
-        assert!(matches!(error_from_response(StatusCode::UNAUTHORIZED, &body(1200, "no"), None), Error::BadKey { code: 1200, .. }));
-        assert!(matches!(error_from_response(StatusCode::FORBIDDEN, &body(1001, "no"), None), Error::ForeignSubaccount { .. }));
-        let limited = error_from_response(StatusCode::TOO_MANY_REQUESTS, &body(429, "slow"), Some(Duration::from_secs(3)));
+        let body = |code: i64, msg: &str| {
+            serde_json::to_vec(&serde_json::json!({"code": code, "message": msg, "errorId": "x", "timestamp": "t"}))
+                .unwrap()
+        };
+        assert!(matches!(
+            error_from_response(StatusCode::UNAUTHORIZED, &body(1200, "no"), None),
+            Error::BadKey { code: 1200, .. }
+        ));
+        assert!(matches!(
+            error_from_response(StatusCode::FORBIDDEN, &body(1001, "no"), None),
+            Error::ForeignSubaccount { .. }
+        ));
+        let limited =
+            error_from_response(StatusCode::TOO_MANY_REQUESTS, &body(429, "slow"), Some(Duration::from_secs(3)));
         assert!(matches!(limited, Error::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(3)));
         assert!(limited.is_transient(), "a rate limit passes");
         let server = error_from_response(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>", None);
-        assert!(matches!(server, Error::Server { status: 502, code: None, .. }), "non-JSON 5xx is still a server error");
+        assert!(
+            matches!(server, Error::Server { status: 502, code: None, .. }),
+            "non-JSON 5xx is still a server error"
+        );
         let invalid = error_from_response(StatusCode::BAD_REQUEST, &body(1002, "Invalid MSISDN"), None);
         assert!(!invalid.is_transient() && invalid.code() == Some(1002), "validation errors keep 8x8's code");
     }

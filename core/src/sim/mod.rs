@@ -15,6 +15,10 @@
 //!
 //! Not here: webhooks/DLR callbacks, scheduling, cancellation and exports.
 
+// Early returns here are whole HTTP responses; boxing them would only add noise
+// to a test server where a few bytes on the stack do not matter.
+#![allow(clippy::result_large_err)]
+
 mod validate;
 
 use std::collections::{HashMap, VecDeque};
@@ -129,12 +133,15 @@ pub struct SimMessage {
     pub received_at: DateTime<Utc>,
 }
 
+/// Requests counted in the current one-second window, by (subaccount, endpoint kind).
+type Windows = HashMap<(String, &'static str), (Instant, u32)>;
+
 struct Shared {
     config: SimConfig,
     messages: Mutex<Vec<SimMessage>>,
     next_faults: Mutex<VecDeque<Fault>>,
     // Fixed one-second windows per (subaccount, kind of endpoint).
-    windows: Mutex<HashMap<(String, &'static str), (Instant, u32)>>,
+    windows: Mutex<Windows>,
     started: Mutex<HashMap<String, Instant>>,
 }
 
@@ -379,7 +386,12 @@ fn sms_response(accepted: &Accepted, umid: &str) -> Value {
     })
 }
 
-async fn send_single(State(s): State<Arc<Shared>>, Path(sub): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn send_single(
+    State(s): State<Arc<Shared>>,
+    Path(sub): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let fault = match s.admit_send(&headers, &sub).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -398,7 +410,12 @@ async fn send_single(State(s): State<Arc<Shared>>, Path(sub): Path<String>, head
     }
 }
 
-async fn send_batch(State(s): State<Arc<Shared>>, Path(sub): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn send_batch(
+    State(s): State<Arc<Shared>>,
+    Path(sub): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let fault = match s.admit_send(&headers, &sub).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -514,7 +531,9 @@ async fn queue_faults(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             lock(&s.next_faults).extend(q.next);
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(e) => (StatusCode::BAD_REQUEST, format!("expected {{\"next\": [\"429\"|\"500\"|\"timeout\"|\"reset\", …]}}: {e}"))
-            .into_response(),
+        Err(e) => {
+            (StatusCode::BAD_REQUEST, format!("expected {{\"next\": [\"429\"|\"500\"|\"timeout\"|\"reset\", …]}}: {e}"))
+                .into_response()
+        }
     }
 }

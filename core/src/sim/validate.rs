@@ -43,12 +43,14 @@ pub struct Batch {
 const MAX_BATCH: usize = 10_000;
 const MAX_PARTS: usize = 10;
 
-const BAD_MSISDN: Rejection = Rejection { code: 1002, description: "Invalid MSISDN format (not E.164 international number)" };
+const BAD_MSISDN: Rejection =
+    Rejection { code: 1002, description: "Invalid MSISDN format (not E.164 international number)" };
 const NO_TEXT: Rejection = Rejection { code: 1004, description: "Text value is missing" };
 const LONG_TEXT: Rejection = Rejection { code: 1004, description: "Invalid Text value. Reached max allowed limit" };
 const LONG_SOURCE: Rejection = Rejection { code: 1005, description: "Invalid Source value. Reached max allowed limit" };
 const BAD_ENCODING: Rejection = Rejection { code: 1003, description: "Invalid Encoding" };
-const LONG_CLIENT_ID: Rejection = Rejection { code: 1000, description: "Invalid ClientMessageId value. Reached max allowed limit" };
+const LONG_CLIENT_ID: Rejection =
+    Rejection { code: 1000, description: "Invalid ClientMessageId value. Reached max allowed limit" };
 
 fn str_field<'a>(v: &'a Value, template: Option<&'a Value>, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str).or_else(|| template.and_then(|t| t.get(key)).and_then(Value::as_str))
@@ -57,9 +59,7 @@ fn str_field<'a>(v: &'a Value, template: Option<&'a Value>, key: &str) -> Option
 /// `^\+{0,1}[1-9]{1}[0-9]{6,14}$`, the pattern of 8x8's OpenAPI file.
 fn is_msisdn(d: &str) -> bool {
     let digits = d.strip_prefix('+').unwrap_or(d);
-    (7..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
+    (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
 }
 
 /// Parts 8x8 bills: 160/153 septets for GSM7, 70/67 UTF-16 units for UCS2.
@@ -69,7 +69,11 @@ pub fn parts(text: &str, encoding: Encoding) -> usize {
         Encoding::Gsm7 => (160, 153),
         Encoding::Ucs2 => (70, 67),
     };
-    if units <= single { 1 } else { units.div_ceil(multi) }
+    if units <= single {
+        1
+    } else {
+        units.div_ceil(multi)
+    }
 }
 
 /// Judges one message, with the batch template's fields filling its gaps.

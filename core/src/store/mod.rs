@@ -15,10 +15,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::account::{Account, AccountStatus, Region};
 
 /// The migrations, in order. Never edit one that has shipped: add a new file.
-const MIGRATIONS: &[&str] = &[
-    include_str!("migrations/0001_accounts.sql"),
-    include_str!("migrations/0002_settings.sql"),
-];
+const MIGRATIONS: &[&str] =
+    &[include_str!("migrations/0001_accounts.sql"), include_str!("migrations/0002_settings.sql")];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -335,7 +333,8 @@ mod tests {
     fn status_round_trips_with_reason_and_code() {
         let store = Store::open_in_memory().unwrap();
         store.insert_account(&sample(&AccountStatus::Active)).unwrap();
-        let inactive = AccountStatus::Inactive { reason: "Request was not authenticated properly".into(), code: Some(1200) };
+        let inactive =
+            AccountStatus::Inactive { reason: "Request was not authenticated properly".into(), code: Some(1200) };
         store.set_account_status("main", &inactive, Utc::now()).unwrap();
         let got = store.account("main").unwrap().unwrap();
         assert_eq!(got.status, inactive, "reason and code are kept");

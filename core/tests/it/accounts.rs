@@ -90,7 +90,11 @@ async fn verify_flips_the_status_both_ways() {
     assert_eq!(after.status.as_str(), "inactive", "a revoked key turns the account inactive");
     secrets.set(&account.secret_ref, &Secret::new(SANDBOX_KEY)).unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(core.verify_account("main").await.unwrap().status, AccountStatus::Active, "and a good key back to active");
+    assert_eq!(
+        core.verify_account("main").await.unwrap().status,
+        AccountStatus::Active,
+        "and a good key back to active"
+    );
 }
 
 #[tokio::test]
@@ -99,7 +103,11 @@ async fn a_401_during_other_work_marks_the_account_inactive() {
     let (_dir, core) = open(Arc::new(MemorySecrets::new()));
     core.add_account(input("main", &sim.base_url(), SANDBOX_KEY)).await.unwrap();
     let refusal = crate::gateway_as(&sim, SANDBOX_SUBACCOUNT, "bad")
-        .send(&sendrow_core::gateway::SmsRequest { destination: "+380671234567".into(), text: "x".into(), ..Default::default() })
+        .send(&sendrow_core::gateway::SmsRequest {
+            destination: "+380671234567".into(),
+            text: "x".into(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     core.mark_account_refused("main", &refusal).unwrap();

@@ -66,7 +66,8 @@ async fn bad_key_and_foreign_subaccount_are_told_apart() {
         ..SimConfig::default()
     })
     .await;
-    let bad_key = gateway_as(&sim, SANDBOX_SUBACCOUNT, "wrong").send(&sms("+380671234567", "x", "a")).await.unwrap_err();
+    let bad_key =
+        gateway_as(&sim, SANDBOX_SUBACCOUNT, "wrong").send(&sms("+380671234567", "x", "a")).await.unwrap_err();
     assert!(matches!(bad_key, Error::BadKey { code: 1200, .. }), "a wrong key is 1200: {bad_key:?}");
     assert!(bad_key.rejects_account() && !bad_key.is_transient(), "a wrong key stops the account, no retry");
     assert!(bad_key.to_string().contains("Request was not authenticated properly"), "8x8's words are kept");
@@ -205,7 +206,11 @@ async fn delivery_state_moves_to_delivered_or_undelivered() {
 #[tokio::test]
 async fn probe_checks_credentials_without_sending() {
     let sim = sim_with(SimConfig {
-        accounts: vec![(SANDBOX_SUBACCOUNT.into(), SANDBOX_KEY.into()), ("a_hq".into(), "a-key".into()), ("b_hq".into(), "b-key".into())],
+        accounts: vec![
+            (SANDBOX_SUBACCOUNT.into(), SANDBOX_KEY.into()),
+            ("a_hq".into(), "a-key".into()),
+            ("b_hq".into(), "b-key".into()),
+        ],
         ..SimConfig::default()
     })
     .await;

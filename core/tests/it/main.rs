@@ -23,8 +23,7 @@ pub async fn sim_with(config: SimConfig) -> Simulator {
 
 /// A gateway to `sim` as `subaccount` with `key`.
 pub fn gateway_as(sim: &Simulator, subaccount: &str, key: &str) -> Gateway {
-    let endpoint =
-        Endpoint { base_url: sim.base_url(), subaccount_id: subaccount.into(), api_key: Secret::new(key) };
+    let endpoint = Endpoint { base_url: sim.base_url(), subaccount_id: subaccount.into(), api_key: Secret::new(key) };
     Gateway::with_timeout(endpoint, Duration::from_secs(5))
 }
 

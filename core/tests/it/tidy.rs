@@ -25,9 +25,7 @@ fn every_core_module_says_what_it_is_for() {
     let mut files = Vec::new();
     rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
     assert!(files.len() > 5, "the walk found the sources");
-    let undocumented: Vec<_> = files
-        .iter()
-        .filter(|f| !std::fs::read_to_string(f).unwrap().trim_start().starts_with("//!"))
-        .collect();
+    let undocumented: Vec<_> =
+        files.iter().filter(|f| !std::fs::read_to_string(f).unwrap().trim_start().starts_with("//!")).collect();
     assert!(undocumented.is_empty(), "each module opens with a //! comment saying why it exists: {undocumented:?}");
 }
