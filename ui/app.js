@@ -83,12 +83,23 @@ function showFatal(err) {
   $("show-add").disabled = true;
 }
 
+function syncBaseUrlField() {
+  $("base-url-field").hidden = $("f-region").value !== "custom";
+}
+
 function openAddPanel(open) {
   $("add-panel").hidden = !open;
   $("add-error").hidden = true;
-  if (open) $("f-name").focus();
-  else $("add-form").reset();
-  $("base-url-field").hidden = true;
+  if (open) {
+    $("f-name").focus();
+  } else {
+    // Keep the region: WebKitGTK fires no `change` when the user re-picks the
+    // option they picked before a reset, so the address field would stay hidden.
+    const region = $("f-region").value;
+    $("add-form").reset();
+    $("f-region").value = region;
+  }
+  syncBaseUrlField();
 }
 
 async function submitAdd(event) {
@@ -130,9 +141,7 @@ async function start() {
   $("show-add").addEventListener("click", () => openAddPanel(true));
   $("add-cancel").addEventListener("click", () => openAddPanel(false));
   $("add-form").addEventListener("submit", submitAdd);
-  $("f-region").addEventListener("change", () => {
-    $("base-url-field").hidden = $("f-region").value !== "custom";
-  });
+  $("f-region").addEventListener("change", syncBaseUrlField);
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && !$("add-panel").hidden) openAddPanel(false);
   });
