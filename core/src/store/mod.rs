@@ -9,10 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+mod accounts;
 
-use crate::account::{Account, AccountStatus, Region};
+pub use accounts::NewAccount;
+
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// The migrations, in order. Never edit one that has shipped: add a new file.
 const MIGRATIONS: &[&str] =
@@ -56,27 +57,6 @@ pub enum Error {
     Sqlite(#[from] rusqlite::Error),
 }
 
-/// Fields of an account that is about to be saved.
-#[derive(Debug, Clone)]
-pub struct NewAccount<'a> {
-    /// Unique, user-chosen name.
-    pub name: &'a str,
-    /// 8x8 subaccount ID.
-    pub subaccount_id: &'a str,
-    /// The region, or `None` for a custom base URL.
-    pub region: Option<Region>,
-    /// The API base URL requests go to.
-    pub base_url: &'a str,
-    /// Names the keychain entry holding the key.
-    pub secret_ref: &'a str,
-    /// Status at creation.
-    pub status: &'a AccountStatus,
-    /// When it was created (and verified, when `verified` is set).
-    pub now: DateTime<Utc>,
-    /// Whether `status` comes from a verification that reached 8x8.
-    pub verified: bool,
-}
-
 /// Handle to the SQLite database of one data folder.
 pub struct Store {
     conn: Mutex<Connection>,
@@ -112,7 +92,7 @@ impl Store {
         Ok(Store { conn: Mutex::new(conn) })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite half-written (the
         // transaction rolls back on drop), so a poisoned lock is still usable.
         self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -121,69 +101,6 @@ impl Store {
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64, Error> {
         Ok(user_version(&self.conn())?)
-    }
-
-    /// Saves a new account; fails with `DuplicateAccount` when the name is taken.
-    pub fn insert_account(&self, new: &NewAccount<'_>) -> Result<Account, Error> {
-        let conn = self.conn();
-        let (status, reason, code) = new.status.to_columns();
-        let now = new.now.to_rfc3339();
-        let verified_at = new.verified.then(|| now.clone());
-        let inserted = conn.execute(
-            "INSERT INTO accounts (name, subaccount_id, region, base_url, secret_ref, status, status_reason, status_code, verified_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                new.name,
-                new.subaccount_id,
-                new.region.map(Region::as_str),
-                new.base_url,
-                new.secret_ref,
-                status,
-                reason,
-                code,
-                verified_at,
-                now
-            ],
-        );
-        match inserted {
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-                return Err(Error::DuplicateAccount(new.name.to_owned()))
-            }
-            other => other?,
-        };
-        drop(conn);
-        Ok(self.account(new.name)?.expect("the account was inserted just now"))
-    }
-
-    /// Every account, by name.
-    pub fn accounts(&self) -> Result<Vec<Account>, Error> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("{ACCOUNT_SELECT} ORDER BY name COLLATE NOCASE"))?;
-        let rows = stmt.query_map([], account_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// The account called `name`, if there is one.
-    pub fn account(&self, name: &str) -> Result<Option<Account>, Error> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("{ACCOUNT_SELECT} WHERE name = ?1"))?;
-        Ok(stmt.query_row([name], account_from_row).optional()?)
-    }
-
-    /// Records the outcome of a verification (or of a later call that showed the
-    /// key no longer works).
-    pub fn set_account_status(&self, name: &str, status: &AccountStatus, now: DateTime<Utc>) -> Result<(), Error> {
-        let (status, reason, code) = status.to_columns();
-        self.conn().execute(
-            "UPDATE accounts SET status = ?2, status_reason = ?3, status_code = ?4, verified_at = ?5 WHERE name = ?1",
-            params![name, status, reason, code, now.to_rfc3339()],
-        )?;
-        Ok(())
-    }
-
-    /// Deletes the account; returns whether it existed.
-    pub fn delete_account(&self, name: &str) -> Result<bool, Error> {
-        Ok(self.conn().execute("DELETE FROM accounts WHERE name = ?1", [name])? > 0)
     }
 
     /// A setting's JSON value.
@@ -201,23 +118,6 @@ impl Store {
         )?;
         Ok(())
     }
-}
-
-const ACCOUNT_SELECT: &str = "SELECT name, subaccount_id, region, base_url, secret_ref, status, status_reason, status_code, verified_at, created_at FROM accounts";
-
-fn account_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
-    let region: Option<String> = row.get(2)?;
-    let status: String = row.get(5)?;
-    Ok(Account {
-        name: row.get(0)?,
-        subaccount_id: row.get(1)?,
-        region: region.as_deref().and_then(Region::parse),
-        base_url: row.get(3)?,
-        secret_ref: row.get(4)?,
-        status: AccountStatus::from_columns(&status, row.get(6)?, row.get(7)?),
-        verified_at: row.get(8)?,
-        created_at: row.get(9)?,
-    })
 }
 
 fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -243,6 +143,8 @@ fn migrate(conn: &mut Connection, target: usize) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::account::{AccountStatus, Region};
+    use chrono::Utc;
 
     fn sample(status: &AccountStatus) -> NewAccount<'_> {
         NewAccount {
