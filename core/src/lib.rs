@@ -4,6 +4,7 @@
 //! - `secrets`: the OS keychain (and an in-memory stand-in for unit tests).
 //! - `account`: 8x8 accounts, verified without sending anything.
 //! - `gateway`: the 8x8 SMS API client; the only module that talks to 8x8.
+//! - `send`: claimed ledger entries out through 8x8, every outcome classified.
 //! - `sim`: an 8x8-compatible server on loopback for the sandbox and tests.
 //! - `source`: where rows come from, read as a `Table`.
 //! - `gsm7`: which texts fit the GSM 03.38 alphabet.
@@ -19,6 +20,7 @@ pub mod data_dir;
 pub mod gateway;
 pub mod gsm7;
 pub mod secrets;
+pub mod send;
 pub mod settings;
 pub mod sim;
 pub mod source;

@@ -10,14 +10,22 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 mod accounts;
+mod connections;
+mod ledger;
 
 pub use accounts::NewAccount;
+pub use connections::StoredConnection;
+pub use ledger::{insert_entries_tx, Entry, EntryStatus, NewEntry, Outcome, Resolution};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// The migrations, in order. Never edit one that has shipped: add a new file.
-const MIGRATIONS: &[&str] =
-    &[include_str!("migrations/0001_accounts.sql"), include_str!("migrations/0002_settings.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_accounts.sql"),
+    include_str!("migrations/0002_settings.sql"),
+    include_str!("migrations/0003_connections.sql"),
+    include_str!("migrations/0005_ledger.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -52,6 +60,9 @@ pub enum Error {
     /// A name that must be unique is taken.
     #[error("an account named {0:?} already exists: choose another name, or remove the old one first")]
     DuplicateAccount(String),
+    /// A connection name that is taken.
+    #[error("a connection named {0:?} already exists: choose another name, or remove the old one first")]
+    DuplicateConnection(String),
     /// Any other SQLite failure.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -96,6 +107,16 @@ impl Store {
         // A panic while holding the lock cannot leave SQLite half-written (the
         // transaction rolls back on drop), so a poisoned lock is still usable.
         self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` in one immediate write transaction: everything it writes
+    /// commits together or not at all.
+    pub fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
     }
 
     /// The schema version of the open database.

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod gateway;
+mod ledger;
 mod tidy;
 
 use std::time::Duration;

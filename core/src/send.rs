@@ -1,0 +1,238 @@
+//! Sending claimed ledger entries through 8x8, and classifying every outcome
+//! for the ledger.
+//!
+//! Entries arrive here already claimed (`sending`, committed). More than one
+//! goes out as batches of up to 10,000 with per-message results matched by
+//! `clientMessageId`; a single one through the single-send endpoint. 429 waits
+//! `Retry-After`; 5xx and "unreachable before sending" back off exponentially
+//! with jitter for a bounded number of attempts, then the entries are `failed`
+//! (the next run tries again). Anything that may have reached 8x8 without an
+//! answer is `unknown` and is never retried here. A refused key stops the
+//! whole delivery: nothing was accepted, so the entries go back to `pending`.
+//!
+//! Not here: choosing rows, composing texts, flood/opt-out/quiet-hours rules.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::gateway::{self, BatchRequest, Gateway, SmsRequest};
+use crate::store::{Entry, Outcome, Store};
+
+/// 8x8's documented maximum per batch request.
+pub const MAX_BATCH: usize = 10_000;
+
+/// How hard to try before calling a transient failure `failed`.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Requests per chunk, the first included.
+    pub max_attempts: u32,
+    /// The first back-off; doubled each time.
+    pub base_delay: Duration,
+    /// The longest back-off (and the longest `Retry-After` honoured).
+    pub max_delay: Duration,
+    /// Messages per batch request.
+    pub batch_size: usize,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            batch_size: MAX_BATCH,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Back-off before attempt `attempt` (1-based count of failures so far):
+    /// base × 2^(n-1), capped, with ±25 % jitter so many clients do not retry
+    /// in step.
+    fn backoff(&self, failures: u32) -> Duration {
+        let exp = self.base_delay.saturating_mul(1u32 << (failures.saturating_sub(1)).min(16));
+        let capped = exp.min(self.max_delay);
+        let jitter = 0.75 + fastrand::f64() * 0.5;
+        capped.mul_f64(jitter).min(self.max_delay)
+    }
+}
+
+/// What happened to the entries handed to [`deliver`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// 8x8 queued these.
+    pub queued: usize,
+    /// 8x8 refused these.
+    pub rejected: usize,
+    /// Transient failures, retried next run.
+    pub failed: usize,
+    /// May or may not have gone out.
+    pub unknown: usize,
+    /// Returned to `pending` untouched (the account was refused).
+    pub unsent: usize,
+    /// Set when 8x8 refused the account's key or subaccount: the caller marks
+    /// the account inactive and pauses the connection.
+    pub account_refused: Option<AccountRefusal>,
+}
+
+/// 8x8's refusal of the account, in its own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRefusal {
+    /// 8x8's code (1200 or 1001).
+    pub code: Option<i64>,
+    /// 8x8's message.
+    pub reason: String,
+}
+
+impl Delivery {
+    fn count(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Queued { .. } => self.queued += 1,
+            Outcome::Rejected { .. } => self.rejected += 1,
+            Outcome::Failed { .. } => self.failed += 1,
+            Outcome::Unknown { .. } => self.unknown += 1,
+            Outcome::Unsent => self.unsent += 1,
+        }
+    }
+}
+
+fn request(entry: &Entry, sender: Option<&str>) -> SmsRequest {
+    SmsRequest {
+        destination: entry.phone.clone().unwrap_or_default(),
+        text: entry.text.clone(),
+        source: sender.map(str::to_owned),
+        client_message_id: Some(entry.client_message_id.clone()),
+        encoding: None,
+    }
+}
+
+/// Sends `entries` (claimed, in `sending`) and records every outcome in the
+/// store as soon as it is known. Store failures stop the delivery: entries
+/// whose outcome could not be recorded stay `sending` and become `unknown`
+/// at the next start, which is the safe side.
+pub async fn deliver(
+    store: &Store,
+    gateway: &Gateway,
+    entries: &[Entry],
+    sender: Option<&str>,
+    policy: &RetryPolicy,
+) -> Result<Delivery, crate::Error> {
+    let mut delivery = Delivery::default();
+    let size = policy.batch_size.clamp(1, MAX_BATCH);
+    let mut chunks = entries.chunks(size);
+    while let Some(chunk) = chunks.next() {
+        let outcomes = send_chunk(gateway, chunk, sender, policy).await;
+        let refused = match &outcomes {
+            ChunkResult::AccountRefused(refusal) => Some(refusal.clone()),
+            ChunkResult::Outcomes(_) => None,
+        };
+        let recorded: Vec<(i64, Outcome)> = match outcomes {
+            ChunkResult::Outcomes(o) => o,
+            // Nothing of this chunk, nor of the chunks not yet tried, was accepted.
+            ChunkResult::AccountRefused(_) => {
+                chunk.iter().chain(chunks.by_ref().flatten()).map(|e| (e.id, Outcome::Unsent)).collect()
+            }
+        };
+        store.record(&recorded, Utc::now())?;
+        for (_, outcome) in &recorded {
+            delivery.count(outcome);
+        }
+        if refused.is_some() {
+            delivery.account_refused = refused;
+            break;
+        }
+    }
+    Ok(delivery)
+}
+
+enum ChunkResult {
+    Outcomes(Vec<(i64, Outcome)>),
+    AccountRefused(AccountRefusal),
+}
+
+async fn send_chunk(gateway: &Gateway, chunk: &[Entry], sender: Option<&str>, policy: &RetryPolicy) -> ChunkResult {
+    let mut failures = 0;
+    loop {
+        let result = if let [only] = chunk {
+            gateway.send(&request(only, sender)).await.map(|r| vec![r])
+        } else {
+            let batch = BatchRequest {
+                messages: chunk.iter().map(|e| request(e, sender)).collect(),
+                client_batch_id: None,
+                include_messages_in_response: true,
+            };
+            gateway.send_batch(&batch).await.map(|r| r.messages.unwrap_or_default())
+        };
+        let err = match result {
+            Ok(responses) => return ChunkResult::Outcomes(match_responses(chunk, responses)),
+            Err(e) => e,
+        };
+        if err.rejects_account() {
+            return ChunkResult::AccountRefused(AccountRefusal { code: err.code(), reason: err.reason() });
+        }
+        let wait = match &err {
+            gateway::Error::RateLimited { retry_after, .. } => Some((*retry_after).min(policy.max_delay)),
+            e if e.is_transient() => Some(policy.backoff(failures + 1)),
+            _ => None,
+        };
+        failures += 1;
+        match wait {
+            Some(wait) if failures < policy.max_attempts => tokio::time::sleep(wait).await,
+            _ => return ChunkResult::Outcomes(chunk.iter().map(|e| (e.id, final_outcome(&err))).collect()),
+        }
+    }
+}
+
+/// The outcome for every entry of a chunk whose request failed for good.
+fn final_outcome(err: &gateway::Error) -> Outcome {
+    match err {
+        gateway::Error::Ambiguous { .. } => Outcome::Unknown { reason: err.to_string() },
+        gateway::Error::Rejected { code, message, .. } => {
+            Outcome::Rejected { code: Some(*code), description: message.clone() }
+        }
+        _ => Outcome::Failed { reason: err.to_string() },
+    }
+}
+
+/// Matches 8x8's per-message results to entries by `clientMessageId`. An
+/// entry 8x8 did not mention was in an accepted request, so it may have gone
+/// out: `unknown`.
+fn match_responses(chunk: &[Entry], responses: Vec<gateway::SmsResponse>) -> Vec<(i64, Outcome)> {
+    let mut by_ref: HashMap<String, gateway::SmsResponse> = HashMap::with_capacity(responses.len());
+    for response in responses {
+        if let Some(reference) = response.client_message_id.clone() {
+            by_ref.insert(reference, response);
+        }
+    }
+    chunk
+        .iter()
+        .map(|entry| {
+            let outcome = match by_ref.remove(&entry.client_message_id) {
+                Some(r) if r.status.is_queued() => Outcome::Queued { umid: r.umid },
+                Some(r) => Outcome::Rejected { code: None, description: r.status.description },
+                None => Outcome::Unknown {
+                    reason: "8x8 accepted the request but did not report on this message".to_owned(),
+                },
+            };
+            (entry.id, outcome)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let policy =
+            RetryPolicy { base_delay: Duration::from_secs(1), max_delay: Duration::from_secs(5), ..Default::default() };
+        let first = policy.backoff(1);
+        assert!(first >= Duration::from_millis(750) && first <= Duration::from_millis(1250), "first ≈ base: {first:?}");
+        let third = policy.backoff(3);
+        assert!(third >= Duration::from_secs(3) && third <= Duration::from_secs(5), "third ≈ 4 s: {third:?}");
+        assert!(policy.backoff(30) <= Duration::from_secs(5), "never beyond the cap");
+    }
+}

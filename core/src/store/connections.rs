@@ -1,0 +1,105 @@
+//! The `connections` table: a connection's validated spec kept whole as JSON,
+//! plus the columns queries filter on.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+
+use super::{Error, Store};
+
+/// A connection as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredConnection {
+    /// Row id; ledger entries refer to it.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// The validated spec, as JSON.
+    pub spec: serde_json::Value,
+    /// Whether scheduled runs happen.
+    pub auto_update: bool,
+    /// Why the connection is paused, or `None` when active.
+    pub paused_reason: Option<String>,
+    /// When it was saved first (RFC 3339).
+    pub created_at: String,
+}
+
+impl Store {
+    /// Saves a new connection and returns its id; `DuplicateConnection` when the name is taken.
+    pub fn insert_connection(
+        &self,
+        name: &str,
+        spec: &serde_json::Value,
+        auto_update: bool,
+        now: DateTime<Utc>,
+    ) -> Result<i64, Error> {
+        let conn = self.conn();
+        let now = now.to_rfc3339();
+        let inserted = conn.execute(
+            "INSERT INTO connections (name, spec, auto_update, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![name, spec.to_string(), auto_update, now],
+        );
+        match inserted {
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Err(Error::DuplicateConnection(name.to_owned()))
+            }
+            other => {
+                other?;
+                Ok(conn.last_insert_rowid())
+            }
+        }
+    }
+
+    /// Every connection, by name.
+    pub fn connections(&self) -> Result<Vec<StoredConnection>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY name COLLATE NOCASE"))?;
+        let rows = stmt.query_map([], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The connection called `name`.
+    pub fn connection(&self, name: &str) -> Result<Option<StoredConnection>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("{SELECT} WHERE name = ?1"))?;
+        let found = stmt.query_row([name], from_row).optional()?;
+        Ok(found)
+    }
+
+    /// Switches scheduled runs on or off.
+    pub fn set_auto_update(&self, name: &str, on: bool, now: DateTime<Utc>) -> Result<bool, Error> {
+        let changed = self.conn().execute(
+            "UPDATE connections SET auto_update = ?2, updated_at = ?3 WHERE name = ?1",
+            params![name, on, now.to_rfc3339()],
+        )?;
+        Ok(changed > 0)
+    }
+
+    /// Pauses the connection with a reason the user will read, or resumes it (`None`).
+    pub fn set_paused(&self, id: i64, reason: Option<&str>, now: DateTime<Utc>) -> Result<(), Error> {
+        self.conn().execute(
+            "UPDATE connections SET status = CASE WHEN ?2 IS NULL THEN 'active' ELSE 'paused' END,
+                                    status_reason = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, reason, now.to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes the connection and, through the foreign key, its ledger.
+    pub fn delete_connection(&self, name: &str) -> Result<bool, Error> {
+        Ok(self.conn().execute("DELETE FROM connections WHERE name = ?1", [name])? > 0)
+    }
+}
+
+const SELECT: &str = "SELECT id, name, spec, auto_update, status_reason, created_at FROM connections";
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredConnection> {
+    let spec: String = row.get(2)?;
+    Ok(StoredConnection {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        spec: serde_json::from_str(&spec).unwrap_or(serde_json::Value::Null),
+        auto_update: row.get(3)?,
+        paused_reason: row.get(4)?,
+        created_at: row.get(5)?,
+    })
+}

@@ -1,0 +1,400 @@
+//! The `messages` table: the send ledger of product.md §4.
+//!
+//! An entry exists before its HTTP request is written. Claiming entries for
+//! sending is one conditional `UPDATE` in an immediate transaction, so two
+//! processes on one data folder can never claim the same entry. Only
+//! `sending` entries take a send outcome; what is left in `sending` by a crash
+//! becomes `unknown` at start-up and is never resent without a person.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, params_from_iter, Transaction, TransactionBehavior};
+use serde::Serialize;
+
+use super::{Error, Store};
+
+/// Where a ledger entry stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryStatus {
+    /// Ready to send, not yet claimed.
+    Pending,
+    /// Claimed; its request may be in flight.
+    Sending,
+    /// 8x8 queued it (there is a umid).
+    Queued,
+    /// 8x8 refused it; resending the same text will not help.
+    Rejected,
+    /// A transient failure; the next run tries again.
+    Failed,
+    /// It may or may not have gone out; a person decides.
+    Unknown,
+    /// Not sent on purpose (invalid phone, opted out, …); `reason` says why.
+    Skipped,
+    /// Waiting for a person (the flood guard).
+    Held,
+    /// Waiting for the end of quiet hours (`not_before`).
+    Waiting,
+    /// A person marked it as sent.
+    Sent,
+}
+
+impl EntryStatus {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryStatus::Pending => "pending",
+            EntryStatus::Sending => "sending",
+            EntryStatus::Queued => "queued",
+            EntryStatus::Rejected => "rejected",
+            EntryStatus::Failed => "failed",
+            EntryStatus::Unknown => "unknown",
+            EntryStatus::Skipped => "skipped",
+            EntryStatus::Held => "held",
+            EntryStatus::Waiting => "waiting",
+            EntryStatus::Sent => "sent",
+        }
+    }
+
+    fn parse(s: &str) -> EntryStatus {
+        match s {
+            "pending" => EntryStatus::Pending,
+            "sending" => EntryStatus::Sending,
+            "queued" => EntryStatus::Queued,
+            "rejected" => EntryStatus::Rejected,
+            "failed" => EntryStatus::Failed,
+            "skipped" => EntryStatus::Skipped,
+            "held" => EntryStatus::Held,
+            "waiting" => EntryStatus::Waiting,
+            "sent" => EntryStatus::Sent,
+            // The CHECK constraint allows nothing else; be safe rather than panic.
+            _ => EntryStatus::Unknown,
+        }
+    }
+}
+
+/// An entry about to be written.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    /// The row's key in its source.
+    pub row_key: String,
+    /// The row's line in the source, for people.
+    pub row_line: Option<i64>,
+    /// E.164, or `None` when the row had no usable number.
+    pub phone: Option<String>,
+    /// The rendered text.
+    pub text: String,
+    /// `Pending`, `Skipped`, `Held` or `Waiting`.
+    pub status: EntryStatus,
+    /// Why it is skipped, held or waiting.
+    pub reason: Option<String>,
+    /// A test send: does not count as the row's message unless resolved so.
+    pub is_test: bool,
+    /// For `Waiting`: not before this moment.
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+/// A ledger entry as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    /// Row id.
+    pub id: i64,
+    /// The connection it belongs to.
+    pub connection_id: i64,
+    /// The row's key in its source.
+    pub row_key: String,
+    /// The row's line in the source.
+    pub row_line: Option<i64>,
+    /// E.164 destination.
+    pub phone: Option<String>,
+    /// The text.
+    pub text: String,
+    /// Our reference on 8x8's side: `sr-{connection}-{entry}`, at most 50 characters.
+    pub client_message_id: String,
+    /// Where it stands.
+    pub status: EntryStatus,
+    /// Whether it was a test send.
+    pub is_test: bool,
+    /// Why it is skipped/held/failed/unknown, or 8x8's description when rejected.
+    pub reason: Option<String>,
+    /// 8x8's message ID.
+    pub umid: Option<String>,
+    /// 8x8's code when it refused.
+    pub error_code: Option<i64>,
+    /// Requests made for it.
+    pub attempts: i64,
+    /// Delivery state from 8x8 (queued, sent, delivered, undelivered, …).
+    pub delivery_state: Option<String>,
+    /// The carrier's error when undelivered.
+    pub delivery_error: Option<String>,
+    /// When a `Waiting` entry may go.
+    pub not_before: Option<String>,
+    /// When written (RFC 3339).
+    pub created_at: String,
+    /// When last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+/// The result of a send attempt for one claimed entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// 8x8 queued it.
+    Queued {
+        /// 8x8's message ID.
+        umid: String,
+    },
+    /// 8x8 refused it.
+    Rejected {
+        /// 8x8's code, when it gave one.
+        code: Option<i64>,
+        /// 8x8's words.
+        description: String,
+    },
+    /// Transient failure; the next run retries it.
+    Failed {
+        /// What went wrong.
+        reason: String,
+    },
+    /// May have gone out; never retried automatically.
+    Unknown {
+        /// What went wrong.
+        reason: String,
+    },
+    /// Provably never left the machine (e.g. the account was refused before
+    /// anything was accepted): back to `pending`, the attempt uncounted.
+    Unsent,
+}
+
+/// A person's decision about an `unknown` or `failed` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// Send it again.
+    Resend,
+    /// It did arrive; never send it.
+    MarkSent,
+}
+
+const COLUMNS: &str = "id, connection_id, row_key, row_line, phone, text, client_message_id, status, is_test, reason, \
+     umid, error_code, attempts, delivery_state, delivery_error, not_before, created_at, updated_at";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+    let status: String = r.get(7)?;
+    Ok(Entry {
+        id: r.get(0)?,
+        connection_id: r.get(1)?,
+        row_key: r.get(2)?,
+        row_line: r.get(3)?,
+        phone: r.get(4)?,
+        text: r.get(5)?,
+        client_message_id: r.get(6)?,
+        status: EntryStatus::parse(&status),
+        is_test: r.get(8)?,
+        reason: r.get(9)?,
+        umid: r.get(10)?,
+        error_code: r.get(11)?,
+        attempts: r.get(12)?,
+        delivery_state: r.get(13)?,
+        delivery_error: r.get(14)?,
+        not_before: r.get(15)?,
+        created_at: r.get(16)?,
+        updated_at: r.get(17)?,
+    })
+}
+
+/// Writes entries inside the caller's transaction, so the source state that
+/// produced them and the entries commit together. Returns their ids.
+pub fn insert_entries_tx(
+    tx: &Transaction<'_>,
+    connection_id: i64,
+    entries: &[NewEntry],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, Error> {
+    let now = now.to_rfc3339();
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO messages (connection_id, row_key, row_line, phone, text, client_message_id, status, is_test,
+                               reason, not_before, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'new-' || lower(hex(randomblob(16))), ?6, ?7, ?8, ?9, ?10, ?10)",
+    )?;
+    let mut name = tx.prepare_cached("UPDATE messages SET client_message_id = ?2 WHERE id = ?1")?;
+    let mut ids = Vec::with_capacity(entries.len());
+    for e in entries {
+        insert.execute(params![
+            connection_id,
+            e.row_key,
+            e.row_line,
+            e.phone,
+            e.text,
+            e.status.as_str(),
+            e.is_test,
+            e.reason,
+            e.not_before.map(|t| t.to_rfc3339()),
+            now
+        ])?;
+        let id = tx.last_insert_rowid();
+        // Deterministic per entry, unique, and short: 8x8 once capped it at 50.
+        name.execute(params![id, format!("sr-{connection_id}-{id}")])?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+impl Store {
+    /// Writes entries in a transaction of their own.
+    pub fn insert_entries(
+        &self,
+        connection_id: i64,
+        entries: &[NewEntry],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let ids = insert_entries_tx(&tx, connection_id, entries, now)?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// Atomically claims up to `limit` entries of the connection that are
+    /// `pending`, `failed` (when `retry_failed`) or `waiting` past their time,
+    /// moving them to `sending` and counting the attempt. Another process
+    /// claiming at the same moment gets other entries or none.
+    pub fn claim(
+        &self,
+        connection_id: i64,
+        retry_failed: bool,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Entry>, Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now.to_rfc3339();
+        let claimed = {
+            let mut stmt = tx.prepare(&format!(
+                "UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ?1
+                 WHERE id IN (SELECT id FROM messages
+                              WHERE connection_id = ?2 AND is_test = 0
+                                AND (status = 'pending'
+                                     OR (status = 'failed' AND ?3)
+                                     OR (status = 'waiting' AND not_before <= ?1))
+                              ORDER BY id LIMIT ?4)
+                 RETURNING {COLUMNS}"
+            ))?;
+            let rows = stmt.query_map(params![now, connection_id, retry_failed, limit as i64], from_row)?;
+            let mut claimed: Vec<Entry> = rows.collect::<Result<_, _>>()?;
+            claimed.sort_by_key(|e| e.id);
+            claimed
+        };
+        tx.commit()?;
+        Ok(claimed)
+    }
+
+    /// Claims one entry by id (a test send), if it is pending.
+    pub fn claim_one(&self, id: i64, now: DateTime<Utc>) -> Result<Option<Entry>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ?1
+             WHERE id = ?2 AND status = 'pending' RETURNING {COLUMNS}"
+        ))?;
+        let mut rows = stmt.query_map(params![now.to_rfc3339(), id], from_row)?;
+        Ok(rows.next().transpose()?)
+    }
+
+    /// Records send outcomes in one transaction. Only entries still in
+    /// `sending` change, so a late or repeated outcome cannot overwrite a
+    /// person's decision.
+    pub fn record(&self, outcomes: &[(i64, Outcome)], now: DateTime<Utc>) -> Result<(), Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now.to_rfc3339();
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE messages SET status = ?2, umid = coalesce(?3, umid), error_code = ?4, reason = ?5,
+                                     attempts = attempts - ?6, updated_at = ?7
+                 WHERE id = ?1 AND status = 'sending'",
+            )?;
+            for (id, outcome) in outcomes {
+                let (status, umid, code, reason, uncount) = match outcome {
+                    Outcome::Queued { umid } => ("queued", Some(umid.as_str()), None, None, 0),
+                    Outcome::Rejected { code, description } => ("rejected", None, *code, Some(description.as_str()), 0),
+                    Outcome::Failed { reason } => ("failed", None, None, Some(reason.as_str()), 0),
+                    Outcome::Unknown { reason } => ("unknown", None, None, Some(reason.as_str()), 0),
+                    Outcome::Unsent => ("pending", None, None, None, 1),
+                };
+                update.execute(params![id, status, umid, code, reason, uncount, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// After a crash: every entry left in `sending` may have gone out, so it
+    /// becomes `unknown` for a person to resolve. Returns how many.
+    pub fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<usize, Error> {
+        Ok(self.conn().execute(
+            "UPDATE messages SET status = 'unknown', updated_at = ?1,
+                    reason = 'Sendrow stopped while this message was being sent; it may or may not have gone out'
+             WHERE status = 'sending'",
+            [now.to_rfc3339()],
+        )?)
+    }
+
+    /// Every entry of the connection, oldest first.
+    pub fn history(&self, connection_id: i64) -> Result<Vec<Entry>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM messages WHERE connection_id = ?1 ORDER BY id"))?;
+        let rows = stmt.query_map([connection_id], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Counts the connection's entries by status.
+    pub fn status_counts(&self, connection_id: i64) -> Result<Vec<(EntryStatus, i64)>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT status, count(*) FROM messages WHERE connection_id = ?1 AND is_test = 0 GROUP BY status ORDER BY status",
+        )?;
+        let rows = stmt.query_map([connection_id], |r| Ok((EntryStatus::parse(&r.get::<_, String>(0)?), r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Applies a person's decision to the row's `unknown` or `failed` entry.
+    /// Returns whether an entry changed.
+    pub fn resolve(
+        &self,
+        connection_id: i64,
+        row_key: &str,
+        resolution: Resolution,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        let to = match resolution {
+            Resolution::Resend => "pending",
+            Resolution::MarkSent => "sent",
+        };
+        let changed = self.conn().execute(
+            "UPDATE messages SET status = ?3, updated_at = ?4,
+                    reason = CASE WHEN ?3 = 'sent' THEN 'marked as sent by a person' ELSE reason END
+             WHERE connection_id = ?1 AND row_key = ?2 AND is_test = 0 AND status IN ('unknown', 'failed')",
+            params![connection_id, row_key, to, now.to_rfc3339()],
+        )?;
+        Ok(changed > 0)
+    }
+
+    /// Moves every `held` entry of the connection to `to` (`Pending` to send
+    /// them, `Skipped` to drop them). Returns how many.
+    pub fn release_held(&self, connection_id: i64, to: EntryStatus, now: DateTime<Utc>) -> Result<usize, Error> {
+        let reason = (to == EntryStatus::Skipped).then_some("skipped by a person after the flood guard held it");
+        Ok(self.conn().execute(
+            "UPDATE messages SET status = ?2, reason = ?3, updated_at = ?4 WHERE connection_id = ?1 AND status = 'held'",
+            params![connection_id, to.as_str(), reason, now.to_rfc3339()],
+        )?)
+    }
+
+    /// Entries by id, in id order (for reports and tests).
+    pub fn entries(&self, ids: &[i64]) -> Result<Vec<Entry>, Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = self.conn();
+        let marks = vec!["?"; ids.len()].join(",");
+        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM messages WHERE id IN ({marks}) ORDER BY id"))?;
+        let rows = stmt.query_map(params_from_iter(ids), from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,201 @@
+//! The send ledger and delivery: exactly-once claims across processes, every
+//! outcome recorded, and nothing resent that may already have gone out.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use sendrow_core::send::{deliver, RetryPolicy};
+use sendrow_core::sim::{Fault, SimConfig};
+use sendrow_core::store::{EntryStatus, NewEntry, Outcome, Resolution, Store};
+
+use crate::{gateway, gateway_as, sim, sim_with};
+
+fn entry(key: &str, phone: &str) -> NewEntry {
+    NewEntry {
+        row_key: key.into(),
+        row_line: None,
+        phone: Some(phone.into()),
+        text: format!("Order {key} is confirmed"),
+        status: EntryStatus::Pending,
+        reason: None,
+        is_test: false,
+        not_before: None,
+    }
+}
+
+fn store_with_connection() -> (tempfile::TempDir, Store, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let id = store.insert_connection("orders", &serde_json::json!({}), true, Utc::now()).unwrap();
+    (dir, store, id)
+}
+
+/// Tiny back-offs: the tests exercise the retry path, not the waiting.
+fn quick() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn one_real_entry_per_row_and_short_client_ids() {
+    let (_dir, store, conn) = store_with_connection();
+    let ids = store.insert_entries(conn, &[entry("A-1", "+380671234567")], Utc::now()).unwrap();
+    let again = store.insert_entries(conn, &[entry("A-1", "+380671234567")], Utc::now());
+    assert!(again.is_err(), "a second real entry for the same row must be refused by the store");
+    let test = NewEntry { is_test: true, ..entry("A-1", "+380671234567") };
+    store.insert_entries(conn, &[test], Utc::now()).expect("test sends do not count as the row's entry");
+    let stored = store.entries(&ids).unwrap();
+    assert!(stored[0].client_message_id.len() <= 50, "8x8 once capped clientMessageId at 50");
+    assert_eq!(stored[0].client_message_id, format!("sr-{conn}-{}", ids[0]), "deterministic per entry");
+}
+
+#[test]
+fn two_processes_never_claim_the_same_entry() {
+    let (dir, store, conn) = store_with_connection();
+    let rows: Vec<NewEntry> = (0..200).map(|i| entry(&format!("R{i}"), "+380671234567")).collect();
+    store.insert_entries(conn, &rows, Utc::now()).unwrap();
+    drop(store);
+    // Two handles on one file stand for the window and a CLI run.
+    let path = Arc::new(dir.path().to_owned());
+    let claimers: Vec<_> = (0..2)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let store = Store::open(&path).unwrap();
+                let mut mine = Vec::new();
+                loop {
+                    let claimed = store.claim(conn, false, 7, Utc::now()).unwrap();
+                    if claimed.is_empty() {
+                        break mine;
+                    }
+                    mine.extend(claimed.into_iter().map(|e| e.row_key));
+                }
+            })
+        })
+        .collect();
+    let mut all: Vec<String> = claimers.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let total = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(total, 200, "every entry was claimed");
+    assert_eq!(all.len(), 200, "and none twice");
+}
+
+#[test]
+fn outcomes_only_land_on_entries_being_sent_and_crashes_become_unknown() {
+    let (_dir, store, conn) = store_with_connection();
+    store.insert_entries(conn, &[entry("A", "+380671234567"), entry("B", "+380671234568")], Utc::now()).unwrap();
+    let claimed = store.claim(conn, false, 10, Utc::now()).unwrap();
+    assert_eq!(claimed.len(), 2, "both pending entries are claimed");
+    store.record(&[(claimed[0].id, Outcome::Queued { umid: "u-1".into() })], Utc::now()).unwrap();
+    // A late duplicate outcome must not overwrite the first one.
+    store.record(&[(claimed[0].id, Outcome::Failed { reason: "late".into() })], Utc::now()).unwrap();
+    // The process dies with B in flight.
+    assert_eq!(store.recover_interrupted(Utc::now()).unwrap(), 1, "only the in-flight entry is affected");
+    let history = store.history(conn).unwrap();
+    assert_eq!(history[0].status, EntryStatus::Queued, "the first outcome stands");
+    assert_eq!(history[0].umid.as_deref(), Some("u-1"), "with its umid");
+    assert_eq!(history[1].status, EntryStatus::Unknown, "an interrupted send is unknown, not resent");
+    assert!(store.claim(conn, true, 10, Utc::now()).unwrap().is_empty(), "unknown entries are never claimed again");
+
+    assert!(store.resolve(conn, "B", Resolution::MarkSent, Utc::now()).unwrap(), "a person can mark it sent");
+    assert_eq!(store.history(conn).unwrap()[1].status, EntryStatus::Sent, "and it stays sent");
+    assert!(!store.resolve(conn, "A", Resolution::Resend, Utc::now()).unwrap(), "a queued entry cannot be resent");
+}
+
+#[tokio::test]
+async fn batch_delivery_records_queued_and_rejected_items() {
+    let sim = sim().await;
+    let (_dir, store, conn) = store_with_connection();
+    store
+        .insert_entries(conn, &[entry("A", "+380671234567"), entry("B", "12"), entry("C", "+447700900123")], Utc::now())
+        .unwrap();
+    let claimed = store.claim(conn, false, 100, Utc::now()).unwrap();
+    let delivery = deliver(&store, &gateway(&sim), &claimed, Some("MyShop"), &quick()).await.unwrap();
+    assert_eq!((delivery.queued, delivery.rejected), (2, 1), "two queued, one refused: {delivery:?}");
+    let history = store.history(conn).unwrap();
+    assert_eq!(history[1].status, EntryStatus::Rejected, "the bad number is rejected");
+    assert_eq!(
+        history[1].reason.as_deref(),
+        Some("Invalid MSISDN format (not E.164 international number)"),
+        "with 8x8's words"
+    );
+    let sent = sim.messages();
+    assert_eq!(sent.len(), 2, "the simulator got exactly the two good ones");
+    assert!(sent.iter().all(|m| m.batch_id.is_some()), "more than one message goes as a batch");
+    assert_eq!(history[0].umid.as_deref(), Some(sent[0].umid.as_str()), "umids are matched by clientMessageId");
+}
+
+#[tokio::test]
+async fn a_single_message_uses_the_single_endpoint() {
+    let sim = sim().await;
+    let (_dir, store, conn) = store_with_connection();
+    store.insert_entries(conn, &[entry("A", "+380671234567")], Utc::now()).unwrap();
+    let claimed = store.claim(conn, false, 100, Utc::now()).unwrap();
+    let delivery = deliver(&store, &gateway(&sim), &claimed, None, &quick()).await.unwrap();
+    assert_eq!(delivery.queued, 1, "sent: {delivery:?}");
+    assert_eq!(sim.messages()[0].batch_id, None, "one message is not a batch");
+}
+
+#[tokio::test]
+async fn transient_faults_are_retried_then_succeed_once() {
+    let sim = sim().await;
+    sim.queue_faults([Fault::ServerError, Fault::TooManyRequests]);
+    let (_dir, store, conn) = store_with_connection();
+    store.insert_entries(conn, &[entry("A", "+380671234567"), entry("B", "+380671234568")], Utc::now()).unwrap();
+    let claimed = store.claim(conn, false, 100, Utc::now()).unwrap();
+    let policy = RetryPolicy { max_delay: Duration::from_millis(5), ..quick() };
+    let delivery = deliver(&store, &gateway(&sim), &claimed, None, &policy).await.unwrap();
+    assert_eq!(delivery.queued, 2, "after a 500 and a 429 the batch went through: {delivery:?}");
+    assert_eq!(sim.messages().len(), 2, "each message reached 8x8 exactly once");
+}
+
+#[tokio::test]
+async fn exhausted_retries_fail_and_the_next_run_tries_again() {
+    let sim = sim_with(SimConfig { fail_rate: 1.0, faults: vec![Fault::ServerError], ..SimConfig::default() }).await;
+    let (_dir, store, conn) = store_with_connection();
+    store.insert_entries(conn, &[entry("A", "+380671234567")], Utc::now()).unwrap();
+    let claimed = store.claim(conn, false, 100, Utc::now()).unwrap();
+    let delivery = deliver(&store, &gateway(&sim), &claimed, None, &quick()).await.unwrap();
+    assert_eq!(delivery.failed, 1, "a 5xx that never stops ends failed: {delivery:?}");
+    assert_eq!(store.history(conn).unwrap()[0].attempts, 1, "one claim so far");
+    assert!(store.claim(conn, false, 100, Utc::now()).unwrap().is_empty(), "failed entries wait for a retrying run");
+    let again = store.claim(conn, true, 100, Utc::now()).unwrap();
+    assert_eq!(again.len(), 1, "the next run picks the failed entry up again");
+}
+
+#[tokio::test]
+async fn an_ambiguous_send_is_unknown_and_not_retried() {
+    let sim = sim().await;
+    sim.queue_faults([Fault::Reset]);
+    let (_dir, store, conn) = store_with_connection();
+    store.insert_entries(conn, &[entry("A", "+380671234567"), entry("B", "+380671234568")], Utc::now()).unwrap();
+    let claimed = store.claim(conn, false, 100, Utc::now()).unwrap();
+    let delivery = deliver(&store, &gateway(&sim), &claimed, None, &quick()).await.unwrap();
+    assert_eq!(delivery.unknown, 2, "a reset after sending leaves both unknown: {delivery:?}");
+    assert_eq!(sim.messages().len(), 2, "8x8 did accept them: a retry would have texted twice");
+    assert!(store.claim(conn, true, 100, Utc::now()).unwrap().is_empty(), "unknown entries are not claimed again");
+}
+
+#[tokio::test]
+async fn a_refused_key_stops_delivery_and_returns_entries_to_pending() {
+    let sim = sim().await;
+    let (_dir, store, conn) = store_with_connection();
+    let rows: Vec<NewEntry> = (0..5).map(|i| entry(&format!("R{i}"), "+380671234567")).collect();
+    store.insert_entries(conn, &rows, Utc::now()).unwrap();
+    let claimed = store.claim(conn, false, 100, Utc::now()).unwrap();
+    let policy = RetryPolicy { batch_size: 2, ..quick() };
+    let bad = gateway_as(&sim, sendrow_core::sim::SANDBOX_SUBACCOUNT, "revoked");
+    let delivery = deliver(&store, &bad, &claimed, None, &policy).await.unwrap();
+    let refusal = delivery.account_refused.clone().expect("the refusal is reported");
+    assert_eq!(refusal.code, Some(1200), "with 8x8's code");
+    assert_eq!(delivery.unsent, 5, "no later chunk was tried and nothing counts as sent: {delivery:?}");
+    let history = store.history(conn).unwrap();
+    assert!(history.iter().all(|e| e.status == EntryStatus::Pending && e.attempts == 0), "all back to pending");
+    assert!(sim.messages().is_empty(), "8x8 accepted nothing");
+}
