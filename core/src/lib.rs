@@ -5,6 +5,7 @@
 //! - `account`: 8x8 accounts, verified without sending anything.
 //! - `gateway`: the 8x8 SMS API client; the only module that talks to 8x8.
 //! - `send`: claimed ledger entries out through 8x8, every outcome classified.
+//! - `delivery`: asks 8x8 what became of queued messages.
 //! - `sim`: an 8x8-compatible server on loopback for the sandbox and tests.
 //! - `source`: where rows come from, read as a `Table`.
 //! - `gsm7`: which texts fit the GSM 03.38 alphabet.
@@ -17,6 +18,7 @@
 pub mod account;
 pub mod cli;
 pub mod data_dir;
+pub mod delivery;
 pub mod gateway;
 pub mod gsm7;
 pub mod secrets;

@@ -173,6 +173,9 @@ pub enum Resolution {
     MarkSent,
 }
 
+/// Delivery states after which 8x8 reports nothing new.
+pub const FINAL_DELIVERY_STATES: &str = "'delivered', 'undelivered', 'failed', 'rejected', 'read', 'error'";
+
 const COLUMNS: &str = "id, connection_id, row_key, row_line, phone, text, client_message_id, status, is_test, reason, \
      umid, error_code, attempts, delivery_state, delivery_error, not_before, created_at, updated_at";
 
@@ -384,6 +387,43 @@ impl Store {
             "UPDATE messages SET status = ?2, reason = ?3, updated_at = ?4 WHERE connection_id = ?1 AND status = 'held'",
             params![connection_id, to.as_str(), reason, now.to_rfc3339()],
         )?)
+    }
+
+    /// Queued entries whose delivery is not settled yet, accepted within
+    /// `window` before `now` and not checked since `recheck_after`, oldest
+    /// check first.
+    pub fn due_for_delivery_check(
+        &self,
+        now: DateTime<Utc>,
+        window: chrono::Duration,
+        recheck_after: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<Entry>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM messages
+             WHERE status = 'queued' AND umid IS NOT NULL
+               AND (delivery_state IS NULL OR delivery_state NOT IN ({FINAL_DELIVERY_STATES}))
+               AND created_at >= ?1
+               AND (delivery_checked_at IS NULL OR delivery_checked_at <= ?2)
+             ORDER BY delivery_checked_at IS NOT NULL, delivery_checked_at, id
+             LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(
+            params![(now - window).to_rfc3339(), (now - recheck_after).to_rfc3339(), limit as i64],
+            from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records what 8x8 says about an entry's delivery.
+    pub fn record_delivery(&self, id: i64, state: &str, error: Option<&str>, now: DateTime<Utc>) -> Result<(), Error> {
+        self.conn().execute(
+            "UPDATE messages SET delivery_state = ?2, delivery_error = ?3, delivery_checked_at = ?4, updated_at = ?4
+             WHERE id = ?1",
+            params![id, state, error, now.to_rfc3339()],
+        )?;
+        Ok(())
     }
 
     /// Entries by id, in id order (for reports and tests).

@@ -199,3 +199,44 @@ async fn a_refused_key_stops_delivery_and_returns_entries_to_pending() {
     assert!(history.iter().all(|e| e.status == EntryStatus::Pending && e.attempts == 0), "all back to pending");
     assert!(sim.messages().is_empty(), "8x8 accepted nothing");
 }
+
+#[tokio::test]
+async fn delivery_states_are_polled_and_recorded_with_the_carriers_reason() {
+    use sendrow_core::account::{AccountInput, Target};
+    use sendrow_core::delivery::PollSettings;
+    use sendrow_core::secrets::{MemorySecrets, Secret};
+
+    let sim = sim_with(SimConfig {
+        undeliverable: vec!["+380500000000".into()],
+        delivery_step: Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let core = sendrow_core::Core::open(dir.path(), Arc::new(MemorySecrets::new())).unwrap();
+    core.add_account(AccountInput {
+        name: "main".into(),
+        subaccount_id: sendrow_core::sim::SANDBOX_SUBACCOUNT.into(),
+        target: Target::BaseUrl(sim.base_url()),
+        api_key: Secret::new(sendrow_core::sim::SANDBOX_KEY),
+    })
+    .await
+    .unwrap();
+    // A second handle on the same file, as another process would have.
+    let store = Store::open(dir.path()).unwrap();
+    let conn = store.insert_connection("orders", &serde_json::json!({"account": "main"}), true, Utc::now()).unwrap();
+    store.insert_entries(conn, &[entry("A", "+380671234567"), entry("B", "+380500000000")], Utc::now()).unwrap();
+    let claimed = store.claim(conn, false, 10, Utc::now()).unwrap();
+    deliver(&store, &gateway(&sim), &claimed, None, &quick()).await.unwrap();
+
+    let settings = PollSettings { per_subaccount_gap: Duration::from_millis(1100), ..PollSettings::default() };
+    let report = core.check_deliveries(Utc::now(), &settings).await.unwrap();
+    assert_eq!(report.checked, 2, "both queued messages were looked up: {report:?}");
+    let history = store.history(conn).unwrap();
+    assert_eq!(history[0].delivery_state.as_deref(), Some("delivered"), "a good number is delivered");
+    assert_eq!(history[1].delivery_state.as_deref(), Some("undelivered"), "the configured number is not");
+    assert_eq!(history[1].delivery_error.as_deref(), Some("Absent subscriber (code 1)"), "with the carrier's reason");
+
+    let again = core.check_deliveries(Utc::now(), &settings).await.unwrap();
+    assert_eq!(again.checked, 0, "settled messages are not asked about again");
+}
