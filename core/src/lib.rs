@@ -8,6 +8,7 @@
 //! - `delivery`: asks 8x8 what became of queued messages.
 //! - `sim`: an 8x8-compatible server on loopback for the sandbox and tests.
 //! - `source`: where rows come from, read as a `Table`.
+//! - `lock`: file locks that let several processes share a data folder.
 //! - `gsm7`: which texts fit the GSM 03.38 alphabet.
 //! - `settings`: choices the user makes in the window (language, …).
 //! - `cli`: the headless command line of product.md §7.
@@ -21,6 +22,7 @@ pub mod data_dir;
 pub mod delivery;
 pub mod gateway;
 pub mod gsm7;
+pub mod lock;
 pub mod secrets;
 pub mod send;
 pub mod settings;

@@ -12,10 +12,12 @@ use std::sync::{Mutex, MutexGuard};
 mod accounts;
 mod connections;
 mod ledger;
+mod optouts;
 
 pub use accounts::NewAccount;
 pub use connections::StoredConnection;
 pub use ledger::{insert_entries_tx, Entry, EntryStatus, NewEntry, Outcome, Resolution};
+pub use optouts::OptOut;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -25,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_settings.sql"),
     include_str!("migrations/0003_connections.sql"),
     include_str!("migrations/0005_ledger.sql"),
+    include_str!("migrations/0006_optouts.sql"),
 ];
 
 /// The schema version this build writes.
