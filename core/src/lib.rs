@@ -7,6 +7,7 @@
 //! - `sim`: an 8x8-compatible server on loopback for the sandbox and tests.
 //! - `source`: where rows come from, read as a `Table`.
 //! - `gsm7`: which texts fit the GSM 03.38 alphabet.
+//! - `compose`: a row's SMS: template, phone number, sender, segments.
 //! - `settings`: choices the user makes in the window (language, …).
 //! - `cli`: the headless command line of product.md §7.
 //!
@@ -15,6 +16,7 @@
 
 pub mod account;
 pub mod cli;
+pub mod compose;
 pub mod data_dir;
 pub mod gateway;
 pub mod gsm7;
