@@ -7,5 +7,7 @@
 //! the store and the clock), and sending.
 
 pub mod segments;
+pub mod template;
 
 pub use segments::{measure, Measure};
+pub use template::{DateFormat, Error as TemplateError, Template};
