@@ -6,8 +6,10 @@
 //! same way. Deliberately not here: the opt-out list and quiet hours (they need
 //! the store and the clock), and sending.
 
+pub mod phone;
 pub mod segments;
 pub mod template;
 
+pub use phone::{normalize, Country, PhoneIssue, E164};
 pub use segments::{measure, Measure};
 pub use template::{DateFormat, Error as TemplateError, Template};
