@@ -8,8 +8,10 @@
 
 pub mod phone;
 pub mod segments;
+pub mod sender;
 pub mod template;
 
 pub use phone::{normalize, Country, PhoneIssue, E164};
 pub use segments::{measure, Measure};
+pub use sender::{Error as SenderError, SenderId};
 pub use template::{DateFormat, Error as TemplateError, Template};
