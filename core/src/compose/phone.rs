@@ -300,6 +300,7 @@ mod tests {
         check("(650) 253-0000", "US", Want::Ok("+16502530000"), "US national with punctuation");
         check("1 650 253 0000", "US", Want::Ok("+16502530000"), "US with the 1 prefix, no +");
         check("+1-650-253-0000", "UA", Want::Ok("+16502530000"), "US international from a UA sheet");
+        check("0044 7400 123456", "US", Want::Ok("+447400123456"), "00 works even where the IDD is 011");
         check("011 44 20 7946 0958", "US", Want::Ok("+442079460958"), "the US IDD 011");
         check("07400 123456", "GB", Want::Ok("+447400123456"), "GB mobile, national");
         check("+44 (0)7400 123456", "GB", Want::Ok("+447400123456"), "GB's habit of (0) after the code");
