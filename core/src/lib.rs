@@ -10,6 +10,7 @@
 //! - `source`: where rows come from, read as a `Table`.
 //! - `lock`: file locks that let several processes share a data folder.
 //! - `gsm7`: which texts fit the GSM 03.38 alphabet.
+//! - `compose`: a row's SMS: template, phone number, sender, segments.
 //! - `settings`: choices the user makes in the window (language, …).
 //! - `cli`: the headless command line of product.md §7.
 //!
@@ -18,6 +19,7 @@
 
 pub mod account;
 pub mod cli;
+pub mod compose;
 pub mod data_dir;
 pub mod delivery;
 pub mod gateway;
