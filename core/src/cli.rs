@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use crate::account::{AccountInput, AccountStatus, AccountView, Region, Target};
+use crate::compose::Country;
 use crate::secrets::Secret;
 use crate::sim::{Fault, SimConfig, Simulator};
 use crate::{Core, Error};
@@ -37,6 +38,49 @@ pub enum Command {
     Account(AccountCommand),
     /// Run the local 8x8-compatible simulator.
     Sim(SimArgs),
+    /// Numbers that are never texted.
+    #[command(subcommand)]
+    Optout(OptoutCommand),
+}
+
+/// `sendrow optout …`
+#[derive(Debug, Subcommand)]
+pub enum OptoutCommand {
+    /// Add a number to the opt-out list.
+    Add {
+        /// The number, in any common format.
+        number: String,
+        /// Country for numbers without an international prefix (ISO code).
+        #[arg(long, default_value = "UA")]
+        country: String,
+        /// Why (e.g. "replied STOP").
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Remove a number from the list.
+    Remove {
+        /// The number.
+        number: String,
+        /// Country for numbers without an international prefix (ISO code).
+        #[arg(long, default_value = "UA")]
+        country: String,
+    },
+    /// Show the list.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add every number of a CSV file (a phone column, or one number per line).
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// Country for numbers without an international prefix (ISO code).
+        #[arg(long, default_value = "UA")]
+        country: String,
+    },
+    /// Print the list as CSV.
+    Export,
 }
 
 /// `sendrow account …`
@@ -145,14 +189,8 @@ pub fn run(data_dir: Option<PathBuf>, command: Command) -> ExitCode {
     let outcome = runtime.block_on(async move {
         match command {
             Command::Sim(args) => sim(args).await,
-            Command::Account(cmd) => {
-                let dir = crate::data_dir::resolve(data_dir)?;
-                let mut core = Core::open_with_keychain(&dir)?;
-                if let Some(ms) = std::env::var("SENDROW_HTTP_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()) {
-                    core.set_http_timeout(Duration::from_millis(ms));
-                }
-                account(&core, cmd).await
-            }
+            Command::Account(cmd) => account(&open_core(data_dir)?, cmd).await,
+            Command::Optout(cmd) => optout(&open_core(data_dir)?, cmd),
         }
     });
     match outcome {
@@ -162,6 +200,56 @@ pub fn run(data_dir: Option<PathBuf>, command: Command) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn open_core(data_dir: Option<PathBuf>) -> Result<Core, Error> {
+    let dir = crate::data_dir::resolve(data_dir)?;
+    let mut core = Core::open_with_keychain(&dir)?;
+    if let Some(ms) = std::env::var("SENDROW_HTTP_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()) {
+        core.set_http_timeout(Duration::from_millis(ms));
+    }
+    Ok(core)
+}
+
+fn country(code: &str) -> Result<Country, Error> {
+    Country::parse(code).map_err(|e| Error::Invalid(e.to_string()))
+}
+
+fn optout(core: &Core, cmd: OptoutCommand) -> Result<ExitCode, Error> {
+    match cmd {
+        OptoutCommand::Add { number, country: c, note } => {
+            let phone = core.add_optout(&number, country(&c)?, note.as_deref())?;
+            println!("{phone} will not be texted.");
+        }
+        OptoutCommand::Remove { number, country: c } => {
+            if core.remove_optout(&number, country(&c)?)? {
+                println!("{number} removed from the opt-out list.");
+            } else {
+                return Err(Error::Invalid(format!("{number} is not on the opt-out list")));
+            }
+        }
+        OptoutCommand::List { json } => {
+            let list = core.optouts()?;
+            if json {
+                print_json(&list);
+            } else if list.is_empty() {
+                println!("The opt-out list is empty.");
+            } else {
+                for o in list {
+                    println!("{}\t{}", o.phone, o.note.unwrap_or_default());
+                }
+            }
+        }
+        OptoutCommand::Import { file, country: c } => {
+            let report = core.import_optouts(&file, country(&c)?)?;
+            println!("{} added, {} already on the list.", report.added, report.already_listed);
+            for (line, text, reason) in &report.refused {
+                eprintln!("line {line} ({text:?}) skipped: {reason}");
+            }
+        }
+        OptoutCommand::Export => print!("{}", core.export_optouts()?),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_json(value: &impl serde::Serialize) {

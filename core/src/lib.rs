@@ -8,6 +8,7 @@
 //! - `delivery`: asks 8x8 what became of queued messages.
 //! - `sim`: an 8x8-compatible server on loopback for the sandbox and tests.
 //! - `source`: where rows come from, read as a `Table`.
+//! - `optout`: numbers never texted.
 //! - `lock`: file locks that let several processes share a data folder.
 //! - `gsm7`: which texts fit the GSM 03.38 alphabet.
 //! - `compose`: a row's SMS: template, phone number, sender, segments.
@@ -25,6 +26,7 @@ pub mod delivery;
 pub mod gateway;
 pub mod gsm7;
 pub mod lock;
+pub mod optout;
 pub mod secrets;
 pub mod send;
 pub mod settings;

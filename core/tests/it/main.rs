@@ -5,6 +5,7 @@
 mod accounts;
 mod gateway;
 mod ledger;
+mod optout;
 mod tidy;
 
 use std::time::Duration;
