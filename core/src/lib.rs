@@ -1,6 +1,7 @@
 //! Sendrow's engine: everything the app does, with no GUI and no tauri.
 //!
 //! - `store`: the SQLite file in the data folder; the only module with SQL.
+//! - `schedule`: schedule kinds and "when next", with the 5-minute rule.
 //! - `secrets`: the OS keychain (and an in-memory stand-in for unit tests).
 //! - `account`: 8x8 accounts, verified without sending anything.
 //! - `gateway`: the 8x8 SMS API client; the only module that talks to 8x8.
@@ -27,6 +28,7 @@ pub mod gateway;
 pub mod gsm7;
 pub mod lock;
 pub mod optout;
+pub mod schedule;
 pub mod secrets;
 pub mod send;
 pub mod settings;
