@@ -4,6 +4,7 @@
 
 mod accounts;
 mod gateway;
+mod google;
 mod tidy;
 
 use std::time::Duration;

@@ -38,6 +38,9 @@ pub struct OAuthClient {
     pub client_secret: Secret,
 }
 
+/// How long a connection to the loopback listener may take to send its request.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Starts a sign-in; see the module docs.
 pub struct OAuthFlow;
 
@@ -132,19 +135,10 @@ impl PendingLogin {
     /// (with the PKCE verifier) and keeps the refresh token in `secrets` under
     /// [`GoogleAuth::oauth_entry`]`(account)`. The browser tab is told how it went.
     pub async fn finish(self, secrets: &dyn SecretStore, account: &str) -> Result<(), Error> {
-        let (mut stream, query) = loop {
-            let (mut stream, _) = self.listener.accept().await.map_err(Error::Loopback)?;
-            match read_target(&mut stream).await {
-                // Browsers also ask for /favicon.ico and the like.
-                Some(target) if target == "/" || target.starts_with("/?") => {
-                    let url = Url::parse(&format!("http://127.0.0.1{target}")).ok();
-                    let query: Vec<(String, String)> =
-                        url.map(|u| u.query_pairs().into_owned().collect()).unwrap_or_default();
-                    break (stream, query);
-                }
-                _ => respond(&mut stream, "404 Not Found", "Not found.").await,
-            }
-        };
+        let (mut stream, target) = self.wait_for_redirect().await?;
+        let query: Vec<(String, String)> = Url::parse(&format!("http://127.0.0.1{target}"))
+            .map(|u| u.query_pairs().into_owned().collect())
+            .unwrap_or_default();
         let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let outcome = match (param("state"), param("error"), param("code")) {
             (state, _, _) if state.as_deref() != Some(self.state.as_str()) => Err(Error::StateMismatch),
@@ -164,6 +158,32 @@ impl PendingLogin {
             Err(e) => respond(&mut stream, "400 Bad Request", &format!("Sendrow could not sign in: {e}")).await,
         }
         outcome
+    }
+
+    /// The first `GET /?…` on the listener. Each connection is read on its
+    /// own task: browsers open speculative connections that never send a
+    /// request, and one of those must not hold up the real redirect.
+    async fn wait_for_redirect(&self) -> Result<(TcpStream, String), Error> {
+        let (found, mut redirects) = tokio::sync::mpsc::channel::<(TcpStream, String)>(1);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (mut stream, _) = accepted.map_err(Error::Loopback)?;
+                    let found = found.clone();
+                    tokio::spawn(async move {
+                        match tokio::time::timeout(REQUEST_TIMEOUT, read_target(&mut stream)).await {
+                            Ok(Some(target)) if target == "/" || target.starts_with("/?") => {
+                                let _ = found.send((stream, target)).await;
+                            }
+                            // Browsers also ask for /favicon.ico and the like.
+                            Ok(Some(_)) => respond(&mut stream, "404 Not Found", "Not found.").await,
+                            _ => {}
+                        }
+                    });
+                }
+                Some(redirect) = redirects.recv() => return Ok(redirect),
+            }
+        }
     }
 
     async fn exchange(&self, code: &str) -> Result<Option<Secret>, Error> {
@@ -244,7 +264,10 @@ pub(super) async fn token_request(
     let reply = api::send(retry, &url, || http.post(url.clone()).form(form)).await.map_err(TokenFailure::Other)?;
     if reply.status.is_success() {
         return serde_json::from_slice(&reply.body)
-            .map_err(|e| TokenFailure::Other(Error::Unreadable(format!("token answer: {e}"))));
+            // serde's message could quote a token, so only the fact is kept.
+            .map_err(|_| {
+                TokenFailure::Other(Error::Unreadable("the token endpoint's answer is not token JSON".into()))
+            });
     }
     if reply.status.as_u16() == 429 {
         let retry_after = reply.retry_after.unwrap_or(std::time::Duration::from_secs(60));
