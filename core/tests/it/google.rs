@@ -352,6 +352,12 @@ async fn renamed_tab_keeps_working_and_deleted_tab_lists_the_others() {
     let after = reader.read(&sheet(0)).await.expect("the gid still finds the renamed tab");
     assert_eq!(after, before, "same rows under the new title (even one with quotes and brackets)");
 
+    let gets = google.count("spreadsheets.get");
+    google.queue_faults([Fault::RenamedMeanwhile]);
+    let raced = reader.read(&sheet(0)).await.expect("a rename between the two calls is recovered");
+    assert_eq!(raced, before, "the same rows after resolving the title again");
+    assert_eq!(google.count("spreadsheets.get"), gets + 2, "the title was resolved a second time");
+
     google.delete_tab(ID, 0);
     let err = reader.read(&sheet(0)).await.expect_err("a deleted tab cannot be read");
     assert!(

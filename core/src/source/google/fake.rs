@@ -49,6 +49,9 @@ pub enum Fault {
     ServerError,
     /// The caller's access token expires just now: 401 `UNAUTHENTICATED`.
     ExpireToken,
+    /// 400 "Unable to parse range", as when the tab is renamed between the
+    /// reader's `spreadsheets.get` and its `values.get`.
+    RenamedMeanwhile,
 }
 
 #[derive(Default)]
@@ -356,6 +359,9 @@ fn fault(world: &mut World, headers: &HeaderMap) -> Option<Response> {
         }
         Fault::ServerError => {
             Some(google_error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "Internal error encountered.", None))
+        }
+        Fault::RenamedMeanwhile => {
+            Some(google_error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "Unable to parse range: 'Old title'", None))
         }
         Fault::ExpireToken => {
             let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
