@@ -1,6 +1,9 @@
 //! Data sources: where rows come from, read as a [`Table`] of strings as a
 //! person sees them. Readers for each kind of source live in submodules;
 //! which rows are new is decided elsewhere, from the table's rows and keys.
+//! `google`: a tab of a Google spreadsheet, through the Sheets API or its CSV export.
+
+pub mod google;
 
 /// A source read at one moment: a header row naming the fields, then the data
 /// rows, every value a string as displayed.

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod gateway;
+mod google;
 mod ledger;
 mod optout;
 mod tidy;

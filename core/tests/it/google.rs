@@ -1,0 +1,471 @@
+//! The Google Sheets reader against the loopback fake Google: every sign-in
+//! mode end to end, tab renames and deletions, Google's quirks (ragged rows,
+//! missing `values`) and every failure the user must be told about.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sendrow_core::secrets::{MemorySecrets, Secret, SecretStore};
+use sendrow_core::source::google::fake::{service_account_key, FakeGoogle, Fault};
+use sendrow_core::source::google::{Error, GoogleAuth, OAuthClient, OAuthFlow, Reader, RetryPolicy, SheetRef, Tab};
+use sendrow_core::source::Table;
+
+const ID: &str = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd";
+const CLIENT_ID: &str = "123-fake.apps.googleusercontent.com";
+const CLIENT_SECRET: &str = "GOCSPX-fake-client-secret";
+const SA_EMAIL: &str = "sendrow@proj.iam.gserviceaccount.com";
+const API_KEY: &str = "AIzaSyFakeKeyThatMustNeverBeShown";
+
+fn sheet(gid: u32) -> SheetRef {
+    SheetRef { spreadsheet_id: ID.into(), gid }
+}
+
+/// Sleeps recorded instead of waited, so back-off tests take no time.
+fn recording_retry() -> (RetryPolicy, Arc<Mutex<Vec<Duration>>>) {
+    let slept = Arc::new(Mutex::new(Vec::new()));
+    let log = slept.clone();
+    let retry = RetryPolicy {
+        sleep: Arc::new(move |d| {
+            log.lock().unwrap().push(d);
+            Box::pin(async {})
+        }),
+        ..RetryPolicy::default()
+    };
+    (retry, slept)
+}
+
+/// A fake with tab "Leads" (gid 0) of three columns and a second tab.
+async fn fake() -> FakeGoogle {
+    let google = FakeGoogle::start().await.expect("the fake binds a free loopback port");
+    google.set_tab(
+        ID,
+        0,
+        "Leads",
+        &[&["Name", "Phone", "Order ID"], &["Ann", "+380671234567", "A-1"], &["Bob, Jr.", "+447700900123", "A-2"]],
+    );
+    google.set_tab(ID, 77, "Archive", &[&["Name"]]);
+    google.add_oauth_client(CLIENT_ID, CLIENT_SECRET);
+    google
+}
+
+fn oauth_client() -> OAuthClient {
+    OAuthClient { client_id: CLIENT_ID.into(), client_secret: Secret::new(CLIENT_SECRET) }
+}
+
+fn reader(google: &FakeGoogle, auth: GoogleAuth, secrets: &Arc<MemorySecrets>) -> Reader {
+    let (retry, _) = recording_retry();
+    Reader::new(auth, secrets.clone(), Some(oauth_client())).with_endpoints(google.endpoints()).with_retry(retry)
+}
+
+fn oauth(account: &str) -> GoogleAuth {
+    GoogleAuth::OAuth { account: account.into() }
+}
+
+fn cells(table: &Table) -> Vec<(usize, Vec<&str>)> {
+    table.rows.iter().map(|r| (r.line, r.cells.iter().map(String::as_str).collect())).collect()
+}
+
+/// A browser that does not follow redirects, so the test can tamper with them.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Asks the fake's consent screen for `authorize_url` and returns where it
+/// redirects the browser (the app's loopback address with code and state).
+async fn consent(authorize_url: &str) -> reqwest::Url {
+    let answer = browser().get(authorize_url).send().await.expect("the fake's consent screen answers");
+    assert_eq!(answer.status(), 302, "consent redirects back to the app: {:?}", answer.text().await);
+    let location = answer.headers()["location"].to_str().unwrap();
+    reqwest::Url::parse(location).expect("the redirect is a URL")
+}
+
+fn with_param(url: &reqwest::Url, name: &str, value: &str) -> reqwest::Url {
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let mut out = url.clone();
+    out.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), if k == name { value } else { v.as_str() })));
+    out
+}
+
+/// Signs in as `account` the way a user does: the browser follows every
+/// redirect, ending at the app's loopback page.
+async fn connect(google: &FakeGoogle, secrets: &MemorySecrets, account: &str) {
+    let (url, pending) = OAuthFlow::start(oauth_client(), google.endpoints()).await.unwrap();
+    // Browsers open speculative connections that never send a request.
+    let _idle =
+        tokio::net::TcpStream::connect(pending.redirect_uri().trim_start_matches("http://").trim_end_matches('/'))
+            .await
+            .expect("the loopback listener accepts connections");
+    let following = reqwest::Client::new();
+    let (finished, page) = tokio::join!(pending.finish(secrets, account), following.get(&url).send());
+    finished.expect("the sign-in completes");
+    let page = page.expect("the browser reaches the loopback page").text().await.unwrap();
+    assert!(page.contains("You can close this tab"), "the browser tab tells the user it worked: {page}");
+}
+
+#[tokio::test]
+async fn oauth_sign_in_stores_the_refresh_token_and_later_reads_use_it() {
+    let google = fake().await;
+    google.share_with(ID, "me@example.com");
+    let secrets = Arc::new(MemorySecrets::new());
+    connect(&google, &secrets, "me@example.com").await;
+    assert_eq!(google.count("token:authorization_code"), 1, "the code was exchanged once");
+    let stored = secrets.get_for_test(&GoogleAuth::oauth_entry("me@example.com"));
+    assert!(stored.is_some_and(|t| t.starts_with("1//")), "the refresh token is in the keychain, not elsewhere");
+    assert_eq!(secrets.len(), 1, "only the refresh token is kept (access tokens live in memory)");
+
+    // A new reader, as after an app restart: it only has the keychain.
+    let reader = reader(&google, oauth("me@example.com"), &secrets);
+    let table = reader.read(&sheet(0)).await.expect("the connected account reads its sheet");
+    assert_eq!(table.headers, ["Name", "Phone", "Order ID"], "the header row names the fields");
+    assert_eq!(
+        cells(&table),
+        [(2, vec!["Ann", "+380671234567", "A-1"]), (3, vec!["Bob, Jr.", "+447700900123", "A-2"])],
+        "data rows with their sheet row numbers"
+    );
+    assert_eq!(google.count("token:refresh_token"), 1, "the stored refresh token bought an access token");
+    reader.read(&sheet(0)).await.unwrap();
+    assert_eq!(google.count("token:refresh_token"), 1, "a live access token is reused, not refreshed per read");
+    assert_eq!(
+        reader.tabs(ID).await.unwrap(),
+        [Tab { gid: 0, title: "Leads".into() }, Tab { gid: 77, title: "Archive".into() }],
+        "tabs are listed in order for the user to pick"
+    );
+}
+
+#[tokio::test]
+async fn oauth_redirect_with_a_foreign_state_is_refused() {
+    let google = fake().await;
+    let secrets = MemorySecrets::new();
+    let (url, pending) = OAuthFlow::start(oauth_client(), google.endpoints()).await.unwrap();
+    let redirect = consent(&url).await;
+    assert!(redirect.as_str().starts_with(pending.redirect_uri()), "Google sends the browser to our loopback");
+    let forged = with_param(&redirect, "state", "attacker-state");
+    let (finished, page) = tokio::join!(pending.finish(&secrets, "me"), browser().get(forged).send());
+    assert!(matches!(finished, Err(Error::StateMismatch)), "a redirect we did not start is refused: {finished:?}");
+    assert_eq!(page.unwrap().status(), 400, "the browser tab shows the failure");
+    assert_eq!(google.count("token:authorization_code"), 0, "a foreign code is never exchanged");
+    assert!(secrets.is_empty(), "nothing is stored from a refused sign-in");
+}
+
+#[tokio::test]
+async fn oauth_code_issued_for_another_challenge_is_refused_by_pkce() {
+    let google = fake().await;
+    let secrets = MemorySecrets::new();
+    let (attacker_url, _attacker) = OAuthFlow::start(oauth_client(), google.endpoints()).await.unwrap();
+    let (victim_url, victim) = OAuthFlow::start(oauth_client(), google.endpoints()).await.unwrap();
+    // A code bound to the attacker's PKCE challenge is injected into the
+    // victim's redirect with the victim's own state: only PKCE can tell.
+    let attacker = reqwest::Url::parse(&attacker_url).unwrap();
+    let code_for_attacker = consent(with_param(&attacker, "redirect_uri", victim.redirect_uri()).as_str()).await;
+    let victim_state = param(&reqwest::Url::parse(&victim_url).unwrap(), "state");
+    let injected = with_param(&code_for_attacker, "state", &victim_state);
+    let (finished, _) = tokio::join!(victim.finish(&secrets, "me"), browser().get(injected).send());
+    let err = finished.expect_err("a code bound to another verifier must not sign in");
+    assert!(matches!(err, Error::SignInRefused { .. }), "the token endpoint refuses it: {err:?}");
+    assert!(err.to_string().contains("Invalid code verifier"), "Google's reason is kept: {err}");
+    assert_eq!(google.count("token:authorization_code"), 1, "the exchange was tried, so PKCE is what refused it");
+    assert!(secrets.is_empty(), "nothing is stored from a refused sign-in");
+}
+
+fn param(url: &reqwest::Url, name: &str) -> String {
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn revoked_refresh_token_asks_to_reconnect_google() {
+    let google = fake().await;
+    google.share_with(ID, "me@example.com");
+    let secrets = Arc::new(MemorySecrets::new());
+    connect(&google, &secrets, "me").await;
+    google.revoke_refresh_tokens();
+    let err = reader(&google, oauth("me"), &secrets).read(&sheet(0)).await.expect_err("revoked access cannot read");
+    assert!(matches!(err, Error::ReconnectGoogle { .. }), "invalid_grant is its own situation: {err:?}");
+    assert!(err.needs_reconnect() && !err.is_transient(), "the user must act; retrying will not help");
+    assert!(err.to_string().starts_with("reconnect Google"), "the text says what to do: {err}");
+    assert!(err.to_string().contains("Token has been expired or revoked"), "Google's reason is kept: {err}");
+
+    let never = reader(&google, oauth("someone-else"), &secrets).read(&sheet(0)).await.unwrap_err();
+    assert!(matches!(never, Error::NotConnected { .. }), "no sign-in yet is told apart: {never:?}");
+    assert!(never.needs_reconnect(), "it also sends the user to sign in");
+}
+
+#[tokio::test]
+async fn expired_access_tokens_are_refreshed_before_and_during_a_poll() {
+    let google = fake().await;
+    google.share_with(ID, "me@example.com");
+    let secrets = Arc::new(MemorySecrets::new());
+    connect(&google, &secrets, "me").await;
+    let reader = reader(&google, oauth("me"), &secrets);
+    reader.read(&sheet(0)).await.unwrap();
+    assert_eq!(google.count("token:refresh_token"), 1, "first read refreshes once");
+
+    // The token dies between spreadsheets.get and values.get.
+    google.queue_faults([Fault::ExpireToken]);
+    let table = reader.read(&sheet(0)).await.expect("a 401 mid-poll is recovered");
+    assert_eq!(table.rows.len(), 2, "the recovered read returns the rows");
+    assert_eq!(google.count("token:refresh_token"), 2, "the 401 bought exactly one new token");
+    assert_eq!(google.count("values.get"), 3, "values.get: first read, the 401, the retry");
+
+    // Tokens that are (nearly) expired are renewed before use.
+    google.set_token_lifetime(30);
+    reader.read(&sheet(0)).await.unwrap();
+    assert_eq!(google.count("token:refresh_token"), 2, "the hour-long token is still good");
+    google.queue_faults([Fault::ExpireToken]);
+    reader.read(&sheet(0)).await.unwrap();
+    assert_eq!(google.count("token:refresh_token"), 3, "after the 401 a 30-second token is granted");
+    reader.read(&sheet(0)).await.unwrap();
+    assert_eq!(
+        google.count("token:refresh_token"),
+        5,
+        "a token within a minute of expiry is renewed before each of the read's two requests, never sent"
+    );
+}
+
+fn service_account(google: &FakeGoogle, secrets: &MemorySecrets) {
+    let (json, public_key) = service_account_key(SA_EMAIL);
+    google.add_service_account(SA_EMAIL, &public_key);
+    secrets.set("google-sa:test", &Secret::new(json)).unwrap();
+}
+
+fn sa_auth() -> GoogleAuth {
+    GoogleAuth::ServiceAccount { key_entry: "google-sa:test".into() }
+}
+
+#[tokio::test]
+async fn service_account_reads_a_sheet_shared_with_it() {
+    let google = fake().await;
+    let secrets = Arc::new(MemorySecrets::new());
+    service_account(&google, &secrets);
+    let reader = reader(&google, sa_auth(), &secrets);
+
+    let err = reader.read(&sheet(0)).await.expect_err("the sheet is not shared with the service account yet");
+    assert!(matches!(err, Error::PermissionDenied { .. }), "403 is a permission problem: {err:?}");
+    assert!(
+        err.to_string().contains(&format!("share the sheet with the service account's email {SA_EMAIL}")),
+        "the user is told whom to share with: {err}"
+    );
+    assert!(err.to_string().contains("The caller does not have permission"), "Google's words are kept: {err}");
+
+    google.share_with(ID, SA_EMAIL);
+    let table = reader.read(&sheet(0)).await.expect("once shared, the service account reads");
+    assert_eq!(table.rows.len(), 2, "both data rows");
+    assert_eq!(google.count("token:jwt-bearer"), 1, "one JWT bought the token both reads used");
+}
+
+#[tokio::test]
+async fn service_account_jwt_signed_with_another_key_is_refused() {
+    let google = fake().await;
+    google.share_with(ID, SA_EMAIL);
+    let secrets = Arc::new(MemorySecrets::new());
+    service_account(&google, &secrets);
+    let (_, other_public_key) = service_account_key(SA_EMAIL);
+    google.add_service_account(SA_EMAIL, &other_public_key);
+    let err = reader(&google, sa_auth(), &secrets).read(&sheet(0)).await.expect_err("a stale key cannot sign in");
+    assert!(matches!(err, Error::ServiceAccountRefused { .. }), "the token endpoint refused the JWT: {err:?}");
+    assert!(err.to_string().contains("Invalid JWT Signature"), "Google's reason is kept: {err}");
+
+    let missing = reader(&google, GoogleAuth::ServiceAccount { key_entry: "nope".into() }, &secrets);
+    let err = missing.read(&sheet(0)).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingSecret { entry, .. } if entry == "nope"),
+        "a missing keychain entry is named: {err:?}"
+    );
+}
+
+fn api_key_auth(secrets: &MemorySecrets, key: &str) -> GoogleAuth {
+    secrets.set("google-api-key:test", &Secret::new(key)).unwrap();
+    GoogleAuth::ApiKey { key_entry: "google-api-key:test".into() }
+}
+
+#[tokio::test]
+async fn api_key_reads_link_shared_sheets_and_says_why_it_cannot() {
+    let google = fake().await;
+    google.add_api_key(API_KEY, true);
+    google.add_api_key("AIzaSyRestrictedToOtherApis", false);
+    let secrets = Arc::new(MemorySecrets::new());
+    let auth = api_key_auth(&secrets, API_KEY);
+    let reader = reader(&google, auth.clone(), &secrets);
+
+    let private = reader.read(&sheet(0)).await.expect_err("a key cannot read a private sheet");
+    assert!(private.to_string().contains("anyone with the link"), "the user learns how to share it: {private}");
+
+    google.share_with_link(ID);
+    let table = reader.read(&sheet(0)).await.expect("a key reads a link-shared sheet");
+    assert_eq!(table.rows.len(), 2, "both data rows");
+
+    let restricted = self::reader(&google, api_key_auth(&secrets, "AIzaSyRestrictedToOtherApis"), &secrets);
+    let err = restricted.read(&sheet(0)).await.unwrap_err();
+    assert!(
+        err.to_string().contains("the API key is not allowed for Sheets API"),
+        "a key restricted to other APIs is named as such: {err}"
+    );
+
+    let wrong = self::reader(&google, api_key_auth(&secrets, "AIzaSyWrongKey"), &secrets);
+    let err = wrong.read(&sheet(0)).await.unwrap_err();
+    assert!(matches!(err, Error::ApiKeyRejected { .. }), "an unknown key is its own error: {err:?}");
+    for shown in [err.to_string(), format!("{err:?}"), private.to_string(), format!("{private:?}")] {
+        assert!(!shown.contains("AIzaSy"), "API keys never appear in error text or Debug: {shown}");
+    }
+    assert!(google.count("token:refresh_token") + google.count("token:jwt-bearer") == 0, "no token for key mode");
+}
+
+#[tokio::test]
+async fn public_csv_follows_the_export_redirect_and_spots_private_sheets() {
+    let google = fake().await;
+    let secrets = Arc::new(MemorySecrets::new());
+    let reader = reader(&google, GoogleAuth::PublicCsv, &secrets);
+
+    let err = reader.read(&sheet(0)).await.expect_err("a private sheet's export is a sign-in page");
+    assert!(matches!(err, Error::NotShared), "HTML instead of CSV means not shared: {err:?}");
+    assert!(
+        err.to_string().contains("this sheet is not shared with 'anyone with the link'"),
+        "the user learns what to change: {err}"
+    );
+
+    google.share_with_link(ID);
+    google.set_tab(ID, 0, "Leads", &[&["Name", "Note", "Phone"], &["Ann", "says \"hi\", twice", "+1"], &[], &["Bob"]]);
+    let table = reader.read(&sheet(0)).await.expect("a link-shared sheet exports as CSV");
+    assert_eq!(google.count("download"), 1, "the redirect to the download host was followed");
+    assert_eq!(table.headers, ["Name", "Note", "Phone"], "the header row names the fields");
+    assert_eq!(
+        cells(&table),
+        [(2, vec!["Ann", "says \"hi\", twice", "+1"]), (4, vec!["Bob", "", ""])],
+        "quotes and commas survive; the blank row is skipped but numbering is kept"
+    );
+    assert!(matches!(reader.tabs(ID).await, Err(Error::TabsNeedApi)), "CSV mode cannot list tabs");
+    let gone = reader.read(&sheet(999)).await.unwrap_err();
+    assert!(matches!(gone, Error::SpreadsheetNotFound { .. }), "an unknown gid is not found: {gone:?}");
+}
+
+#[tokio::test]
+async fn renamed_tab_keeps_working_and_deleted_tab_lists_the_others() {
+    let google = fake().await;
+    google.share_with_link(ID);
+    google.add_api_key(API_KEY, true);
+    let secrets = Arc::new(MemorySecrets::new());
+    let reader = reader(&google, api_key_auth(&secrets, API_KEY), &secrets);
+    let before = reader.read(&sheet(0)).await.unwrap();
+
+    google.rename_tab(ID, 0, "Leads 'A1' (2026)");
+    let after = reader.read(&sheet(0)).await.expect("the gid still finds the renamed tab");
+    assert_eq!(after, before, "same rows under the new title (even one with quotes and brackets)");
+
+    let gets = google.count("spreadsheets.get");
+    google.queue_faults([Fault::RenamedMeanwhile]);
+    let raced = reader.read(&sheet(0)).await.expect("a rename between the two calls is recovered");
+    assert_eq!(raced, before, "the same rows after resolving the title again");
+    assert_eq!(google.count("spreadsheets.get"), gets + 2, "the title was resolved a second time");
+
+    google.delete_tab(ID, 0);
+    let err = reader.read(&sheet(0)).await.expect_err("a deleted tab cannot be read");
+    assert!(
+        matches!(&err, Error::NoSuchTab { gid: 0, tabs } if tabs == &[Tab { gid: 77, title: "Archive".into() }]),
+        "the remaining tabs come with the error: {err:?}"
+    );
+    assert!(err.to_string().contains("\"Archive\" (gid 77)"), "and the text lists them: {err}");
+}
+
+#[tokio::test]
+async fn rate_limits_and_server_errors_back_off_then_succeed() {
+    let google = fake().await;
+    google.share_with_link(ID);
+    google.add_api_key(API_KEY, true);
+    let secrets = Arc::new(MemorySecrets::new());
+    let (retry, slept) = recording_retry();
+    let reader = Reader::new(api_key_auth(&secrets, API_KEY), secrets.clone(), None)
+        .with_endpoints(google.endpoints())
+        .with_retry(retry.clone());
+
+    google.queue_faults([Fault::RateLimited { retry_after_secs: 7 }, Fault::ServerError]);
+    let table = reader.read(&sheet(0)).await.expect("a 429 and a 500 are retried");
+    assert_eq!(table.rows.len(), 2, "the retried read returns the rows");
+    let waits = slept.lock().unwrap().clone();
+    assert_eq!(waits.len(), 2, "one wait per failure: {waits:?}");
+    assert_eq!(waits[0], Duration::from_secs(7), "Retry-After is honoured");
+    assert!(
+        waits[1] >= Duration::from_secs(2) && waits[1] <= Duration::from_millis(2500),
+        "the second failure waits twice the first delay plus at most 25 % jitter: {waits:?}"
+    );
+
+    slept.lock().unwrap().clear();
+    google.queue_faults([Fault::ServerError; 4]);
+    let err = reader.read(&sheet(0)).await.expect_err("retries are bounded");
+    assert!(matches!(err, Error::Server { status: 500, .. }), "the last failure is reported: {err:?}");
+    assert!(err.is_transient(), "the scheduler may try again later");
+    assert!(err.to_string().contains("Internal error encountered"), "Google's message is kept: {err}");
+    assert_eq!(slept.lock().unwrap().len(), 3, "four tries in all, three waits between them");
+
+    slept.lock().unwrap().clear();
+    google.queue_faults([Fault::RateLimited { retry_after_secs: 600 }]);
+    let err = reader.read(&sheet(0)).await.expect_err("a ten-minute wait is not done inside a read");
+    assert!(
+        matches!(err, Error::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(600)),
+        "the wait Google asked for is passed on to the scheduler: {err:?}"
+    );
+    assert!(slept.lock().unwrap().is_empty(), "nothing was slept on: the scheduler owns long waits");
+}
+
+#[tokio::test]
+async fn ragged_rows_are_padded_and_an_empty_tab_is_empty() {
+    let google = fake().await;
+    google.share_with_link(ID);
+    google.add_api_key(API_KEY, true);
+    google.set_tab(
+        ID,
+        0,
+        "Leads",
+        &[&["id", "name", "phone", ""], &["1", "Ann", "", ""], &[], &["", "", "+1"], &["", ""]],
+    );
+    google.set_tab(ID, 5, "Empty", &[&["", ""], &[]]);
+    google.set_tab(ID, 6, "Header only", &[&["id", "phone"]]);
+    let secrets = Arc::new(MemorySecrets::new());
+    let reader = reader(&google, api_key_auth(&secrets, API_KEY), &secrets);
+
+    let table = reader.read(&sheet(0)).await.unwrap();
+    assert_eq!(table.headers, ["id", "name", "phone"], "Google drops the trailing empty header cell");
+    assert_eq!(
+        cells(&table),
+        [(2, vec!["1", "Ann", ""]), (4, vec!["", "", "+1"])],
+        "short rows padded; blank rows skipped; sheet row numbers kept"
+    );
+    assert_eq!(reader.read(&sheet(5)).await.unwrap(), Table::default(), "no `values` at all is an empty table");
+    let header_only = reader.read(&sheet(6)).await.unwrap();
+    assert_eq!((header_only.headers.len(), header_only.rows.len()), (2, 0), "a header with no data has no rows");
+}
+
+#[tokio::test]
+async fn wrong_spreadsheet_id_and_missing_permission_are_worded_for_the_user() {
+    let google = fake().await;
+    let secrets = Arc::new(MemorySecrets::new());
+    connect(&google, &secrets, "me").await;
+    let reader = reader(&google, oauth("me"), &secrets);
+
+    let missing = SheetRef { spreadsheet_id: "1ThisSpreadsheetDoesNotExist000".into(), gid: 0 };
+    let err = reader.read(&missing).await.expect_err("no such spreadsheet");
+    assert!(matches!(err, Error::SpreadsheetNotFound { .. }), "404 is its own error: {err:?}");
+    assert!(err.to_string().contains("check the spreadsheet ID"), "the user is told what to check: {err}");
+    assert!(err.to_string().contains("Requested entity was not found"), "Google's words are kept: {err}");
+
+    let err = reader.read(&sheet(0)).await.expect_err("the sheet is not shared with the signed-in account");
+    assert!(matches!(err, Error::PermissionDenied { .. }), "403 is a permission problem: {err:?}");
+    assert!(err.to_string().contains("ask the owner to share it with that account"), "the fix is named: {err}");
+    assert!(!format!("{err:?}").contains("ya29."), "access tokens never appear in errors");
+}
+
+#[tokio::test]
+async fn batch_get_returns_ranges_in_the_order_asked() {
+    let google = fake().await;
+    google.share_with_link(ID);
+    google.add_api_key(API_KEY, true);
+    let url = format!(
+        "{}/v4/spreadsheets/{ID}/values:batchGet?ranges=%27Archive%27&ranges=%27Leads%27&valueRenderOption=FORMATTED_VALUE&key={API_KEY}",
+        google.base_url()
+    );
+    let body: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    let ranges = body["valueRanges"].as_array().expect("valueRanges is a list");
+    assert_eq!(ranges.len(), 2, "one ValueRange per requested range: {body}");
+    assert_eq!(ranges[0]["values"][0][0], "Name", "Archive first, as asked");
+    assert_eq!(ranges[1]["values"][1][0], "Ann", "then Leads");
+}
