@@ -61,7 +61,7 @@ fn display(cell: &Data) -> String {
         Data::DateTime(d) if d.is_duration() => duration(d.as_f64()),
         Data::DateTime(d) => date_time(d),
         Data::DateTimeIso(s) => iso_date_time(s),
-        Data::DurationIso(s) => s.clone(),
+        Data::DurationIso(s) => iso_time(s).unwrap_or_else(|| s.clone()),
         Data::Error(e) => e.to_string(),
     }
 }
@@ -142,6 +142,17 @@ fn iso_date_time(s: &str) -> String {
     s.to_owned()
 }
 
+/// ODS stores times of day as ISO 8601 durations (`PT10H30M00S`); shown as
+/// a clock time like Excel's.
+fn iso_time(s: &str) -> Option<String> {
+    let rest = s.strip_prefix("PT")?;
+    let (h, rest) = rest.split_once('H')?;
+    let (m, rest) = rest.split_once('M')?;
+    let sec: f64 = rest.strip_suffix('S')?.parse().ok()?;
+    let total = h.parse::<u32>().ok()? * 3600 + m.parse::<u32>().ok()? * 60 + sec.round() as u32;
+    Some(clock(total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,5 +193,7 @@ mod tests {
         assert_eq!(iso_date_time("2025-10-13T00:00:00"), "2025-10-13", "midnight is a plain date");
         assert_eq!(iso_date_time("2025-10-13T09:05:00"), "2025-10-13 09:05", "a time without seconds");
         assert_eq!(iso_date_time("2025-10-13"), "2025-10-13", "a bare date is kept");
+        assert_eq!(iso_time("PT10H30M00S").as_deref(), Some("10:30"), "a time of day");
+        assert_eq!(iso_time("P1D"), None, "other durations are left as written");
     }
 }

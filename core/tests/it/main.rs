@@ -4,6 +4,7 @@
 
 mod accounts;
 mod gateway;
+mod sources;
 mod tidy;
 
 use std::time::Duration;
