@@ -5,7 +5,7 @@
 //! - `account`: 8x8 accounts, verified without sending anything.
 //! - `gateway`: the 8x8 SMS API client; the only module that talks to 8x8.
 //! - `sim`: an 8x8-compatible server on loopback for the sandbox and tests.
-//! - `source`: where rows come from, read as a `Table`.
+//! - `source`: where rows come from, read as a `Table`, and which of them are new.
 //! - `gsm7`: which texts fit the GSM 03.38 alphabet.
 //! - `settings`: choices the user makes in the window (language, …).
 //! - `cli`: the headless command line of product.md §7.
