@@ -38,9 +38,14 @@ impl Store {
                 |r| {
                     let identity: String = r.get(1)?;
                     let last_count: Option<i64> = r.get(2)?;
+                    // A default here would change every fingerprint and resend
+                    // every row, so an unreadable value is an error instead.
+                    let identity = serde_json::from_str(&identity).map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+                    })?;
                     Ok(RowState {
                         key_mode: r.get(0)?,
-                        identity: serde_json::from_str(&identity).unwrap_or_default(),
+                        identity,
                         last_count: last_count.map(|n| n as usize),
                         warning: r.get(3)?,
                         generation: r.get(4)?,
