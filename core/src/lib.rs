@@ -8,7 +8,7 @@
 //! - `send`: claimed ledger entries out through 8x8, every outcome classified.
 //! - `delivery`: asks 8x8 what became of queued messages.
 //! - `sim`: an 8x8-compatible server on loopback for the sandbox and tests.
-//! - `source`: where rows come from, read as a `Table`.
+//! - `source`: where rows come from, read as a `Table`, and which of them are new.
 //! - `optout`: numbers never texted.
 //! - `lock`: file locks that let several processes share a data folder.
 //! - `gsm7`: which texts fit the GSM 03.38 alphabet.

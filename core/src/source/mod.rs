@@ -1,17 +1,33 @@
 //! Data sources: where rows come from, read as a [`Table`] of strings as a
-//! person sees them. Readers for each kind of source live in submodules;
-//! which rows are new is decided elsewhere, from the table's rows and keys.
-//! `google`: a tab of a Google spreadsheet, through the Sheets API or its CSV export.
+//! person sees them.
+//!
+//! - [`SourceSpec`]: which source a connection reads (`{"type": "csv", …}`).
+//! - [`read`]: one read of a source, into a [`Table`].
+//! - `csv`: CSV/TSV files, delimiter and encoding detected.
+//! - `sheet`: Excel and ODS workbooks, one sheet by name.
+//! - [`rows`]: which rows of a read are new (pure; persisted by `store`).
+//! - `google`: a tab of a Google spreadsheet, through the Sheets API or its CSV export.
+//!
+//! Not here: phone numbers, templates, sending. Readers never decide what is new, and
+//! never write to the store.
 
+mod csv;
 pub mod google;
+pub mod rows;
+mod sheet;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
 
 /// A source read at one moment: a header row naming the fields, then the data
 /// rows, every value a string as displayed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Table {
-    /// The header row, in source order.
+    /// The header row, in source order: trimmed, non-empty and unique.
     pub headers: Vec<String>,
-    /// The data rows, in source order.
+    /// The data rows, in source order. Blank rows are left out (their lines
+    /// still count in [`Row::line`]).
     pub rows: Vec<Row>,
 }
 
@@ -19,7 +35,9 @@ pub struct Table {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Row {
     /// Where the row is in the source, 1-based, counting the header as line 1:
-    /// what the user sees as the row number in a spreadsheet.
+    /// what the user sees as the row number in a spreadsheet. For a CSV it is
+    /// the text line the record starts on (the same unless a quoted value
+    /// spans lines).
     pub line: usize,
     /// One value per header (ragged rows are padded with empty strings).
     pub cells: Vec<String>,
@@ -34,5 +52,290 @@ impl Table {
     /// `row`'s value in the column named `name`; empty when the row is short.
     pub fn value<'a>(&self, row: &'a Row, name: &str) -> Option<&'a str> {
         self.column(name).map(|i| row.cells.get(i).map(String::as_str).unwrap_or(""))
+    }
+}
+
+impl Row {
+    /// Whether every cell is empty or whitespace: such rows are never data.
+    pub fn is_blank(&self) -> bool {
+        self.cells.iter().all(|c| c.trim().is_empty())
+    }
+}
+
+/// Which source a connection reads, as written in the connection spec
+/// (product.md §7). Each kind of source is one variant; [`read`] dispatches on
+/// it, so a new kind is a new variant, a new module and one match arm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceSpec {
+    /// A CSV or TSV file: `{"type": "csv", "path": "orders.csv"}`.
+    Csv {
+        /// The file.
+        path: PathBuf,
+    },
+    /// One sheet of an Excel (xlsx, xlsm, xlsb, xls) or ODS workbook:
+    /// `{"type": "xlsx", "path": "orders.xlsx", "sheet": "Orders"}`.
+    Xlsx {
+        /// The workbook; its extension says which format it is.
+        path: PathBuf,
+        /// The sheet's name as shown on its tab.
+        sheet: String,
+    },
+}
+
+impl SourceSpec {
+    /// The spec with a relative file path taken as relative to `dir` (the
+    /// folder of the connection spec file, say) rather than to wherever the
+    /// process happens to run.
+    pub fn relative_to(mut self, dir: &Path) -> SourceSpec {
+        match &mut self {
+            SourceSpec::Csv { path } | SourceSpec::Xlsx { path, .. } => {
+                if path.is_relative() {
+                    *path = dir.join(&*path);
+                }
+            }
+        }
+        self
+    }
+}
+
+/// Reads the source once. File reads run on tokio's blocking pool, so this
+/// may be awaited from the scheduler without stalling other connections.
+pub async fn read(spec: &SourceSpec) -> Result<Table, Error> {
+    let spec = spec.clone();
+    let path = match &spec {
+        SourceSpec::Csv { path } | SourceSpec::Xlsx { path, .. } => path.clone(),
+    };
+    let task = tokio::task::spawn_blocking(move || match &spec {
+        SourceSpec::Csv { path } => csv::read(path),
+        SourceSpec::Xlsx { path, sheet } => sheet::read(path, sheet),
+    });
+    // The readers return errors rather than panic; a join error means a bug in
+    // a library, which is still reported against the file rather than crashing.
+    task.await.map_err(|e| Error::Io { path, source: std::io::Error::other(e.to_string()) })?
+}
+
+/// Why a source could not be read. Every message names the file and says
+/// what to do; [`Error::is_transient`] tells the scheduler which ones to retry
+/// quietly on the next run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file does not exist.
+    #[error("the file {} does not exist: check the path in the connection, or whether the file was moved or renamed", path.display())]
+    NotFound {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file exists but could not be read (locked, no permission, …).
+    #[error("cannot read {}: {source}; if another program has it open exclusively, close it or save a copy elsewhere", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The file was caught half-written; nothing was taken from it.
+    #[error("{} looks half-saved ({reason}); nothing was read from it and it will be re-read on the next run", path.display())]
+    Incomplete {
+        /// The file.
+        path: PathBuf,
+        /// What gave it away.
+        reason: String,
+    },
+    /// The file has no bytes, or no header row.
+    #[error("{} is empty: it needs at least a header row naming the columns", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is not text (an image, a zip, a workbook saved as .csv, …).
+    #[error("{} is not a text file{hint}: export the data as CSV, or use the right source type", path.display())]
+    Binary {
+        /// The file.
+        path: PathBuf,
+        /// What it seems to be instead, when that is recognisable (starts with ", ").
+        hint: String,
+    },
+    /// Text in an encoding Sendrow does not read.
+    #[error("{} is in an encoding Sendrow does not read ({guess}): save it as \"CSV UTF-8\" (or Windows-1251 / UTF-16)", path.display())]
+    UnknownEncoding {
+        /// The file.
+        path: PathBuf,
+        /// What it looked like.
+        guess: String,
+    },
+    /// Two columns have the same header.
+    #[error("{}: columns {first} and {second} are both named {name:?}; rename one so each column has its own name", path.display())]
+    DuplicateHeader {
+        /// The file.
+        path: PathBuf,
+        /// The repeated name.
+        name: String,
+        /// 1-based position of the first column with it.
+        first: usize,
+        /// 1-based position of the second.
+        second: usize,
+    },
+    /// A column has values but no header.
+    #[error("{}: column {column} has a value on line {line} but no header name; name the column in the header row (in a CSV, a value that contains the delimiter must be in quotes)", path.display())]
+    UnnamedColumn {
+        /// The file.
+        path: PathBuf,
+        /// 1-based column.
+        column: usize,
+        /// The first line with a value there.
+        line: usize,
+    },
+    /// The CSV could not be parsed.
+    #[error("{}: cannot read line {line}: {reason}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// Where.
+        line: usize,
+        /// What the parser said.
+        reason: String,
+    },
+    /// The workbook has no sheet of that name.
+    #[error("{} has no sheet named {sheet:?}; its sheets are: {}", path.display(), list(sheets))]
+    NoSuchSheet {
+        /// The workbook.
+        path: PathBuf,
+        /// The name asked for.
+        sheet: String,
+        /// The names it has.
+        sheets: Vec<String>,
+    },
+    /// The workbook could not be opened or parsed.
+    #[error("cannot read the workbook {}: {reason}; open it in Excel or LibreOffice and save it again as .xlsx or .ods", path.display())]
+    Workbook {
+        /// The workbook.
+        path: PathBuf,
+        /// What calamine said.
+        reason: String,
+    },
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        return "none".into();
+    }
+    names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+}
+
+impl Error {
+    /// Whether reading again later is likely to work with nothing changed by
+    /// the user: the file was being saved.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Incomplete { .. })
+    }
+}
+
+/// Turns raw records into a [`Table`]: the first non-blank record is the
+/// header; blank records are dropped (their lines still count); rows are
+/// padded to the header; columns with no header are dropped when empty and
+/// refused when they hold a value (it would otherwise vanish unseen).
+/// `records` yields `(line, cells)`.
+pub(crate) fn build_table(
+    path: &Path,
+    records: impl IntoIterator<Item = (usize, Vec<String>)>,
+) -> Result<Table, Error> {
+    let mut records = records.into_iter().filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
+    let Some((_, raw_headers)) = records.next() else {
+        return Err(Error::Empty { path: path.to_owned() });
+    };
+    let mut headers: Vec<String> = raw_headers.iter().map(|h| h.trim().to_owned()).collect();
+    let mut rows: Vec<Row> = records.map(|(line, cells)| Row { line, cells }).collect();
+
+    let width = rows.iter().map(|r| r.cells.len()).max().unwrap_or(0).max(headers.len());
+    headers.resize(width, String::new());
+    let unnamed: Vec<usize> = (0..width).filter(|&i| headers[i].is_empty()).collect();
+    for &i in &unnamed {
+        if let Some(row) = rows.iter().find(|r| r.cells.get(i).is_some_and(|c| !c.trim().is_empty())) {
+            return Err(Error::UnnamedColumn { path: path.to_owned(), column: i + 1, line: row.line });
+        }
+    }
+    for (second, name) in headers.iter().enumerate() {
+        if name.is_empty() {
+            continue;
+        }
+        if let Some(first) = headers[..second].iter().position(|h| h == name) {
+            return Err(Error::DuplicateHeader {
+                path: path.to_owned(),
+                name: name.clone(),
+                first: first + 1,
+                second: second + 1,
+            });
+        }
+    }
+    if !unnamed.is_empty() {
+        let keep: Vec<bool> = headers.iter().map(|h| !h.is_empty()).collect();
+        headers.retain(|h| !h.is_empty());
+        for row in &mut rows {
+            let mut i = 0;
+            row.cells.retain(|_| {
+                i += 1;
+                keep.get(i - 1).copied().unwrap_or(false)
+            });
+        }
+    }
+    for row in &mut rows {
+        row.cells.resize(headers.len(), String::new());
+    }
+    Ok(Table { headers, rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(line: usize, cells: &[&str]) -> (usize, Vec<String>) {
+        (line, cells.iter().map(|c| c.to_string()).collect())
+    }
+
+    #[test]
+    fn spec_reads_the_json_of_product_md() {
+        let csv: SourceSpec = serde_json::from_str(r#"{"type":"csv","path":"orders.csv"}"#).unwrap();
+        assert_eq!(csv, SourceSpec::Csv { path: "orders.csv".into() }, "the csv form of §7");
+        let xlsx: SourceSpec = serde_json::from_str(r#"{"type":"xlsx","path":"o.ods","sheet":"Замовлення"}"#).unwrap();
+        assert_eq!(xlsx, SourceSpec::Xlsx { path: "o.ods".into(), sheet: "Замовлення".into() }, "ods goes by xlsx");
+        let typo = serde_json::from_str::<SourceSpec>(r#"{"type":"csv","path":"a.csv","sheeet":"x"}"#);
+        assert!(typo.is_err(), "an unknown key is refused rather than ignored");
+        let round = serde_json::to_value(&xlsx).unwrap();
+        assert_eq!(round["type"], "xlsx", "it writes the same form back");
+    }
+
+    #[test]
+    fn relative_paths_are_taken_from_the_given_folder() {
+        let spec = SourceSpec::Csv { path: "orders.csv".into() }.relative_to(Path::new("/data"));
+        assert_eq!(spec, SourceSpec::Csv { path: "/data/orders.csv".into() }, "joined to the folder");
+        let abs = SourceSpec::Csv { path: "/x/o.csv".into() }.relative_to(Path::new("/data"));
+        assert_eq!(abs, SourceSpec::Csv { path: "/x/o.csv".into() }, "absolute paths are kept");
+    }
+
+    #[test]
+    fn ragged_rows_are_padded_and_blank_rows_dropped() {
+        let t = build_table(
+            Path::new("f"),
+            [rec(1, &[" Name ", "Phone", ""]), rec(2, &["Anna"]), rec(3, &["", " "]), rec(4, &["Bo", "1", ""])],
+        )
+        .unwrap();
+        assert_eq!(t.headers, ["Name", "Phone"], "headers trimmed, the empty trailing one dropped");
+        assert_eq!(t.rows.len(), 2, "the blank line 3 is not a row");
+        assert_eq!(t.rows[0].cells, ["Anna", ""], "the short row is padded");
+        assert_eq!(t.rows[1].line, 4, "lines keep counting across the blank row");
+    }
+
+    #[test]
+    fn a_value_without_a_header_is_refused() {
+        let err = build_table(Path::new("f.csv"), [rec(1, &["A", "B"]), rec(2, &["1", "2", "3"])]).unwrap_err();
+        assert!(matches!(err, Error::UnnamedColumn { column: 3, line: 2, .. }), "names column and line: {err:?}");
+    }
+
+    #[test]
+    fn duplicate_headers_are_named() {
+        let err = build_table(Path::new("f.csv"), [rec(1, &["Phone", "Name", "Phone"])]).unwrap_err();
+        assert!(matches!(err, Error::DuplicateHeader { first: 1, second: 3, .. }), "both positions: {err:?}");
+        assert!(err.to_string().contains("\"Phone\""), "the message names the header: {err}");
     }
 }

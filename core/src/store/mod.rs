@@ -13,6 +13,7 @@ mod accounts;
 mod connections;
 mod ledger;
 mod optouts;
+mod rows;
 
 pub use accounts::NewAccount;
 pub use connections::StoredConnection;
@@ -26,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_accounts.sql"),
     include_str!("migrations/0002_settings.sql"),
     include_str!("migrations/0003_connections.sql"),
+    include_str!("migrations/0004_rows.sql"),
     include_str!("migrations/0005_ledger.sql"),
     include_str!("migrations/0006_optouts.sql"),
 ];
@@ -66,6 +68,16 @@ pub enum Error {
     /// A connection name that is taken.
     #[error("a connection named {0:?} already exists: choose another name, or remove the old one first")]
     DuplicateConnection(String),
+    /// Another process recorded a read of this connection's rows after this
+    /// one started; nothing of this read was recorded.
+    #[error(
+        "another Sendrow process read the rows of connection {connection_id} at the same time; \
+         nothing from this read was recorded or sent: run it again"
+    )]
+    StaleRows {
+        /// The connection.
+        connection_id: i64,
+    },
     /// Any other SQLite failure.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -136,13 +148,30 @@ impl Store {
 
     /// Stores a setting.
     pub fn set_setting(&self, key: &str, value: &serde_json::Value) -> Result<(), Error> {
-        self.conn().execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![key, value.to_string()],
-        )?;
+        self.conn().execute(SET_SETTING, params![key, value.to_string()])?;
         Ok(())
     }
 }
+
+/// A write transaction lent to a caller so its own rows are committed
+/// together with the store's (see `Store::commit_observation`). Tables add
+/// their writes as methods here, so SQL stays in this module; the `Store`
+/// itself is locked meanwhile, so a closure holding a `Tx` must not call it.
+/// (Table modules under `store` reach the connection through the private field.)
+pub struct Tx<'a> {
+    conn: &'a Connection,
+}
+
+impl Tx<'_> {
+    /// Stores a setting, in this transaction.
+    pub fn set_setting(&self, key: &str, value: &serde_json::Value) -> Result<(), Error> {
+        self.conn.execute(SET_SETTING, params![key, value.to_string()])?;
+        Ok(())
+    }
+}
+
+const SET_SETTING: &str =
+    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))

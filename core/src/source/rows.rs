@@ -1,0 +1,581 @@
+//! New-row detection: which rows of a read a connection has not seen before.
+//!
+//! Never "last row number" (google-sheets.md §3.2 lists how that loses and
+//! repeats rows). A row is known by its **key**:
+//!
+//! - [`RowKey::Column`]: the trimmed value of a chosen ID column. Survives
+//!   inserts, deletes, sorts, and edits of any other cell. A row whose ID is
+//!   still empty is not ready: it is skipped (and reported) until it has one.
+//!   A second row with an ID already used in the same read is skipped and
+//!   reported, not sent.
+//! - [`RowKey::Fingerprint`] (no ID column): a hash of the row's trimmed cells
+//!   paired with their header names, in header-name order (so reordering
+//!   columns changes nothing), plus `#2`, `#3`, … for the second and third of
+//!   identical rows, so two identical orders are two rows. With no ID to tell
+//!   a changed row from a different one, **an edited row counts as new** and
+//!   is sent again. To keep that from firing on every edit, the fingerprint
+//!   covers only the columns present when the connection first read the
+//!   source: a column added later (a "Status" the shop fills in) never makes a
+//!   row new. Removing or renaming one of those columns would change every
+//!   fingerprint at once, so it pauses the connection instead (see [`Pause`]).
+//!   Deleting one of several identical rows and later adding an identical one
+//!   back is not seen as new: an occurrence counter cannot tell them apart.
+//!
+//! Blank rows are ignored everywhere. Keys once seen stay seen (nothing is ever
+//! marked gone), so rows that disappear and come back are never new.
+//!
+//! Safety valves: a read with far fewer rows than the last one ([`Outcome::Shrunk`]:
+//! zero, or under a tenth of a previous count of ten or more) hands on nothing
+//! and records nothing but a warning for the user; the rows coming back are not
+//! new. A missing column that the connection uses is [`Outcome::Pause`].
+//!
+//! This module is pure: [`detect`] takes what the store remembers ([`Memory`])
+//! and returns an [`Observation`]; `Store::commit_observation` writes it, in
+//! the same transaction as whatever the caller writes about the new rows.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Row, Table};
+use crate::store::{self, Store};
+
+/// How rows are told apart (the connection spec's `row_key`; absent means
+/// [`RowKey::Fingerprint`]). Serialized as `{"column": "Order ID"}` or
+/// `"fingerprint"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowKey {
+    /// The value in this column identifies the row.
+    Column(String),
+    /// The row's content identifies it (see the module docs for what that means).
+    #[default]
+    Fingerprint,
+}
+
+impl RowKey {
+    /// How the store records the mode, to notice when a connection changes it.
+    fn mode(&self) -> String {
+        match self {
+            RowKey::Column(column) => format!("column:{column}"),
+            RowKey::Fingerprint => "fingerprint".into(),
+        }
+    }
+}
+
+/// What the first read of a connection does with the rows already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartFrom {
+    /// Rows present at the first read are recorded as seen and never sent.
+    NewRows,
+    /// Rows present at the first read are all new.
+    AllRows,
+}
+
+/// A connection's rules for one read.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    /// How rows are told apart.
+    pub key: &'a RowKey,
+    /// What the first read does.
+    pub start_from: StartFrom,
+    /// Every column the connection reads (phone, template fields, …): if one
+    /// disappears the connection must pause rather than send blanks.
+    pub used_columns: &'a [String],
+}
+
+/// What the store remembers about a connection's rows after its last read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowState {
+    /// [`RowKey`] of the reads so far, as `column:NAME` or `fingerprint`.
+    pub key_mode: String,
+    /// The columns fingerprints are made of, sorted (empty with an ID column).
+    pub identity: Vec<String>,
+    /// Non-blank rows at the last read that was not [`Outcome::Shrunk`];
+    /// `None` once the user dismissed a shrink warning.
+    pub last_count: Option<usize>,
+    /// A warning held for the user, if any.
+    pub warning: Option<String>,
+    /// Bumped by every commit: an observation made from an older state is
+    /// refused, so two processes cannot both hand on the same rows.
+    pub generation: i64,
+}
+
+/// Everything detection needs from the store.
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    /// `None` before the connection's first committed read.
+    pub state: Option<RowState>,
+    /// Every key seen so far.
+    pub seen: HashSet<String>,
+}
+
+/// A row no read has handed on before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRow {
+    /// Its key: the ID value, or a fingerprint such as `3fa9…` or `3fa9…#2`.
+    pub key: String,
+    /// The row itself.
+    pub row: Row,
+}
+
+/// What a read means for the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A normal read: these rows are new (possibly none).
+    Rows {
+        /// The new rows, in source order.
+        new: Vec<NewRow>,
+    },
+    /// The first read of a `new_rows` connection: every row was recorded as
+    /// already seen and none is handed on.
+    Baseline,
+    /// Far fewer rows than the last read: nothing handed on, nothing forgotten,
+    /// a warning held for the user (see [`Observation::warning`]).
+    Shrunk {
+        /// The row count the last read found.
+        previous: usize,
+    },
+    /// The connection must pause until the user acts; nothing was handed on.
+    Pause(Pause),
+}
+
+/// Why a connection must pause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pause {
+    /// Columns the connection needs are gone (renamed or removed).
+    ColumnsMissing {
+        /// The missing names.
+        missing: Vec<String>,
+        /// The headers the source has now.
+        headers: Vec<String>,
+        /// Whether a missing column is only needed for fingerprints.
+        fingerprint: bool,
+    },
+    /// The connection now tells rows apart differently from earlier reads.
+    KeyChanged {
+        /// The earlier mode.
+        was: String,
+        /// The mode asked for now.
+        now: String,
+    },
+}
+
+impl fmt::Display for Pause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pause::ColumnsMissing { missing, headers, fingerprint } => {
+                let quoted = |names: &[String]| names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ");
+                write!(
+                    f,
+                    "the source no longer has the column(s) {}; its columns are now {}. ",
+                    quoted(missing),
+                    quoted(headers)
+                )?;
+                if *fingerprint {
+                    write!(
+                        f,
+                        "Without an ID column, rows are recognised by their columns, so nothing can be sent safely: \
+                         rename the column back, or start the connection over from new rows"
+                    )
+                } else {
+                    write!(f, "Rename the column back, or change the connection to use the new name")
+                }
+            }
+            Pause::KeyChanged { was, now } => write!(
+                f,
+                "the connection now identifies rows by {now} instead of {was}, so every row would look new: \
+                 change it back, or start the connection over from new rows"
+            ),
+        }
+    }
+}
+
+/// A non-blank row that detection could not use, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The row's line.
+    pub line: usize,
+    /// Why.
+    pub reason: SkipReason,
+}
+
+/// Why a row was skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Its ID cell is empty: it is picked up once the ID is filled in.
+    NoKey,
+    /// An earlier row in the same read has the same ID.
+    DuplicateKey {
+        /// The ID.
+        key: String,
+        /// The line of the row that was used.
+        first_line: usize,
+    },
+}
+
+/// The result of detecting new rows in one read, ready to be committed with
+/// `Store::commit_observation`. Until it is committed, nothing is recorded:
+/// dropping it means the same rows are new again next time.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// The connection it is for.
+    pub connection_id: i64,
+    /// The source's headers at this read (cells of every row follow them).
+    pub headers: Vec<String>,
+    /// Non-blank rows in the read: what `start_from` shows the user.
+    pub total: usize,
+    /// What the read means.
+    pub outcome: Outcome,
+    /// Rows that could not be used, with why.
+    pub skipped: Vec<Skipped>,
+    /// When the read was made.
+    pub read_at: DateTime<Utc>,
+    pub(crate) write: Write,
+}
+
+/// What committing an observation writes to the store.
+#[derive(Debug, Clone)]
+pub(crate) struct Write {
+    /// The state generation the observation was computed from.
+    pub(crate) generation: Option<i64>,
+    /// Keys to record as seen, with their lines.
+    pub(crate) keys: Vec<(String, usize)>,
+    /// Whether those keys are a baseline (never handed on) or handed on now.
+    pub(crate) baseline: bool,
+    /// What happens to the connection's state row.
+    pub(crate) state: StateWrite,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum StateWrite {
+    /// A full, trusted read: mode, identity and count replaced, warning cleared.
+    Full { key_mode: String, identity: Vec<String>, last_count: usize },
+    /// Only the warning is set; the count of the last trusted read stays.
+    Warning(String),
+    /// Nothing but the generation moves.
+    Untouched,
+}
+
+impl Observation {
+    /// The rows to hand on: empty unless the outcome is [`Outcome::Rows`].
+    pub fn new_rows(&self) -> &[NewRow] {
+        match &self.outcome {
+            Outcome::Rows { new } => new,
+            _ => &[],
+        }
+    }
+
+    /// The warning to show the user, for [`Outcome::Shrunk`].
+    pub fn warning(&self) -> Option<&str> {
+        match &self.write.state {
+            StateWrite::Warning(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Why the connection must pause, for [`Outcome::Pause`].
+    pub fn pause(&self) -> Option<&Pause> {
+        match &self.outcome {
+            Outcome::Pause(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// `row`'s value in the column named `name` (columns are found by name, so
+    /// a reordered source needs nothing else).
+    pub fn value<'a>(&self, row: &'a Row, name: &str) -> Option<&'a str> {
+        let i = self.headers.iter().position(|h| h == name)?;
+        Some(row.cells.get(i).map(String::as_str).unwrap_or(""))
+    }
+}
+
+/// Reads what the store remembers for `connection_id` and detects the new
+/// rows of `table`. Commit the result with `Store::commit_observation`.
+pub fn observe(
+    store: &Store,
+    connection_id: i64,
+    table: Table,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+) -> Result<Observation, store::Error> {
+    let memory = store.row_memory(connection_id)?;
+    Ok(detect(connection_id, table, &memory, rules, now))
+}
+
+/// Decides which rows of `table` are new, given what was seen before. Pure:
+/// the same inputs give the same observation.
+pub fn detect(connection_id: i64, table: Table, memory: &Memory, rules: &Rules<'_>, now: DateTime<Utc>) -> Observation {
+    let Table { headers, rows } = table;
+    let rows: Vec<Row> = rows.into_iter().filter(|r| !r.is_blank()).collect();
+    let total = rows.len();
+    let state = memory.state.as_ref();
+    let observation = |outcome, skipped, write| Observation {
+        connection_id,
+        headers: headers.clone(),
+        total,
+        outcome,
+        skipped,
+        read_at: now,
+        write,
+    };
+    let untouched = |state: Option<&RowState>| Write {
+        generation: state.map(|s| s.generation),
+        keys: Vec::new(),
+        baseline: false,
+        state: StateWrite::Untouched,
+    };
+
+    if let Some(previous) = state.and_then(|s| s.last_count) {
+        if previous > 0 && (total == 0 || (previous >= 10 && total * 10 < previous)) {
+            let text = format!(
+                "the source now has {total} row(s) where the last read found {previous}: nothing was sent and no row was \
+                 forgotten. If the sheet was cleared or the wrong file or tab chosen by mistake, put the rows back: \
+                 those already seen will not be sent again. If the rows were removed on purpose, dismiss this warning"
+            );
+            let mut write = untouched(state);
+            write.state = StateWrite::Warning(text);
+            return observation(Outcome::Shrunk { previous }, Vec::new(), write);
+        }
+    }
+
+    let key_mode = rules.key.mode();
+    if let Some(state) = state.filter(|s| s.key_mode != key_mode) {
+        let pause = Pause::KeyChanged { was: state.key_mode.clone(), now: key_mode };
+        return observation(Outcome::Pause(pause), Vec::new(), untouched(Some(state)));
+    }
+
+    let identity: Vec<String> = match (rules.key, state) {
+        (RowKey::Column(_), _) => Vec::new(),
+        (RowKey::Fingerprint, Some(state)) => state.identity.clone(),
+        (RowKey::Fingerprint, None) => {
+            let mut names = headers.clone();
+            names.sort();
+            names
+        }
+    };
+    let mut needed: Vec<&String> = rules.used_columns.iter().collect();
+    if let RowKey::Column(column) = rules.key {
+        needed.push(column);
+    }
+    needed.extend(&identity);
+    let mut missing: Vec<String> = Vec::new();
+    for name in needed {
+        if !headers.contains(name) && !missing.contains(name) {
+            missing.push(name.clone());
+        }
+    }
+    if !missing.is_empty() {
+        let fingerprint = missing.iter().any(|m| identity.contains(m) && !rules.used_columns.contains(m));
+        let pause = Pause::ColumnsMissing { missing, headers: headers.clone(), fingerprint };
+        return observation(Outcome::Pause(pause), Vec::new(), untouched(state));
+    }
+
+    let (keyed, skipped) = match rules.key {
+        RowKey::Column(column) => {
+            let index = headers.iter().position(|h| h == column).unwrap_or_default();
+            keys_by_column(rows, index)
+        }
+        RowKey::Fingerprint => {
+            let columns: Vec<(usize, &str)> = identity
+                .iter()
+                .filter_map(|name| headers.iter().position(|h| h == name).map(|i| (i, name.as_str())))
+                .collect();
+            (keys_by_fingerprint(rows, &columns), Vec::new())
+        }
+    };
+
+    let baseline = state.is_none() && rules.start_from == StartFrom::NewRows;
+    let new: Vec<NewRow> =
+        if baseline { keyed } else { keyed.into_iter().filter(|r| !memory.seen.contains(&r.key)).collect() };
+    let write = Write {
+        generation: state.map(|s| s.generation),
+        keys: new.iter().map(|r| (r.key.clone(), r.row.line)).collect(),
+        baseline,
+        state: StateWrite::Full { key_mode, identity, last_count: total },
+    };
+    let outcome = if baseline { Outcome::Baseline } else { Outcome::Rows { new } };
+    observation(outcome, skipped, write)
+}
+
+fn keys_by_column(rows: Vec<Row>, index: usize) -> (Vec<NewRow>, Vec<Skipped>) {
+    let mut first_lines: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    let mut keyed = Vec::with_capacity(rows.len());
+    let mut skipped = Vec::new();
+    for row in rows {
+        let key = row.cells.get(index).map_or("", |c| c.trim());
+        if key.is_empty() {
+            skipped.push(Skipped { line: row.line, reason: SkipReason::NoKey });
+            continue;
+        }
+        if let Some(&first_line) = first_lines.get(key) {
+            let reason = SkipReason::DuplicateKey { key: key.to_owned(), first_line };
+            skipped.push(Skipped { line: row.line, reason });
+            continue;
+        }
+        first_lines.insert(key.to_owned(), row.line);
+        keyed.push(NewRow { key: key.to_owned(), row });
+    }
+    (keyed, skipped)
+}
+
+fn keys_by_fingerprint(rows: Vec<Row>, columns: &[(usize, &str)]) -> Vec<NewRow> {
+    let mut occurrences: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    rows.into_iter()
+        .map(|row| {
+            let print = fingerprint(&row, columns);
+            let n = occurrences.entry(print.clone()).or_insert(0);
+            *n += 1;
+            let key = if *n == 1 { print } else { format!("{print}#{n}") };
+            NewRow { key, row }
+        })
+        .collect()
+}
+
+/// 128 bits of SHA-256 over (name, trimmed value) pairs, each part
+/// length-prefixed so no text in a cell can imitate a column boundary.
+/// 128 bits keeps keys short; a collision among even a billion rows is
+/// vanishingly unlikely (about 1 in 10^20).
+fn fingerprint(row: &Row, columns: &[(usize, &str)]) -> String {
+    let mut hash = Sha256::new();
+    for &(i, name) in columns {
+        let value = row.cells.get(i).map_or("", |c| c.trim());
+        for part in [name, value] {
+            hash.update((part.len() as u64).to_le_bytes());
+            hash.update(part.as_bytes());
+        }
+    }
+    hash.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(headers: &[&str], rows: &[&[&str]]) -> Table {
+        Table {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows: rows
+                .iter()
+                .enumerate()
+                .map(|(i, cells)| Row { line: i + 2, cells: cells.iter().map(|c| c.to_string()).collect() })
+                .collect(),
+        }
+    }
+
+    fn state(last_count: usize) -> RowState {
+        RowState {
+            key_mode: "fingerprint".into(),
+            identity: vec!["Name".into(), "Phone".into()],
+            last_count: Some(last_count),
+            warning: None,
+            generation: 1,
+        }
+    }
+
+    fn rules(key: &RowKey) -> Rules<'_> {
+        Rules { key, start_from: StartFrom::AllRows, used_columns: &[] }
+    }
+
+    #[test]
+    fn reordered_columns_keep_their_fingerprints() {
+        let a = table(&["Name", "Phone"], &[&["Anna", "067"]]);
+        let b = table(&["Phone", "Name"], &[&["067", " Anna "]]);
+        let key = RowKey::Fingerprint;
+        let first = detect(1, a, &Memory::default(), &rules(&key), Utc::now());
+        let second = detect(1, b, &Memory::default(), &rules(&key), Utc::now());
+        assert_eq!(first.new_rows()[0].key, second.new_rows()[0].key, "column order and spaces do not matter");
+    }
+
+    #[test]
+    fn values_cannot_imitate_a_column_boundary() {
+        let key = RowKey::Fingerprint;
+        let a = detect(1, table(&["A", "B"], &[&["x", "yz"]]), &Memory::default(), &rules(&key), Utc::now());
+        let b = detect(1, table(&["A", "B"], &[&["xy", "z"]]), &Memory::default(), &rules(&key), Utc::now());
+        assert_ne!(a.new_rows()[0].key, b.new_rows()[0].key, "moving text between cells makes another row");
+    }
+
+    #[test]
+    fn identical_rows_are_counted() {
+        let key = RowKey::Fingerprint;
+        let t = table(&["Name"], &[&["Anna"], &["Bo"], &["Anna"], &["Anna"]]);
+        let obs = detect(1, t, &Memory::default(), &rules(&key), Utc::now());
+        let keys: Vec<&str> = obs.new_rows().iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys[2], format!("{}#2", keys[0]), "the second identical row gets #2");
+        assert_eq!(keys[3], format!("{}#3", keys[0]), "the third gets #3");
+        assert_eq!(obs.new_rows().len(), 4, "all four are rows");
+    }
+
+    #[test]
+    fn an_added_column_does_not_change_fingerprints() {
+        let key = RowKey::Fingerprint;
+        let memory_after = |t: Table| {
+            let obs = detect(1, t, &Memory::default(), &rules(&key), Utc::now());
+            let seen = obs.new_rows().iter().map(|r| r.key.clone()).collect();
+            let StateWrite::Full { identity, .. } = obs.write.state else { panic!("a full read") };
+            Memory { state: Some(RowState { identity, ..state(1) }), seen }
+        };
+        let memory = memory_after(table(&["Name", "Phone"], &[&["Anna", "067"]]));
+        let later = table(&["Name", "Phone", "Status"], &[&["Anna", "067", "called"]]);
+        let obs = detect(1, later, &memory, &rules(&key), Utc::now());
+        assert!(obs.new_rows().is_empty(), "filling in a column added later is not an edit of the row");
+    }
+
+    #[test]
+    fn shrinking_holds_a_warning_only_when_it_is_sharp() {
+        let key = RowKey::Fingerprint;
+        let memory = |n| Memory { state: Some(state(n)), seen: HashSet::new() };
+        let rows: Vec<Vec<String>> = (0..5).map(|i| vec![format!("n{i}"), "067".into()]).collect();
+        let five = |n: usize| Table {
+            headers: vec!["Name".into(), "Phone".into()],
+            rows: rows[..n].iter().enumerate().map(|(i, c)| Row { line: i + 2, cells: c.clone() }).collect(),
+        };
+        let zero = detect(1, five(0), &memory(3), &rules(&key), Utc::now());
+        assert_eq!(zero.outcome, Outcome::Shrunk { previous: 3 }, "zero rows after some is held");
+        assert!(zero.warning().is_some_and(|w| w.contains("nothing was sent")), "and explained");
+        let tenth = detect(1, five(4), &memory(50), &rules(&key), Utc::now());
+        assert_eq!(tenth.outcome, Outcome::Shrunk { previous: 50 }, "4 of 50 is under a tenth");
+        let fine = detect(1, five(5), &memory(50), &rules(&key), Utc::now());
+        assert!(matches!(fine.outcome, Outcome::Rows { .. }), "5 of 50 is a tenth: a normal read");
+        let small = detect(1, five(1), &memory(9), &rules(&key), Utc::now());
+        assert!(matches!(small.outcome, Outcome::Rows { .. }), "small sources may shrink freely");
+    }
+
+    #[test]
+    fn id_rows_without_an_id_wait_and_duplicates_are_reported() {
+        let key = RowKey::Column("ID".into());
+        let t = table(&["ID", "Name"], &[&["1", "Anna"], &["", "Bo"], &["1", "Cy"], &[" 2 ", "Di"]]);
+        let obs = detect(1, t, &Memory::default(), &rules(&key), Utc::now());
+        let keys: Vec<&str> = obs.new_rows().iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["1", "2"], "one row per ID, trimmed");
+        assert_eq!(
+            obs.skipped,
+            [
+                Skipped { line: 3, reason: SkipReason::NoKey },
+                Skipped { line: 4, reason: SkipReason::DuplicateKey { key: "1".into(), first_line: 2 } }
+            ],
+            "the rows not used are reported with why"
+        );
+    }
+
+    #[test]
+    fn a_changed_key_mode_pauses() {
+        let key = RowKey::Column("ID".into());
+        let memory = Memory { state: Some(state(1)), seen: HashSet::new() };
+        let obs = detect(1, table(&["ID", "Name", "Phone"], &[&["1", "a", "b"]]), &memory, &rules(&key), Utc::now());
+        let pause = obs.pause().expect("switching to an ID column would make every row new");
+        assert!(pause.to_string().contains("column:ID"), "the message says what changed: {pause}");
+    }
+
+    #[test]
+    fn row_key_reads_the_spec_json() {
+        let key: RowKey = serde_json::from_str(r#"{"column": "Order ID"}"#).unwrap();
+        assert_eq!(key, RowKey::Column("Order ID".into()), "product.md's row_key form");
+        let start: StartFrom = serde_json::from_str(r#""new_rows""#).unwrap();
+        assert_eq!(start, StartFrom::NewRows, "start_from's names");
+    }
+}

@@ -1,0 +1,256 @@
+//! The `row_state` and `seen_rows` tables: what new-row detection remembers
+//! per connection (migration 0004), and the one way to record a read.
+//!
+//! How the run pipeline uses it:
+//!
+//! ```text
+//! let table = source::read(&spec).await?;                    // no store lock held
+//! let obs = source::rows::observe(&store, id, table, &rules, now)?;
+//! store.commit_observation(&obs, |tx| {
+//!     for row in obs.new_rows() { /* tx.insert_ledger_entry(...)? */ }
+//!     Ok::<_, MyError>(())
+//! })?;                                                        // keys + ledger, or neither
+//! // only now send what the ledger holds
+//! ```
+//!
+//! The keys a read marks as seen and whatever the caller writes about those
+//! rows (ledger entries, a history line, pausing the connection) commit in one
+//! SQLite transaction: a crash or an error in between leaves neither, and the
+//! rows are new again on the next read. Not here: deciding what is new (that
+//! is `source::rows`, pure) and the ledger itself.
+
+use std::collections::HashSet;
+
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+
+use super::{Error, Store, Tx};
+use crate::source::rows::{Memory, Observation, RowState, StateWrite};
+
+impl Store {
+    /// What detection needs for `connection_id`: its state and every key seen.
+    pub fn row_memory(&self, connection_id: i64) -> Result<Memory, Error> {
+        let conn = self.conn();
+        let state = conn
+            .query_row(
+                "SELECT key_mode, identity_columns, last_count, warning, generation FROM row_state WHERE connection_id = ?1",
+                [connection_id],
+                |r| {
+                    let identity: String = r.get(1)?;
+                    let last_count: Option<i64> = r.get(2)?;
+                    // A default here would change every fingerprint and resend
+                    // every row, so an unreadable value is an error instead.
+                    let identity = serde_json::from_str(&identity).map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+                    })?;
+                    Ok(RowState {
+                        key_mode: r.get(0)?,
+                        identity,
+                        last_count: last_count.map(|n| n as usize),
+                        warning: r.get(3)?,
+                        generation: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?;
+        let mut stmt = conn.prepare_cached("SELECT row_key FROM seen_rows WHERE connection_id = ?1")?;
+        let seen = stmt.query_map([connection_id], |r| r.get(0))?.collect::<Result<HashSet<String>, _>>()?;
+        Ok(Memory { state, seen })
+    }
+
+    /// Records `observation` and runs `also` in the same transaction: both
+    /// commit, or neither does (an `Err` from `also` rolls the observation
+    /// back too). `also` writes through the [`Tx`] it is given, never through
+    /// `self`, which stays locked until the commit.
+    ///
+    /// Fails with [`Error::StaleRows`] when another read of the connection was
+    /// committed after `observation` was made: read and detect again.
+    pub fn commit_observation<T, E>(
+        &self,
+        observation: &Observation,
+        also: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<Error>,
+    {
+        let mut conn = self.conn();
+        // IMMEDIATE takes the write lock before the generation is checked, so
+        // a second process cannot slip in between the check and the writes.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(Error::from)?;
+        record(&tx, observation)?;
+        let out = also(&Tx { conn: &tx })?;
+        tx.commit().map_err(Error::from)?;
+        Ok(out)
+    }
+
+    /// The warning held for the user about `connection_id`'s source, if any.
+    pub fn row_warning(&self, connection_id: i64) -> Result<Option<String>, Error> {
+        let warning = self
+            .conn()
+            .query_row("SELECT warning FROM row_state WHERE connection_id = ?1", [connection_id], |r| r.get(0))
+            .optional()?;
+        Ok(warning.flatten())
+    }
+
+    /// The user confirms a sharp shrink was on purpose: the warning goes, and
+    /// the next read is not compared with the count before it. Keys stay seen.
+    pub fn dismiss_row_warning(&self, connection_id: i64) -> Result<(), Error> {
+        self.conn().execute(
+            "UPDATE row_state SET warning = NULL, last_count = NULL, generation = generation + 1 WHERE connection_id = ?1",
+            [connection_id],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets every row `connection_id` has seen, so its next read starts over
+    /// as its `start_from` says (after a paused connection's columns changed
+    /// for good, say). With `all_rows` that read sends every row again.
+    pub fn forget_rows(&self, connection_id: i64) -> Result<(), Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM seen_rows WHERE connection_id = ?1", [connection_id])?;
+        tx.execute("DELETE FROM row_state WHERE connection_id = ?1", [connection_id])?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn record(tx: &rusqlite::Transaction<'_>, observation: &Observation) -> Result<(), Error> {
+    let id = observation.connection_id;
+    let write = &observation.write;
+    let now = observation.read_at.to_rfc3339();
+    let generation: Option<i64> =
+        tx.query_row("SELECT generation FROM row_state WHERE connection_id = ?1", [id], |r| r.get(0)).optional()?;
+    if generation != write.generation {
+        return Err(Error::StaleRows { connection_id: id });
+    }
+    match &write.state {
+        StateWrite::Full { key_mode, identity, last_count } => {
+            let identity = serde_json::to_string(identity).unwrap_or_else(|_| "[]".into());
+            tx.execute(
+                "INSERT INTO row_state (connection_id, key_mode, identity_columns, last_count, warning, generation, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, NULL, 1, ?5)
+                 ON CONFLICT (connection_id) DO UPDATE SET key_mode = excluded.key_mode,
+                     identity_columns = excluded.identity_columns, last_count = excluded.last_count,
+                     warning = NULL, generation = generation + 1, updated_at = excluded.updated_at",
+                params![id, key_mode, identity, *last_count as i64, now],
+            )?;
+        }
+        StateWrite::Warning(text) => {
+            tx.execute(
+                "UPDATE row_state SET warning = ?2, generation = generation + 1, updated_at = ?3 WHERE connection_id = ?1",
+                params![id, text, now],
+            )?;
+        }
+        StateWrite::Untouched => {
+            tx.execute(
+                "UPDATE row_state SET generation = generation + 1, updated_at = ?2 WHERE connection_id = ?1",
+                params![id, now],
+            )?;
+        }
+    }
+    let origin = if write.baseline { "baseline" } else { "new" };
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO seen_rows (connection_id, row_key, origin, line, first_seen_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (key, line) in &write.keys {
+        insert.execute(params![id, key, origin, *line as i64, now])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::rows::{Outcome, RowKey, Rules, StartFrom};
+    use crate::source::{Row, Table};
+
+    fn table(names: &[&str]) -> Table {
+        Table {
+            headers: vec!["Name".into()],
+            rows: names.iter().enumerate().map(|(i, n)| Row { line: i + 2, cells: vec![n.to_string()] }).collect(),
+        }
+    }
+
+    fn observe(store: &Store, id: i64, names: &[&str]) -> Observation {
+        let key = RowKey::Fingerprint;
+        let rules = Rules { key: &key, start_from: StartFrom::AllRows, used_columns: &[] };
+        crate::source::rows::observe(store, id, table(names), &rules, chrono::Utc::now()).unwrap()
+    }
+
+    fn connection(store: &Store) -> i64 {
+        store.insert_connection("c", &serde_json::json!({}), true, chrono::Utc::now()).unwrap()
+    }
+
+    #[test]
+    fn a_failing_caller_rolls_the_observation_back() {
+        let store = Store::open_in_memory().unwrap();
+        let id = connection(&store);
+        let obs = observe(&store, id, &["Anna"]);
+        let result: Result<(), Error> = store.commit_observation(&obs, |tx| {
+            tx.set_setting("ledger", &serde_json::json!("written"))?;
+            Err(Error::StaleRows { connection_id: 0 })
+        });
+        assert!(result.is_err(), "the caller's error comes back");
+        assert_eq!(store.setting("ledger").unwrap(), None, "the caller's own write was rolled back");
+        let again = observe(&store, id, &["Anna"]);
+        assert_eq!(again.new_rows().len(), 1, "and the row is still new, so it is not lost");
+    }
+
+    #[test]
+    fn the_callers_writes_commit_with_the_keys() {
+        let store = Store::open_in_memory().unwrap();
+        let id = connection(&store);
+        let obs = observe(&store, id, &["Anna"]);
+        let n = store
+            .commit_observation(&obs, |tx| {
+                tx.set_setting("ledger", &serde_json::json!(obs.new_rows().len()))?;
+                Ok::<_, Error>(obs.new_rows().len())
+            })
+            .unwrap();
+        assert_eq!(n, 1, "the closure's value is returned");
+        assert_eq!(store.setting("ledger").unwrap(), Some(serde_json::json!(1)), "its write is committed");
+        assert!(observe(&store, id, &["Anna"]).new_rows().is_empty(), "and the row is seen");
+    }
+
+    #[test]
+    fn a_stale_observation_is_refused() {
+        let store = Store::open_in_memory().unwrap();
+        let id = connection(&store);
+        let first = observe(&store, id, &["Anna"]);
+        let second = observe(&store, id, &["Anna"]);
+        store.commit_observation(&first, |_| Ok::<_, Error>(())).unwrap();
+        let err = store.commit_observation(&second, |_| Ok::<_, Error>(())).unwrap_err();
+        assert!(matches!(err, Error::StaleRows { .. }), "a second process must not hand on Anna again: {err:?}");
+    }
+
+    #[test]
+    fn a_dismissed_warning_lets_a_smaller_source_through() {
+        let store = Store::open_in_memory().unwrap();
+        let id = connection(&store);
+        let many: Vec<String> = (0..20).map(|i| format!("n{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        store.commit_observation(&observe(&store, id, &many), |_| Ok::<_, Error>(())).unwrap();
+        let shrunk = observe(&store, id, &["new"]);
+        assert_eq!(shrunk.outcome, Outcome::Shrunk { previous: 20 }, "1 of 20 is held");
+        store.commit_observation(&shrunk, |_| Ok::<_, Error>(())).unwrap();
+        assert!(store.row_warning(id).unwrap().is_some(), "the warning is remembered for the user");
+        store.dismiss_row_warning(id).unwrap();
+        assert_eq!(store.row_warning(id).unwrap(), None, "dismissed");
+        let after = observe(&store, id, &["new"]);
+        assert_eq!(after.new_rows().len(), 1, "the cleared-on-purpose source sends its genuinely new row");
+    }
+
+    #[test]
+    fn forgetting_starts_over_and_deleting_the_connection_cleans_up() {
+        let store = Store::open_in_memory().unwrap();
+        let id = connection(&store);
+        store.commit_observation(&observe(&store, id, &["Anna"]), |_| Ok::<_, Error>(())).unwrap();
+        store.forget_rows(id).unwrap();
+        let memory = store.row_memory(id).unwrap();
+        assert!(memory.state.is_none() && memory.seen.is_empty(), "nothing remembered after forgetting");
+        store.commit_observation(&observe(&store, id, &["Anna"]), |_| Ok::<_, Error>(())).unwrap();
+        store.conn().execute("DELETE FROM connections WHERE id = ?1", [id]).unwrap();
+        let memory = store.row_memory(id).unwrap();
+        assert!(memory.seen.is_empty(), "a removed connection's keys go with it (foreign key cascade)");
+    }
+}
