@@ -11,10 +11,21 @@ use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
 
+/// Prints a line to stdout. A closed pipe (`sendrow … | head`) is not an
+/// error worth a panic: the reader has all it wanted.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 use crate::account::{AccountInput, AccountStatus, AccountView, Region, Target};
 use crate::compose::Country;
+use crate::connection::{ConnectionSpec, ConnectionView};
+use crate::run::RunOptions;
 use crate::secrets::Secret;
 use crate::sim::{Fault, SimConfig, Simulator};
+use crate::store::{Entry, EntryStatus, Resolution};
 use crate::{Core, Error};
 
 /// Sendrow: new rows of a sheet become SMS through your own 8x8 account.
@@ -41,6 +52,124 @@ pub enum Command {
     /// Numbers that are never texted.
     #[command(subcommand)]
     Optout(OptoutCommand),
+    /// Manage connections (a source, an 8x8 account and a message).
+    #[command(subcommand)]
+    Connection(ConnectionCommand),
+    /// Show what the next run would send; nothing is sent.
+    Preview {
+        /// The connection.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Show at most N messages.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
+    /// Send one row's SMS now, as the wizard's "Send test data to 8x8".
+    TestSend {
+        /// The connection.
+        name: String,
+        /// The data row to use (1 = the first row under the header).
+        #[arg(long, value_name = "N")]
+        row: Option<usize>,
+        /// Send to this number instead of the row's (e.g. your own).
+        #[arg(long, value_name = "NUMBER")]
+        to: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a connection now.
+    Run {
+        /// The connection.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Send rows the flood guard holds.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Every message of a connection.
+    History {
+        /// The connection.
+        name: String,
+        /// Print JSON.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print CSV.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Send a row's unknown or failed message again (a person's decision).
+    Resend {
+        /// The connection.
+        name: String,
+        /// The row's key, as `history` shows it.
+        #[arg(long, value_name = "KEY")]
+        row: String,
+    },
+    /// Record that a row's unknown or failed message did arrive.
+    MarkSent {
+        /// The connection.
+        name: String,
+        /// The row's key, as `history` shows it.
+        #[arg(long, value_name = "KEY")]
+        row: String,
+    },
+}
+
+/// `sendrow connection …`
+#[derive(Debug, Subcommand)]
+pub enum ConnectionCommand {
+    /// Add a connection from a spec file (JSON); everything is checked first.
+    Add {
+        /// The spec file.
+        #[arg(long, value_name = "SPEC.json")]
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the connections.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one connection.
+    Show {
+        /// The connection.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Switch scheduled runs on (and resume a paused connection).
+    Enable {
+        /// The connection.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Switch scheduled runs off.
+    Disable {
+        /// The connection.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a connection and its history.
+    Remove {
+        /// The connection.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `sendrow optout …`
@@ -191,6 +320,8 @@ pub fn run(data_dir: Option<PathBuf>, command: Command) -> ExitCode {
             Command::Sim(args) => sim(args).await,
             Command::Account(cmd) => account(&open_core(data_dir)?, cmd).await,
             Command::Optout(cmd) => optout(&open_core(data_dir)?, cmd),
+            Command::Connection(cmd) => connection(&open_core(data_dir)?, cmd).await,
+            other => work(&open_core(data_dir)?, other).await,
         }
     });
     match outcome {
@@ -211,6 +342,277 @@ fn open_core(data_dir: Option<PathBuf>) -> Result<Core, Error> {
     Ok(core)
 }
 
+fn describe_connection(c: &ConnectionView) -> String {
+    let status = match &c.status_reason {
+        Some(reason) => format!("paused: {reason}"),
+        None => c.status.to_owned(),
+    };
+    let next = c.next_run.clone().unwrap_or_else(|| "no scheduled run".into());
+    let auto = if c.auto_update { "auto-update on" } else { "auto-update off" };
+    format!("{}\t{}\t{}\t{}\tnext: {}", c.name, c.account, status, auto, next)
+}
+
+async fn connection(core: &Core, cmd: ConnectionCommand) -> Result<ExitCode, Error> {
+    match cmd {
+        ConnectionCommand::Add { file, json } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| Error::Invalid(format!("cannot read {}: {e}; check the path", file.display())))?;
+            let spec = ConnectionSpec::parse(&text)?;
+            let base = file.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+            let base = std::fs::canonicalize(if base.as_os_str().is_empty() { PathBuf::from(".") } else { base })
+                .map_err(|e| Error::Invalid(format!("cannot resolve the folder of {}: {e}", file.display())))?;
+            let saved = core.add_connection(spec, &base).await?;
+            if json {
+                print_json(&saved);
+            } else {
+                say!(
+                    "Connection {:?} saved. The source has {} rows; the first run will send {}.",
+                    saved.connection.name,
+                    saved.rows,
+                    saved.will_send
+                );
+            }
+        }
+        ConnectionCommand::List { json } => {
+            let all = core.connections()?;
+            if json {
+                print_json(&all);
+            } else if all.is_empty() {
+                say!("No connections yet. Add one with `sendrow connection add --file SPEC.json`.");
+            } else {
+                for c in &all {
+                    say!("{}", describe_connection(c));
+                }
+            }
+        }
+        ConnectionCommand::Show { name, json } => {
+            let c = core.connection_view(&name)?;
+            if json {
+                print_json(&c);
+            } else {
+                say!("{}", describe_connection(&c));
+                if let Some(w) = &c.warning {
+                    say!("warning: {w}");
+                }
+            }
+        }
+        ConnectionCommand::Enable { name, json } => {
+            let c = core.set_auto_update(&name, true)?;
+            if json {
+                print_json(&c)
+            } else {
+                say!("Auto-update is on for {name:?}.")
+            }
+        }
+        ConnectionCommand::Disable { name, json } => {
+            let c = core.set_auto_update(&name, false)?;
+            if json {
+                print_json(&c)
+            } else {
+                say!("Auto-update is off for {name:?}; `sendrow run {name}` still works.")
+            }
+        }
+        ConnectionCommand::Remove { name, json } => {
+            core.remove_connection(&name)?;
+            if json {
+                print_json(&serde_json::json!({"removed": name}))
+            } else {
+                say!("Connection {name:?} removed.")
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
+    match command {
+        Command::Preview { name, json, limit } => {
+            let (items, warning) = core.preview(&name, limit).await?;
+            if let Some(w) = warning {
+                eprintln!("warning: {w}");
+            }
+            if json {
+                print_json(&items);
+            } else if items.is_empty() {
+                say!("Nothing new to send for {name:?}.");
+            } else {
+                for i in &items {
+                    let to = i.composed.phone.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "-".into());
+                    say!(
+                        "[{}] {} → {} ({}, {} part(s)): {}",
+                        i.composed.status.as_str(),
+                        i.row,
+                        to,
+                        i.composed.measure.encoding.as_str(),
+                        i.composed.measure.segments,
+                        i.composed.text
+                    );
+                    if let Some(reason) = &i.composed.reason {
+                        say!("    {reason}");
+                    }
+                }
+            }
+        }
+        Command::TestSend { name, row, to, json } => {
+            let sent = core.test_send(&name, row, to.as_deref()).await?;
+            if json {
+                print_json(&sent);
+            } else if sent.status == EntryStatus::Queued {
+                say!("Sent to {}: 8x8 queued it as {}.", sent.phone, sent.umid.clone().unwrap_or_default());
+                if sent.counts_as_row_message {
+                    say!("It went to the row's own phone, so the first run will not text this customer again.");
+                }
+            }
+            if sent.status != EntryStatus::Queued {
+                eprintln!(
+                    "error: the test SMS was not sent ({}): {}",
+                    sent.status.as_str(),
+                    sent.reason.unwrap_or_default()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Run { name, json, yes } => {
+            let options = RunOptions { release_held: yes, ..RunOptions::default() };
+            let summary = core.run(&name, &options).await?;
+            if json {
+                print_json(&summary);
+            } else {
+                say!(
+                    "{name}: {} new row(s); sent {}, rejected {}, failed {}, skipped {}, unknown {}, held {}, waiting {}.",
+                    summary.new_rows,
+                    summary.sent,
+                    summary.rejected,
+                    summary.failed,
+                    summary.skipped,
+                    summary.unknown,
+                    summary.held,
+                    summary.waiting
+                );
+            }
+            if let Some(w) = &summary.warning {
+                eprintln!("warning: {w}");
+            }
+            if summary.held > 0 {
+                eprintln!(
+                    "held: {} new rows are more than this connection's flood limit; nothing of them was sent. \
+                     Run `sendrow run {name} --yes` to send them.",
+                    summary.held
+                );
+                return Ok(ExitCode::from(3));
+            }
+            if summary.unknown > 0 {
+                eprintln!(
+                    "attention: {} message(s) may or may not have reached 8x8; see `sendrow history {name}` and resolve them \
+                     with `sendrow resend` or `sendrow mark-sent`.",
+                    summary.unknown
+                );
+            }
+        }
+        Command::History { name, json, csv } => {
+            let entries = core.history(&name)?;
+            if json {
+                print_json(&entries.iter().map(HistoryLine::from).collect::<Vec<_>>());
+            } else if csv {
+                say!("row,line,phone,text,status,test,umid,code,reason,attempts,delivery,delivery_error,created_at,updated_at");
+                for e in &entries {
+                    let fields = [
+                        e.row_key.clone(),
+                        e.row_line.map(|l| l.to_string()).unwrap_or_default(),
+                        e.phone.clone().unwrap_or_default(),
+                        e.text.clone(),
+                        e.status.as_str().to_owned(),
+                        e.is_test.to_string(),
+                        e.umid.clone().unwrap_or_default(),
+                        e.error_code.map(|c| c.to_string()).unwrap_or_default(),
+                        e.reason.clone().unwrap_or_default(),
+                        e.attempts.to_string(),
+                        e.delivery_state.clone().unwrap_or_default(),
+                        e.delivery_error.clone().unwrap_or_default(),
+                        e.created_at.clone(),
+                        e.updated_at.clone(),
+                    ];
+                    say!("{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+                }
+            } else {
+                for e in &entries {
+                    say!(
+                        "{}{}\t{}\t{}\t{}\t{}",
+                        e.row_key,
+                        if e.is_test { " (test)" } else { "" },
+                        e.phone.clone().unwrap_or_default(),
+                        e.status.as_str(),
+                        e.umid.clone().or(e.reason.clone()).unwrap_or_default(),
+                        e.text
+                    );
+                }
+            }
+        }
+        Command::Resend { name, row } => {
+            core.resolve(&name, &row, Resolution::Resend)?;
+            say!("Row {row:?} will be sent again by the next run of {name:?}.");
+        }
+        Command::MarkSent { name, row } => {
+            core.resolve(&name, &row, Resolution::MarkSent)?;
+            say!("Row {row:?} is marked as sent; it will not be sent again.");
+        }
+        Command::Account(_) | Command::Sim(_) | Command::Optout(_) | Command::Connection(_) => {
+            unreachable!("dispatched before")
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One ledger entry as `history --json` prints it.
+#[derive(serde::Serialize)]
+struct HistoryLine<'a> {
+    row: &'a str,
+    line: Option<i64>,
+    phone: Option<&'a str>,
+    text: &'a str,
+    status: &'static str,
+    test: bool,
+    umid: Option<&'a str>,
+    code: Option<i64>,
+    reason: Option<&'a str>,
+    attempts: i64,
+    delivery: Option<&'a str>,
+    delivery_error: Option<&'a str>,
+    client_message_id: &'a str,
+    created_at: &'a str,
+    updated_at: &'a str,
+}
+
+impl<'a> From<&'a Entry> for HistoryLine<'a> {
+    fn from(e: &'a Entry) -> Self {
+        HistoryLine {
+            row: &e.row_key,
+            line: e.row_line,
+            phone: e.phone.as_deref(),
+            text: &e.text,
+            status: e.status.as_str(),
+            test: e.is_test,
+            umid: e.umid.as_deref(),
+            code: e.error_code,
+            reason: e.reason.as_deref(),
+            attempts: e.attempts,
+            delivery: e.delivery_state.as_deref(),
+            delivery_error: e.delivery_error.as_deref(),
+            client_message_id: &e.client_message_id,
+            created_at: &e.created_at,
+            updated_at: &e.updated_at,
+        }
+    }
+}
+
 fn country(code: &str) -> Result<Country, Error> {
     Country::parse(code).map_err(|e| Error::Invalid(e.to_string()))
 }
@@ -219,11 +621,11 @@ fn optout(core: &Core, cmd: OptoutCommand) -> Result<ExitCode, Error> {
     match cmd {
         OptoutCommand::Add { number, country: c, note } => {
             let phone = core.add_optout(&number, country(&c)?, note.as_deref())?;
-            println!("{phone} will not be texted.");
+            say!("{phone} will not be texted.");
         }
         OptoutCommand::Remove { number, country: c } => {
             if core.remove_optout(&number, country(&c)?)? {
-                println!("{number} removed from the opt-out list.");
+                say!("{number} removed from the opt-out list.");
             } else {
                 return Err(Error::Invalid(format!("{number} is not on the opt-out list")));
             }
@@ -233,27 +635,29 @@ fn optout(core: &Core, cmd: OptoutCommand) -> Result<ExitCode, Error> {
             if json {
                 print_json(&list);
             } else if list.is_empty() {
-                println!("The opt-out list is empty.");
+                say!("The opt-out list is empty.");
             } else {
                 for o in list {
-                    println!("{}\t{}", o.phone, o.note.unwrap_or_default());
+                    say!("{}\t{}", o.phone, o.note.unwrap_or_default());
                 }
             }
         }
         OptoutCommand::Import { file, country: c } => {
             let report = core.import_optouts(&file, country(&c)?)?;
-            println!("{} added, {} already on the list.", report.added, report.already_listed);
+            say!("{} added, {} already on the list.", report.added, report.already_listed);
             for (line, text, reason) in &report.refused {
                 eprintln!("line {line} ({text:?}) skipped: {reason}");
             }
         }
-        OptoutCommand::Export => print!("{}", core.export_optouts()?),
+        OptoutCommand::Export => {
+            let _ = write!(std::io::stdout().lock(), "{}", core.export_optouts()?);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn print_json(value: &impl serde::Serialize) {
-    println!("{}", serde_json::to_string_pretty(value).expect("plain data serializes"));
+    say!("{}", serde_json::to_string_pretty(value).expect("plain data serializes"));
 }
 
 fn describe_status(view: &AccountView) -> String {
@@ -298,7 +702,7 @@ async fn account(core: &Core, cmd: AccountCommand) -> Result<ExitCode, Error> {
             if json {
                 print_json(&view);
             } else {
-                println!("Account {:?} saved: {}", view.name, describe_status(&view));
+                say!("Account {:?} saved: {}", view.name, describe_status(&view));
             }
             Ok(match account.status {
                 AccountStatus::Active => ExitCode::SUCCESS,
@@ -319,10 +723,10 @@ async fn account(core: &Core, cmd: AccountCommand) -> Result<ExitCode, Error> {
             if json {
                 print_json(&views);
             } else if views.is_empty() {
-                println!("No accounts yet. Add one with `sendrow account add NAME --subaccount ID --region eu`.");
+                say!("No accounts yet. Add one with `sendrow account add NAME --subaccount ID --region eu`.");
             } else {
                 for v in &views {
-                    println!("{}\t{}\t{}\t{}", v.name, v.subaccount_id, v.base_url, describe_status(v));
+                    say!("{}\t{}\t{}\t{}", v.name, v.subaccount_id, v.base_url, describe_status(v));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -333,13 +737,13 @@ async fn account(core: &Core, cmd: AccountCommand) -> Result<ExitCode, Error> {
             if json {
                 print_json(&view);
             } else {
-                println!("Account {:?}: {}", view.name, describe_status(&view));
+                say!("Account {:?}: {}", view.name, describe_status(&view));
             }
             Ok(if view.status == "active" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         AccountCommand::Remove { name } => {
             core.remove_account(&name)?;
-            println!("Account {name:?} removed, and its API key deleted from the keychain.");
+            say!("Account {name:?} removed, and its API key deleted from the keychain.");
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -359,7 +763,7 @@ async fn sim(args: SimArgs) -> Result<ExitCode, Error> {
     let sim = Simulator::start(config, args.port)
         .await
         .map_err(|e| Error::Invalid(format!("cannot listen on 127.0.0.1:{}: {e}; pick another --port", args.port)))?;
-    println!("listening on {}", sim.base_url());
+    say!("listening on {}", sim.base_url());
     let _ = std::io::stdout().flush();
     sim.run_until(shutdown_signal()).await;
     Ok(ExitCode::SUCCESS)

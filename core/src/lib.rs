@@ -9,6 +9,8 @@
 //! - `delivery`: asks 8x8 what became of queued messages.
 //! - `sim`: an 8x8-compatible server on loopback for the sandbox and tests.
 //! - `source`: where rows come from, read as a `Table`, and which of them are new.
+//! - `connection`: the connection spec, validated against the real source.
+//! - `run`: a run of a connection, the preview and the test send.
 //! - `optout`: numbers never texted.
 //! - `lock`: file locks that let several processes share a data folder.
 //! - `gsm7`: which texts fit the GSM 03.38 alphabet.
@@ -22,12 +24,14 @@
 pub mod account;
 pub mod cli;
 pub mod compose;
+pub mod connection;
 pub mod data_dir;
 pub mod delivery;
 pub mod gateway;
 pub mod gsm7;
 pub mod lock;
 pub mod optout;
+pub mod run;
 pub mod schedule;
 pub mod secrets;
 pub mod send;
@@ -69,6 +73,9 @@ pub enum Error {
     /// 8x8 failed or refused.
     #[error(transparent)]
     Gateway(#[from] gateway::Error),
+    /// The source could not be read.
+    #[error(transparent)]
+    Source(#[from] source::Error),
 }
 
 impl Error {
@@ -80,12 +87,16 @@ impl Error {
             Error::DataDir { .. } => "data_dir",
             Error::Store(store::Error::TooNew { .. }) => "database_too_new",
             Error::Store(store::Error::DuplicateAccount(_)) => "duplicate_account",
+            Error::Store(store::Error::StaleRows { .. }) => "busy",
             Error::Store(_) => "database",
             Error::Secrets(secrets::Error::Unavailable(_)) => "keychain_unavailable",
             Error::Secrets(secrets::Error::Missing(_)) => "keychain_entry_missing",
             Error::Gateway(e) if e.rejects_account() => "gateway_auth",
             Error::Gateway(gateway::Error::Unreachable { .. }) => "gateway_unreachable",
             Error::Gateway(_) => "gateway",
+            Error::Source(source::Error::Google(e)) => e.code(),
+            Error::Source(e) if e.is_transient() => "source_busy",
+            Error::Source(_) => "source",
         }
     }
 }
@@ -121,8 +132,64 @@ impl Core {
         &self.data_dir
     }
 
+    /// What reading a Google source needs: the keychain, the endpoints and
+    /// OAuth client from the settings.
+    pub fn google_access(&self) -> source::GoogleAccess {
+        let endpoints = self
+            .store
+            .setting(GOOGLE_ENDPOINTS_SETTING)
+            .ok()
+            .flatten()
+            .and_then(|v| serde_json::from_value::<GoogleEndpointsSetting>(v).ok())
+            .map(|s| s.into_endpoints())
+            .unwrap_or_default();
+        let oauth_client = self
+            .store
+            .setting(GOOGLE_CLIENT_ID_SETTING)
+            .ok()
+            .flatten()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .and_then(|client_id| {
+                let secret = self.secrets.get(GOOGLE_CLIENT_SECRET_ENTRY).ok()?;
+                Some(source::google::OAuthClient { client_id, client_secret: secret })
+            });
+        source::GoogleAccess { secrets: Some(self.secrets.clone()), endpoints, oauth_client }
+    }
+
+    /// Points every Google endpoint at `base_url` (a local fake in tests, a
+    /// proxy in some offices); `None` goes back to Google's own.
+    pub fn set_google_base_url(&self, base_url: Option<&str>) -> Result<(), Error> {
+        let value = match base_url {
+            Some(url) => serde_json::json!({ "base_url": url.trim_end_matches('/') }),
+            None => serde_json::Value::Null,
+        };
+        Ok(self.store.set_setting(GOOGLE_ENDPOINTS_SETTING, &value)?)
+    }
+
     /// The store, for modules of this crate.
     pub(crate) fn store(&self) -> &Store {
         &self.store
+    }
+}
+
+const GOOGLE_ENDPOINTS_SETTING: &str = "google.endpoints";
+const GOOGLE_CLIENT_ID_SETTING: &str = "google.oauth_client_id";
+const GOOGLE_CLIENT_SECRET_ENTRY: &str = "google-oauth-client";
+
+/// The stored form of the Google endpoints: one base URL for all of them.
+#[derive(serde::Deserialize)]
+struct GoogleEndpointsSetting {
+    base_url: String,
+}
+
+impl GoogleEndpointsSetting {
+    fn into_endpoints(self) -> source::google::GoogleEndpoints {
+        let b = self.base_url;
+        source::google::GoogleEndpoints {
+            sheets_api: b.clone(),
+            token: format!("{b}/token"),
+            authorize: format!("{b}/o/oauth2/v2/auth"),
+            docs: b,
+        }
     }
 }

@@ -81,6 +81,31 @@ pub enum SourceSpec {
         /// The sheet's name as shown on its tab.
         sheet: String,
     },
+    /// A tab of a Google spreadsheet:
+    /// `{"type": "google_sheets", "spreadsheet": "<URL or ID>", "sheet": 0, "auth": {"mode": "public_csv"}}`.
+    GoogleSheets {
+        /// The spreadsheet's URL or ID.
+        spreadsheet: String,
+        /// The tab's gid (stable when the tab is renamed); when absent, the
+        /// gid in the URL, else the first tab (gid 0).
+        #[serde(default)]
+        sheet: Option<u32>,
+        /// How Sendrow signs in to read it.
+        auth: google::GoogleAuth,
+    },
+}
+
+/// What reading a Google source needs beyond its spec: the keychain (tokens,
+/// keys), where Google's endpoints are, and the OAuth client when signing in
+/// as a user.
+#[derive(Clone, Default)]
+pub struct GoogleAccess {
+    /// Where tokens and keys are kept; `None` when Google is not set up.
+    pub secrets: Option<std::sync::Arc<dyn crate::secrets::SecretStore>>,
+    /// Google's endpoints (configurable so tests use a local fake).
+    pub endpoints: google::GoogleEndpoints,
+    /// The OAuth client for `"mode": "oauth"`.
+    pub oauth_client: Option<google::OAuthClient>,
 }
 
 impl SourceSpec {
@@ -94,21 +119,48 @@ impl SourceSpec {
                     *path = dir.join(&*path);
                 }
             }
+            SourceSpec::GoogleSheets { .. } => {}
         }
         self
     }
+
+    /// The local file the source reads, if it is one (for watching it).
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            SourceSpec::Csv { path } | SourceSpec::Xlsx { path, .. } => Some(path),
+            SourceSpec::GoogleSheets { .. } => None,
+        }
+    }
 }
 
-/// Reads the source once. File reads run on tokio's blocking pool, so this
-/// may be awaited from the scheduler without stalling other connections.
+/// Reads a file source once (a Google source needs [`read_with`]). File reads
+/// run on tokio's blocking pool, so this may be awaited from the scheduler
+/// without stalling other connections.
 pub async fn read(spec: &SourceSpec) -> Result<Table, Error> {
-    let spec = spec.clone();
-    let path = match &spec {
-        SourceSpec::Csv { path } | SourceSpec::Xlsx { path, .. } => path.clone(),
+    read_with(spec, &GoogleAccess::default()).await
+}
+
+/// Reads any source once.
+pub async fn read_with(spec: &SourceSpec, google: &GoogleAccess) -> Result<Table, Error> {
+    let (path, sheet) = match spec {
+        SourceSpec::Csv { path } => (path.clone(), None),
+        SourceSpec::Xlsx { path, sheet } => (path.clone(), Some(sheet.clone())),
+        SourceSpec::GoogleSheets { spreadsheet, sheet, auth } => {
+            let link = google::parse_spreadsheet(spreadsheet)?;
+            let gid = sheet.or(link.gid).unwrap_or(0);
+            let secrets = google
+                .secrets
+                .clone()
+                .ok_or(Error::Google(google::Error::NotConnected { account: "Google".into() }))?;
+            let reader = google::Reader::new(auth.clone(), secrets, google.oauth_client.clone())
+                .with_endpoints(google.endpoints.clone());
+            return Ok(reader.read(&google::SheetRef { spreadsheet_id: link.spreadsheet_id, gid }).await?);
+        }
     };
-    let task = tokio::task::spawn_blocking(move || match &spec {
-        SourceSpec::Csv { path } => csv::read(path),
-        SourceSpec::Xlsx { path, sheet } => sheet::read(path, sheet),
+    let file = path.clone();
+    let task = tokio::task::spawn_blocking(move || match sheet {
+        None => csv::read(&file),
+        Some(sheet) => sheet::read(&file, &sheet),
     });
     // The readers return errors rather than panic; a join error means a bug in
     // a library, which is still reported against the file rather than crashing.
@@ -214,6 +266,9 @@ pub enum Error {
         /// What calamine said.
         reason: String,
     },
+    /// Reading a Google spreadsheet failed; the text says what to do.
+    #[error(transparent)]
+    Google(#[from] google::Error),
 }
 
 fn list(names: &[String]) -> String {
@@ -227,7 +282,11 @@ impl Error {
     /// Whether reading again later is likely to work with nothing changed by
     /// the user: the file was being saved.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Incomplete { .. })
+        match self {
+            Error::Incomplete { .. } => true,
+            Error::Google(e) => e.is_transient(),
+            _ => false,
+        }
     }
 }
 

@@ -21,6 +21,8 @@ pub struct StoredConnection {
     pub paused_reason: Option<String>,
     /// When it was saved first (RFC 3339).
     pub created_at: String,
+    /// When it was last changed (RFC 3339); the 5-minute rule counts from here.
+    pub updated_at: String,
 }
 
 impl Store {
@@ -76,12 +78,7 @@ impl Store {
 
     /// Pauses the connection with a reason the user will read, or resumes it (`None`).
     pub fn set_paused(&self, id: i64, reason: Option<&str>, now: DateTime<Utc>) -> Result<(), Error> {
-        self.conn().execute(
-            "UPDATE connections SET status = CASE WHEN ?2 IS NULL THEN 'active' ELSE 'paused' END,
-                                    status_reason = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, reason, now.to_rfc3339()],
-        )?;
-        Ok(())
+        set_paused(&self.conn(), id, reason, now)
     }
 
     /// Deletes the connection and, through the foreign key, its ledger.
@@ -90,7 +87,7 @@ impl Store {
     }
 }
 
-const SELECT: &str = "SELECT id, name, spec, auto_update, status_reason, created_at FROM connections";
+const SELECT: &str = "SELECT id, name, spec, auto_update, status_reason, created_at, updated_at FROM connections";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredConnection> {
     let spec: String = row.get(2)?;
@@ -101,5 +98,20 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredConnection> {
         auto_update: row.get(3)?,
         paused_reason: row.get(4)?,
         created_at: row.get(5)?,
+        updated_at: row.get(6)?,
     })
+}
+
+pub(super) fn set_paused(
+    conn: &rusqlite::Connection,
+    id: i64,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    conn.execute(
+        "UPDATE connections SET status = CASE WHEN ?2 IS NULL THEN 'active' ELSE 'paused' END,
+                                status_reason = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, reason, now.to_rfc3339()],
+    )?;
+    Ok(())
 }

@@ -7,7 +7,7 @@
 //! becomes `unknown` at start-up and is never resent without a person.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, params_from_iter, Transaction, TransactionBehavior};
+use rusqlite::{params, params_from_iter, TransactionBehavior};
 use serde::Serialize;
 
 use super::{Error, Store};
@@ -204,9 +204,11 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
 }
 
 /// Writes entries inside the caller's transaction, so the source state that
-/// produced them and the entries commit together. Returns their ids.
-pub fn insert_entries_tx(
-    tx: &Transaction<'_>,
+/// produced them and the entries commit together. A row that already has a
+/// real entry (a test send that reached the row's own phone, say) gets no
+/// second one: it is left out of the returned ids.
+pub(crate) fn insert_entries_tx(
+    tx: &rusqlite::Connection,
     connection_id: i64,
     entries: &[NewEntry],
     now: DateTime<Utc>,
@@ -215,12 +217,13 @@ pub fn insert_entries_tx(
     let mut insert = tx.prepare_cached(
         "INSERT INTO messages (connection_id, row_key, row_line, phone, text, client_message_id, status, is_test,
                                reason, not_before, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'new-' || lower(hex(randomblob(16))), ?6, ?7, ?8, ?9, ?10, ?10)",
+         VALUES (?1, ?2, ?3, ?4, ?5, 'new-' || lower(hex(randomblob(16))), ?6, ?7, ?8, ?9, ?10, ?10)
+         ON CONFLICT DO NOTHING",
     )?;
     let mut name = tx.prepare_cached("UPDATE messages SET client_message_id = ?2 WHERE id = ?1")?;
     let mut ids = Vec::with_capacity(entries.len());
     for e in entries {
-        insert.execute(params![
+        let inserted = insert.execute(params![
             connection_id,
             e.row_key,
             e.row_line,
@@ -232,6 +235,9 @@ pub fn insert_entries_tx(
             e.not_before.map(|t| t.to_rfc3339()),
             now
         ])?;
+        if inserted == 0 {
+            continue;
+        }
         let id = tx.last_insert_rowid();
         // Deterministic per entry, unique, and short: 8x8 once capped it at 50.
         name.execute(params![id, format!("sr-{connection_id}-{id}")])?;
@@ -240,8 +246,26 @@ pub fn insert_entries_tx(
     Ok(ids)
 }
 
+impl super::Tx<'_> {
+    /// Writes ledger entries in this transaction (see [`Store::insert_entries`]).
+    pub fn insert_entries(
+        &self,
+        connection_id: i64,
+        entries: &[NewEntry],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, Error> {
+        insert_entries_tx(self.conn, connection_id, entries, now)
+    }
+
+    /// Pauses or resumes a connection in this transaction.
+    pub fn set_paused(&self, connection_id: i64, reason: Option<&str>, now: DateTime<Utc>) -> Result<(), Error> {
+        super::connections::set_paused(self.conn, connection_id, reason, now)
+    }
+}
+
 impl Store {
-    /// Writes entries in a transaction of their own.
+    /// Writes entries in a transaction of their own; rows that already have
+    /// a real entry are left out of the returned ids.
     pub fn insert_entries(
         &self,
         connection_id: i64,
@@ -424,6 +448,33 @@ impl Store {
             params![id, state, error, now.to_rfc3339()],
         )?;
         Ok(())
+    }
+
+    /// A test send that 8x8 queued for the row's own phone becomes the row's
+    /// message, so no run texts that customer again. Returns whether the row
+    /// had no real entry yet.
+    pub fn record_test_as_row_message(&self, test: &Entry, now: DateTime<Utc>) -> Result<bool, Error> {
+        let entry = NewEntry {
+            row_key: test.row_key.clone(),
+            row_line: test.row_line,
+            phone: test.phone.clone(),
+            text: test.text.clone(),
+            status: EntryStatus::Pending,
+            reason: None,
+            is_test: false,
+            not_before: None,
+        };
+        self.write(|tx| {
+            let ids = insert_entries_tx(tx, test.connection_id, &[entry], now)?;
+            for id in &ids {
+                tx.execute(
+                    "UPDATE messages SET status = 'queued', umid = ?2, attempts = 1,
+                            reason = 'sent by the test send' WHERE id = ?1",
+                    params![id, test.umid],
+                )?;
+            }
+            Ok(!ids.is_empty())
+        })
     }
 
     /// Entries by id, in id order (for reports and tests).

@@ -14,10 +14,11 @@ mod connections;
 mod ledger;
 mod optouts;
 mod rows;
+mod runs;
 
 pub use accounts::NewAccount;
 pub use connections::StoredConnection;
-pub use ledger::{insert_entries_tx, Entry, EntryStatus, NewEntry, Outcome, Resolution};
+pub use ledger::{Entry, EntryStatus, NewEntry, Outcome, Resolution};
 pub use optouts::OptOut;
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -30,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_rows.sql"),
     include_str!("migrations/0005_ledger.sql"),
     include_str!("migrations/0006_optouts.sql"),
+    include_str!("migrations/0007_runs.sql"),
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,7 @@ mod gateway;
 mod google;
 mod ledger;
 mod optout;
+mod run;
 mod sources;
 mod tidy;
 

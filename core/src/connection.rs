@@ -1,0 +1,435 @@
+//! Connections: a source, an 8x8 account and a message, as the connection spec
+//! of product.md §7 describes them, validated against the real source before
+//! they are saved.
+//!
+//! Saving checks everything a run will need — the account exists, the source
+//! reads, the phone, ID and template columns exist, the sender and country
+//! are valid, the schedule makes sense — and refuses with an error that names
+//! the field, the bad value and what would be accepted. With
+//! `start_from: "new_rows"` the rows present at save time are recorded as seen
+//! in the same transaction as the connection, so none of them is ever sent.
+//! Running a connection is `run`'s job.
+
+use std::path::Path;
+
+use chrono::{DateTime, Local, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::compose::{Country, DateFormat, SenderId, Template};
+use crate::schedule::{self, Schedule};
+use crate::source::rows::{self, RowKey, Rules, StartFrom};
+use crate::source::{self, SourceSpec};
+use crate::store::StoredConnection;
+use crate::{Core, Error};
+
+/// The default flood limit: a run finding more new rows than this holds them.
+pub const DEFAULT_FLOOD_LIMIT: u32 = 100;
+
+/// A connection as the user writes it (`connection add --file SPEC.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionSpec {
+    /// Unique name.
+    pub name: String,
+    /// Where rows come from.
+    pub source: SourceSpec,
+    /// `{"column": "Order ID"}`; absent: rows are told apart by their content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_key: Option<RowKeySpec>,
+    /// `"new_rows"` (rows present when saved are never sent) or `"all_rows"`.
+    #[serde(default = "default_start_from")]
+    pub start_from: StartFrom,
+    /// The 8x8 account's name in Sendrow.
+    pub account: String,
+    /// The column holding the recipient's phone number.
+    pub phone_field: String,
+    /// Country for numbers written without an international prefix.
+    #[serde(default = "default_country")]
+    pub default_country: String,
+    /// Sender ID; absent: the account's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+    /// The template: text with `{{Column}}` and `{{$date}}`-style variables.
+    pub message: String,
+    /// When it runs by itself; null: only when asked.
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
+    /// Whether scheduled runs happen.
+    #[serde(default = "yes")]
+    pub auto_update: bool,
+    /// Rows found inside this local window wait for its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietHours>,
+    /// A run finding more new rows than this holds them for a person.
+    #[serde(default = "default_flood_limit")]
+    pub flood_limit: u32,
+    /// `"YYYY-MM-DD"` (default) or `"DD.MM.YYYY"` for `{{$date}}`.
+    #[serde(default)]
+    pub date_format: DateFormat,
+    /// Price of one SMS part, for cost estimates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_per_segment: Option<f64>,
+}
+
+/// Which column identifies a row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowKeySpec {
+    /// The ID column's header.
+    pub column: String,
+}
+
+/// A daily window with no texting, in local time, e.g. 21:00–08:00.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    /// Start, `HH:MM`.
+    pub from: String,
+    /// End, `HH:MM`.
+    pub to: String,
+}
+
+fn default_start_from() -> StartFrom {
+    StartFrom::NewRows
+}
+fn default_country() -> String {
+    "UA".into()
+}
+fn yes() -> bool {
+    true
+}
+fn default_flood_limit() -> u32 {
+    DEFAULT_FLOOD_LIMIT
+}
+
+impl ConnectionSpec {
+    /// Parses a spec file's JSON; a syntax error or unknown field is named
+    /// with its line and column.
+    pub fn parse(json: &str) -> Result<ConnectionSpec, Error> {
+        serde_json::from_str(json).map_err(|e| {
+            Error::Invalid(format!(
+                "the connection spec is not valid: {e}. See the README for the fields a connection has"
+            ))
+        })
+    }
+
+    /// How rows are identified.
+    pub fn row_key(&self) -> RowKey {
+        match &self.row_key {
+            Some(k) => RowKey::Column(k.column.clone()),
+            None => RowKey::Fingerprint,
+        }
+    }
+
+    /// The columns a run uses: phone, ID and every template field.
+    pub fn used_columns(&self) -> Vec<String> {
+        let mut used = vec![self.phone_field.clone()];
+        if let Some(k) = &self.row_key {
+            used.push(k.column.clone());
+        }
+        if let Ok(t) = Template::parse(&self.message) {
+            used.extend(t.columns().into_iter().map(str::to_owned));
+        }
+        used.sort();
+        used.dedup();
+        used
+    }
+
+    /// The parsed template (valid once the spec is saved).
+    pub fn template(&self) -> Result<Template, Error> {
+        Template::parse(&self.message).map_err(|e| Error::Invalid(format!("message: {e}")))
+    }
+
+    /// The default country (valid once the spec is saved).
+    pub fn country(&self) -> Result<Country, Error> {
+        Country::parse(&self.default_country).map_err(|e| Error::Invalid(format!("default_country: {e}")))
+    }
+
+    /// The sender ID (valid once the spec is saved).
+    pub fn sender_id(&self) -> Result<Option<SenderId>, Error> {
+        SenderId::parse(self.sender.as_deref()).map_err(|e| Error::Invalid(format!("sender: {e}")))
+    }
+
+    /// Checks what can be checked without the source or the store.
+    fn check_alone(&self) -> Result<(), Error> {
+        let invalid = |field: &str, why: String| Error::Invalid(format!("{field}: {why}"));
+        if self.name.trim().is_empty() || self.name.trim() != self.name || self.name.chars().count() > 80 {
+            return Err(invalid(
+                "name",
+                format!("{:?} must be 1 to 80 characters without leading or trailing spaces", self.name),
+            ));
+        }
+        self.template()?;
+        self.country()?;
+        self.sender_id()?;
+        if self.phone_field.trim().is_empty() {
+            return Err(invalid("phone_field", "name the column that holds the phone numbers".into()));
+        }
+        if let Some(schedule) = &self.schedule {
+            schedule.validate().map_err(|e| invalid("schedule", e))?;
+            if let (Schedule::OnChange { .. }, SourceSpec::GoogleSheets { .. }) = (schedule, &self.source) {
+                return Err(invalid(
+                    "schedule",
+                    "on_change watches a file; for a Google sheet use {\"every_minutes\": N}".into(),
+                ));
+            }
+            if matches!(schedule, Schedule::After { after } if after == &self.name) {
+                return Err(invalid("schedule", format!("{:?} cannot run after itself", self.name)));
+            }
+        }
+        if let Some(q) = &self.quiet_hours {
+            schedule::parse_time(&q.from).map_err(|e| invalid("quiet_hours.from", e))?;
+            schedule::parse_time(&q.to).map_err(|e| invalid("quiet_hours.to", e))?;
+        }
+        if self.flood_limit == 0 {
+            return Err(invalid("flood_limit", "must be at least 1 (the default is 100)".into()));
+        }
+        if self.price_per_segment.is_some_and(|p| !p.is_finite() || p < 0.0) {
+            return Err(invalid("price_per_segment", "must be a number of 0 or more".into()));
+        }
+        Ok(())
+    }
+
+    /// Checks the spec's columns against the source's header row.
+    pub fn check_columns(&self, headers: &[String]) -> Result<(), Error> {
+        let listed = || headers.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ");
+        if crate::compose::find_column(headers, &self.phone_field).is_none() {
+            return Err(Error::Invalid(format!(
+                "phone_field: the source has no column {:?}; its columns are {}",
+                self.phone_field,
+                listed()
+            )));
+        }
+        if let Some(k) = &self.row_key {
+            if crate::compose::find_column(headers, &k.column).is_none() {
+                return Err(Error::Invalid(format!(
+                    "row_key.column: the source has no column {:?}; its columns are {}",
+                    k.column,
+                    listed()
+                )));
+            }
+        }
+        self.template()?.check_columns(headers).map_err(|e| Error::Invalid(format!("message: {e}")))
+    }
+}
+
+/// A connection as `connection show --json` and the window see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConnectionView {
+    /// Unique name.
+    pub name: String,
+    /// The 8x8 account's name.
+    pub account: String,
+    /// Whether scheduled runs happen.
+    pub auto_update: bool,
+    /// The schedule, as written.
+    pub schedule: Option<Schedule>,
+    /// The next scheduled run (RFC 3339), or null when nothing is scheduled.
+    pub next_run: Option<String>,
+    /// `"active"` or `"paused"`.
+    pub status: &'static str,
+    /// Why it is paused.
+    pub status_reason: Option<String>,
+    /// A warning about the source held for the user (rows vanished, …).
+    pub warning: Option<String>,
+    /// The source, as written in the spec.
+    pub source: SourceSpec,
+    /// The last run's summary.
+    pub last_run: Option<crate::run::RunSummary>,
+    /// Ledger entries by status.
+    pub counts: std::collections::BTreeMap<&'static str, i64>,
+    /// The whole spec.
+    pub spec: ConnectionSpec,
+}
+
+/// What saving a connection found in its source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Saved {
+    /// The saved connection.
+    pub connection: ConnectionView,
+    /// Data rows in the source now.
+    pub rows: usize,
+    /// How many of them the first run will send (0 with `new_rows`).
+    pub will_send: usize,
+}
+
+impl Core {
+    pub(crate) fn stored_connection(&self, name: &str) -> Result<StoredConnection, Error> {
+        self.store().connection(name)?.ok_or_else(|| {
+            Error::Invalid(format!("there is no connection named {name:?}; `sendrow connection list` shows them"))
+        })
+    }
+
+    pub(crate) fn spec_of(stored: &StoredConnection) -> Result<ConnectionSpec, Error> {
+        serde_json::from_value(stored.spec.clone()).map_err(|e| {
+            Error::Invalid(format!(
+                "the saved connection {:?} cannot be read ({e}); remove it and add it again",
+                stored.name
+            ))
+        })
+    }
+
+    /// Validates `spec` against the store and the real source and saves it.
+    /// Relative file paths are taken relative to `base_dir` (the spec file's
+    /// folder). Nothing is saved when any check fails.
+    pub async fn add_connection(&self, spec: ConnectionSpec, base_dir: &Path) -> Result<Saved, Error> {
+        let mut spec = spec;
+        spec.source = spec.source.relative_to(base_dir);
+        spec.check_alone()?;
+        if self.store().connection(&spec.name)?.is_some() {
+            return Err(crate::store::Error::DuplicateConnection(spec.name).into());
+        }
+        self.account(&spec.account).map_err(|_| {
+            let names: Vec<String> = self.accounts().unwrap_or_default().into_iter().map(|a| a.name).collect();
+            Error::Invalid(format!(
+                "account: there is no 8x8 account named {:?}; the accounts are {names:?} (add one with `sendrow account add`)",
+                spec.account
+            ))
+        })?;
+        if let Some(Schedule::After { after }) = &spec.schedule {
+            self.check_chain(&spec.name, after)?;
+        }
+        let table = self.read_source(&spec.source).await.map_err(|e| Error::Invalid(format!("source: {e}")))?;
+        spec.check_columns(&table.headers)?;
+
+        let now = Utc::now();
+        let json = serde_json::to_value(&spec).expect("a spec serializes");
+        let id = self.store().insert_connection(&spec.name, &json, spec.auto_update, now)?;
+        let key = spec.row_key();
+        let used = spec.used_columns();
+        let rules = Rules { key: &key, start_from: spec.start_from, used_columns: &used };
+        let total = table.rows.iter().filter(|r| !r.is_blank()).count();
+        let observation = rows::observe(self.store(), id, table, &rules, now)?;
+        let will_send = match spec.start_from {
+            // The baseline is taken now: every row present is seen, none sent.
+            StartFrom::NewRows => {
+                let committed: Result<(), Error> = self.store().commit_observation(&observation, |_| Ok(()));
+                if let Err(e) = committed {
+                    let _ = self.store().delete_connection(&spec.name);
+                    return Err(e);
+                }
+                0
+            }
+            StartFrom::AllRows => observation.new_rows().len(),
+        };
+        Ok(Saved { connection: self.connection_view(&spec.name)?, rows: total, will_send })
+    }
+
+    /// Refuses a chain of "after" schedules that comes back to `name`.
+    fn check_chain(&self, name: &str, first: &str) -> Result<(), Error> {
+        let mut path = vec![name.to_owned()];
+        let mut next = Some(first.to_owned());
+        while let Some(current) = next {
+            if path.contains(&current) {
+                path.push(current);
+                return Err(Error::Invalid(format!(
+                    "schedule.after: this would make a loop of connections running after each other: {}",
+                    path.join(" → ")
+                )));
+            }
+            let stored = self.store().connection(&current)?.ok_or_else(|| {
+                Error::Invalid(format!("schedule.after: there is no connection named {current:?} to run after"))
+            })?;
+            path.push(current);
+            next = match Self::spec_of(&stored)?.schedule {
+                Some(Schedule::After { after }) => Some(after),
+                _ => None,
+            };
+        }
+        Ok(())
+    }
+
+    /// Reads a source with the access Google needs.
+    pub async fn read_source(&self, spec: &SourceSpec) -> Result<source::Table, source::Error> {
+        source::read_with(spec, &self.google_access()).await
+    }
+
+    /// Every connection's view, by name.
+    pub fn connections(&self) -> Result<Vec<ConnectionView>, Error> {
+        self.store().connections()?.iter().map(|c| self.view(c)).collect()
+    }
+
+    /// One connection's view.
+    pub fn connection_view(&self, name: &str) -> Result<ConnectionView, Error> {
+        let stored = self.stored_connection(name)?;
+        self.view(&stored)
+    }
+
+    fn view(&self, stored: &StoredConnection) -> Result<ConnectionView, Error> {
+        let spec = Self::spec_of(stored)?;
+        let last_run = self.store().last_run(stored.id)?;
+        let next_run = if stored.auto_update && stored.paused_reason.is_none() {
+            next_run(&spec, stored, last_run.as_ref(), Local::now())
+        } else {
+            None
+        };
+        let counts = self.store().status_counts(stored.id)?.into_iter().map(|(s, n)| (s.as_str(), n)).collect();
+        Ok(ConnectionView {
+            name: stored.name.clone(),
+            account: spec.account.clone(),
+            auto_update: stored.auto_update,
+            schedule: spec.schedule.clone(),
+            next_run: next_run.map(|t| t.to_rfc3339()),
+            status: if stored.paused_reason.is_some() { "paused" } else { "active" },
+            status_reason: stored.paused_reason.clone(),
+            warning: self.store().row_warning(stored.id)?,
+            source: spec.source.clone(),
+            last_run,
+            counts,
+            spec,
+        })
+    }
+
+    /// Switches scheduled runs on or off; turning them on also resumes a
+    /// paused connection (the user has dealt with the reason).
+    pub fn set_auto_update(&self, name: &str, on: bool) -> Result<ConnectionView, Error> {
+        let stored = self.stored_connection(name)?;
+        self.store().set_auto_update(name, on, Utc::now())?;
+        if on {
+            self.store().set_paused(stored.id, None, Utc::now())?;
+        }
+        self.connection_view(name)
+    }
+
+    /// Deletes the connection, its seen rows and its history.
+    pub fn remove_connection(&self, name: &str) -> Result<(), Error> {
+        self.stored_connection(name)?;
+        let dependents: Vec<String> = self
+            .store()
+            .connections()?
+            .iter()
+            .filter(|c| c.spec.get("schedule").and_then(|s| s.get("after")).and_then(|a| a.as_str()) == Some(name))
+            .map(|c| c.name.clone())
+            .collect();
+        if !dependents.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{name:?} cannot be removed: {dependents:?} run after it; change their schedule first"
+            )));
+        }
+        self.store().delete_connection(name)?;
+        Ok(())
+    }
+}
+
+/// When the connection runs next by its schedule, in local time; `None` for
+/// schedules driven by events (after another connection, file changes).
+pub fn next_run(
+    spec: &ConnectionSpec,
+    stored: &StoredConnection,
+    last_run: Option<&crate::run::RunSummary>,
+    now: DateTime<Local>,
+) -> Option<DateTime<Local>> {
+    let chosen_at = DateTime::parse_from_rfc3339(&stored.updated_at).ok()?.with_timezone(&Local);
+    let last = last_run.and_then(|r| DateTime::parse_from_rfc3339(&r.started_at).ok()).map(|t| t.with_timezone(&Local));
+    match spec.schedule.as_ref()? {
+        Schedule::Every { every_minutes } => {
+            Some(schedule::next_interval(*every_minutes, last.as_ref(), &chosen_at, &now))
+        }
+        Schedule::At { at } => {
+            let times: Vec<_> = at.iter().filter_map(|t| schedule::parse_time(t).ok()).collect();
+            let after = last.filter(|l| *l > now).unwrap_or(now);
+            schedule::next_daily(&times, &chosen_at, &after)
+        }
+        Schedule::After { .. } | Schedule::OnChange { .. } => None,
+    }
+}

@@ -1,0 +1,490 @@
+//! A run of a connection, the heart of the product: read the source → find
+//! the new rows → compose → filter (phone, opt-out, quiet hours, flood guard)
+//! → write ledger entries → send → record → report. Also the preview (the
+//! same up to composing, nothing written) and the one-click test send.
+//!
+//! The ledger invariant of product.md §4 holds throughout: the rows a read
+//! marks as seen and their ledger entries commit in one transaction; entries
+//! are claimed before their request; outcomes are recorded as they come;
+//! anything ambiguous is `unknown` and waits for a person. Scheduling runs is
+//! the scheduler's job.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
+use serde::Serialize;
+
+use crate::compose::{self, compose_row, Composed, Status, Template};
+use crate::connection::{ConnectionSpec, QuietHours};
+use crate::send::{self, RetryPolicy};
+use crate::source::rows::{self, Memory, Observation, Rules, StartFrom};
+use crate::store::{Entry, EntryStatus, NewEntry, Resolution, StoredConnection};
+use crate::{lock, schedule, Core, Error};
+
+/// Runs failing in a row before a connection is paused.
+pub const PAUSE_AFTER_FAILED_RUNS: usize = 5;
+
+/// How a run was asked for.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Release rows the flood guard holds (`run --yes`).
+    pub release_held: bool,
+    /// The local time of the run (tests inject it; quiet hours and
+    /// `{{$date}}` use it).
+    pub now: DateTime<FixedOffset>,
+    /// Retry and batching behaviour.
+    pub retry: RetryPolicy,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { release_held: false, now: Local::now().fixed_offset(), retry: RetryPolicy::default() }
+    }
+}
+
+/// What a run did; `run --json` prints it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// When it finished (RFC 3339).
+    pub finished_at: String,
+    /// New rows the read found.
+    pub new_rows: usize,
+    /// Messages 8x8 queued.
+    pub sent: usize,
+    /// Messages 8x8 refused.
+    pub rejected: usize,
+    /// Transient failures, retried next run.
+    pub failed: usize,
+    /// Rows not sent on purpose (bad phone, opted out, too long, …).
+    pub skipped: usize,
+    /// Messages that may or may not have gone out.
+    pub unknown: usize,
+    /// Rows the flood guard holds for a person.
+    pub held: usize,
+    /// Rows waiting for quiet hours to end.
+    pub waiting: usize,
+    /// Something the user should look at (e.g. the sheet came back empty).
+    pub warning: Option<String>,
+    /// Why the run could not do its work.
+    pub error: Option<String>,
+}
+
+/// One row of a preview: what the next run would send for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PreviewItem {
+    /// The row's key.
+    pub row: String,
+    /// The row's line in the source.
+    pub line: usize,
+    /// Phone, text, encoding, segments, UCS-2 culprits, status and reason.
+    #[serde(flatten)]
+    pub composed: Composed,
+    /// Cost of this message when a price per segment is set.
+    pub cost: Option<f64>,
+}
+
+/// What a test send did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestSend {
+    /// The row's key.
+    pub row: String,
+    /// Where it went.
+    pub phone: String,
+    /// What was sent.
+    pub text: String,
+    /// `queued`, `rejected`, `failed` or `unknown`.
+    pub status: EntryStatus,
+    /// 8x8's message ID when queued.
+    pub umid: Option<String>,
+    /// 8x8's reason otherwise.
+    pub reason: Option<String>,
+    /// Whether it reached the row's own phone, so the first run skips that row.
+    pub counts_as_row_message: bool,
+}
+
+fn lookup<'a>(headers: &'a [String], row: &'a crate::source::Row) -> impl Fn(&str) -> Option<&'a str> + 'a {
+    move |column| compose::find_column(headers, column).map(|i| row.cells.get(i).map(String::as_str).unwrap_or(""))
+}
+
+fn in_quiet_hours(quiet: &QuietHours, now: &DateTime<FixedOffset>) -> Option<DateTime<Utc>> {
+    let from = schedule::parse_time(&quiet.from).ok()?;
+    let to = schedule::parse_time(&quiet.to).ok()?;
+    let t = now.time();
+    let inside = if from <= to { t >= from && t < to } else { t >= from || t < to };
+    if !inside {
+        return None;
+    }
+    // The end of the window: the next `to` after now, in the same offset.
+    let mut end = now.date_naive().and_time(to);
+    if end <= now.naive_local() {
+        end += chrono::Duration::days(1);
+    }
+    Some((end - now.offset().fix()).and_utc())
+}
+
+impl Core {
+    fn compose_new(
+        spec: &ConnectionSpec,
+        template: &Template,
+        observation: &Observation,
+        optouts: &HashSet<String>,
+        now: &DateTime<FixedOffset>,
+    ) -> Result<Vec<(String, usize, Composed)>, Error> {
+        let country = spec.country()?;
+        let phone_column = spec.phone_field.clone();
+        Ok(observation
+            .new_rows()
+            .iter()
+            .map(|new| {
+                let cells = lookup(&observation.headers, &new.row);
+                let phone = cells(&phone_column);
+                let mut composed = compose_row(template, &cells, phone, country, now.naive_local(), spec.date_format);
+                if composed.status == Status::Ready
+                    && composed.phone.as_ref().is_some_and(|p| optouts.contains(p.as_str()))
+                {
+                    composed.status = Status::OptedOut;
+                    composed.reason = Some("the number is on the opt-out list".into());
+                }
+                (new.key.clone(), new.row.line, composed)
+            })
+            .collect())
+    }
+
+    /// Reads the source and detects new rows without recording anything.
+    async fn observe(
+        &self,
+        stored: &StoredConnection,
+        spec: &ConnectionSpec,
+        memory: Option<Memory>,
+        now: DateTime<Utc>,
+    ) -> Result<Observation, Error> {
+        let table = self.read_source(&spec.source).await?;
+        let key = spec.row_key();
+        let used = spec.used_columns();
+        let rules = Rules { key: &key, start_from: spec.start_from, used_columns: &used };
+        let memory = match memory {
+            Some(m) => m,
+            None => self.store().row_memory(stored.id)?,
+        };
+        Ok(rows::detect(stored.id, table, &memory, &rules, now))
+    }
+
+    /// What the next run would send, nothing sent or recorded.
+    pub async fn preview(&self, name: &str, limit: Option<usize>) -> Result<(Vec<PreviewItem>, Option<String>), Error> {
+        let stored = self.stored_connection(name)?;
+        let spec = Self::spec_of(&stored)?;
+        let template = spec.template()?;
+        let now = Local::now().fixed_offset();
+        let observation = self.observe(&stored, &spec, None, Utc::now()).await?;
+        if let Some(pause) = observation.pause() {
+            return Err(Error::Invalid(format!("the connection cannot run as it is: {pause}")));
+        }
+        let optouts = self.store().optout_set()?;
+        let composed = Self::compose_new(&spec, &template, &observation, &optouts, &now)?;
+        let items = composed
+            .into_iter()
+            .take(limit.unwrap_or(usize::MAX))
+            .map(|(row, line, composed)| {
+                let cost = spec.price_per_segment.map(|p| composed.measure.cost(p));
+                PreviewItem { row, line, composed, cost }
+            })
+            .collect();
+        Ok((items, observation.warning().map(str::to_owned)))
+    }
+
+    /// Runs the connection now.
+    pub async fn run(&self, name: &str, options: &RunOptions) -> Result<RunSummary, Error> {
+        let stored = self.stored_connection(name)?;
+        let spec = Self::spec_of(&stored)?;
+        let started = Utc::now();
+        let mut summary = RunSummary { started_at: started.to_rfc3339(), ..RunSummary::default() };
+        let outcome = self.run_inner(&stored, &spec, options, &mut summary).await;
+        summary.finished_at = Utc::now().to_rfc3339();
+        if let Err(e) = &outcome {
+            summary.error = Some(e.to_string());
+        }
+        self.store().record_run(stored.id, &summary)?;
+        self.pause_after_repeated_failures(&stored)?;
+        outcome.map(|()| summary)
+    }
+
+    async fn run_inner(
+        &self,
+        stored: &StoredConnection,
+        spec: &ConnectionSpec,
+        options: &RunOptions,
+        summary: &mut RunSummary,
+    ) -> Result<(), Error> {
+        let now = options.now;
+        let now_utc = now.with_timezone(&Utc);
+        // Entries a crashed process left in `sending` may have gone out.
+        lock::when_nobody_sends(self.data_dir(), || Ok(self.store().recover_interrupted(now_utc)?))?;
+        let template = spec.template()?;
+        let observation = self.observe(stored, spec, None, now_utc).await?;
+        summary.warning = observation.warning().map(str::to_owned);
+
+        if let Some(pause) = observation.pause() {
+            let reason = pause.to_string();
+            self.store().commit_observation(&observation, |tx| tx.set_paused(stored.id, Some(&reason), now_utc))?;
+            return Err(Error::Invalid(format!("{:?} is paused: {reason}", spec.name)));
+        }
+
+        let optouts = self.store().optout_set()?;
+        let composed = Self::compose_new(spec, &template, &observation, &optouts, &now)?;
+        summary.new_rows = composed.len();
+        let quiet_until = spec.quiet_hours.as_ref().and_then(|q| in_quiet_hours(q, &now));
+        let ready = composed.iter().filter(|(_, _, c)| c.status == Status::Ready).count();
+        let hold = ready > spec.flood_limit as usize && !options.release_held;
+        let entries: Vec<NewEntry> = composed
+            .into_iter()
+            .map(|(row_key, line, c)| {
+                let (status, reason, not_before) = match c.status {
+                    Status::Ready if hold => (
+                        EntryStatus::Held,
+                        Some(format!(
+                            "held by the flood guard: {ready} new rows at once is more than the limit of {}",
+                            spec.flood_limit
+                        )),
+                        None,
+                    ),
+                    Status::Ready => match quiet_until {
+                        Some(until) => (EntryStatus::Waiting, Some("quiet hours".to_owned()), Some(until)),
+                        None => (EntryStatus::Pending, None, None),
+                    },
+                    other => (EntryStatus::Skipped, c.reason.clone().or_else(|| Some(other.as_str().to_owned())), None),
+                };
+                NewEntry {
+                    row_key,
+                    row_line: Some(line as i64),
+                    phone: c.phone.map(|p| p.as_str().to_owned()),
+                    text: c.text,
+                    status,
+                    reason,
+                    is_test: false,
+                    not_before,
+                }
+            })
+            .collect();
+        let written =
+            self.store().commit_observation(&observation, |tx| tx.insert_entries(stored.id, &entries, now_utc))?;
+        for entry in self.store().entries(&written)? {
+            match entry.status {
+                EntryStatus::Skipped => summary.skipped += 1,
+                EntryStatus::Held => summary.held += 1,
+                EntryStatus::Waiting => summary.waiting += 1,
+                _ => {}
+            }
+        }
+        if options.release_held {
+            self.store().release_held(stored.id, EntryStatus::Pending, now_utc)?;
+        }
+        if quiet_until.is_some() {
+            return Ok(());
+        }
+        self.send_pending(stored, spec, options, summary).await
+    }
+
+    async fn send_pending(
+        &self,
+        stored: &StoredConnection,
+        spec: &ConnectionSpec,
+        options: &RunOptions,
+        summary: &mut RunSummary,
+    ) -> Result<(), Error> {
+        let account = self.account(&spec.account)?;
+        let gateway = self.gateway(&account)?;
+        let sender = spec.sender_id()?;
+        let _sending = lock::sending(self.data_dir())?;
+        let batch = options.retry.batch_size.clamp(1, send::MAX_BATCH);
+        loop {
+            let claimed = self.store().claim(stored.id, true, batch, options.now.with_timezone(&Utc))?;
+            if claimed.is_empty() {
+                return Ok(());
+            }
+            let delivery =
+                send::deliver(self.store(), &gateway, &claimed, sender.as_ref().map(|s| s.as_str()), &options.retry)
+                    .await?;
+            summary.sent += delivery.queued;
+            summary.rejected += delivery.rejected;
+            summary.failed += delivery.failed;
+            summary.unknown += delivery.unknown;
+            if let Some(refusal) = delivery.account_refused {
+                let err = crate::gateway::Error::BadKey {
+                    code: refusal.code.unwrap_or(1200),
+                    message: refusal.reason.clone(),
+                };
+                self.mark_account_refused(&account.name, &err)?;
+                let reason = format!(
+                    "8x8 refused the account {:?}: {} — check your access to this login, then verify the account",
+                    account.name, refusal.reason
+                );
+                self.store().set_paused(stored.id, Some(&reason), Utc::now())?;
+                return Err(Error::Invalid(reason));
+            }
+            if delivery.failed > 0 {
+                // The rest of the failed entries wait for the next run rather
+                // than being claimed again in this one.
+                return Ok(());
+            }
+        }
+    }
+
+    fn pause_after_repeated_failures(&self, stored: &StoredConnection) -> Result<(), Error> {
+        let recent = self.store().recent_runs(stored.id, PAUSE_AFTER_FAILED_RUNS)?;
+        let failing = |r: &RunSummary| r.error.is_some() || (r.failed > 0 && r.sent == 0);
+        if recent.len() == PAUSE_AFTER_FAILED_RUNS && recent.iter().all(failing) {
+            let last = recent[0].error.clone().unwrap_or_else(|| "messages kept failing".into());
+            let reason = format!("paused after {PAUSE_AFTER_FAILED_RUNS} failed runs in a row; the last said: {last}");
+            self.store().set_paused(stored.id, Some(&reason), Utc::now())?;
+        }
+        Ok(())
+    }
+
+    /// The seed's "Send test data to 8x8": composes the first data row (or
+    /// data row `row`, 1-based) and sends it to the row's phone, or to `to`.
+    /// Reaching the row's own phone counts as that row's message.
+    pub async fn test_send(&self, name: &str, row: Option<usize>, to: Option<&str>) -> Result<TestSend, Error> {
+        let stored = self.stored_connection(name)?;
+        let spec = Self::spec_of(&stored)?;
+        let template = spec.template()?;
+        let now = Local::now().fixed_offset();
+        // Detection against an empty memory keys every row as a first read would.
+        let mut everything = spec.clone();
+        everything.start_from = StartFrom::AllRows;
+        let observation = self.observe(&stored, &everything, Some(Memory::default()), Utc::now()).await?;
+        let index = row.unwrap_or(1);
+        let count = observation.new_rows().len();
+        if index == 0 || index > count {
+            return Err(Error::Invalid(format!("--row {index}: the source has data rows 1 to {count}")));
+        }
+        let optouts = HashSet::new();
+        let composed = Self::compose_new(&spec, &template, &observation, &optouts, &now)?;
+        let (row_key, line, composed) = composed.into_iter().nth(index - 1).expect("index checked above");
+        let own_phone = composed.phone.as_ref().map(|p| p.as_str().to_owned());
+        let phone = match to {
+            Some(number) => compose::normalize(number, spec.country()?)
+                .map_err(|e| match e {
+                    compose::PhoneIssue::Missing => Error::Invalid("--to: no number given".into()),
+                    compose::PhoneIssue::Invalid { reason } => Error::Invalid(format!("--to {number:?}: {reason}")),
+                })?
+                .as_str()
+                .to_owned(),
+            None => own_phone.clone().ok_or_else(|| {
+                Error::Invalid(format!(
+                    "row {index} (line {line}) has no usable phone number: {}; use --to to send the test to your own phone",
+                    composed.reason.clone().unwrap_or_default()
+                ))
+            })?,
+        };
+        if composed.status != Status::Ready
+            && composed.status != Status::InvalidPhone
+            && composed.status != Status::MissingPhone
+        {
+            return Err(Error::Invalid(format!(
+                "row {index} cannot be sent: {}",
+                composed.reason.clone().unwrap_or_else(|| composed.status.as_str().into())
+            )));
+        }
+        let entry = NewEntry {
+            row_key: row_key.clone(),
+            row_line: Some(line as i64),
+            phone: Some(phone.clone()),
+            text: composed.text.clone(),
+            status: EntryStatus::Pending,
+            reason: Some("test send".into()),
+            is_test: true,
+            not_before: None,
+        };
+        let ids = self.store().insert_entries(stored.id, &[entry], Utc::now())?;
+        let id = ids[0];
+        let claimed = self.store().claim_one(id, Utc::now())?.into_iter().collect::<Vec<_>>();
+        let account = self.account(&spec.account)?;
+        let gateway = self.gateway(&account)?;
+        let sender = spec.sender_id()?;
+        let delivery = {
+            let _sending = lock::sending(self.data_dir())?;
+            send::deliver(
+                self.store(),
+                &gateway,
+                &claimed,
+                sender.as_ref().map(|s| s.as_str()),
+                &RetryPolicy::default(),
+            )
+            .await?
+        };
+        if let Some(refusal) = &delivery.account_refused {
+            let err =
+                crate::gateway::Error::BadKey { code: refusal.code.unwrap_or(1200), message: refusal.reason.clone() };
+            self.mark_account_refused(&account.name, &err)?;
+        }
+        let sent = self.store().entries(&[id])?.remove(0);
+        let counts = sent.status == EntryStatus::Queued && own_phone.as_deref() == Some(phone.as_str());
+        if counts {
+            self.store().record_test_as_row_message(&sent, Utc::now())?;
+        }
+        Ok(TestSend {
+            row: row_key,
+            phone,
+            text: composed.text,
+            status: sent.status,
+            umid: sent.umid,
+            reason: delivery
+                .account_refused
+                .map(|r| r.reason)
+                .or(sent.reason.filter(|_| sent.status != EntryStatus::Queued)),
+            counts_as_row_message: counts,
+        })
+    }
+
+    /// Every ledger entry of the connection, oldest first.
+    pub fn history(&self, name: &str) -> Result<Vec<Entry>, Error> {
+        let stored = self.stored_connection(name)?;
+        Ok(self.store().history(stored.id)?)
+    }
+
+    /// A person's decision on a row whose message is `unknown` or `failed`.
+    pub fn resolve(&self, name: &str, row_key: &str, resolution: Resolution) -> Result<(), Error> {
+        let stored = self.stored_connection(name)?;
+        if self.store().resolve(stored.id, row_key, resolution, Utc::now())? {
+            Ok(())
+        } else {
+            Err(Error::Invalid(format!(
+                "row {row_key:?} of {name:?} has no unknown or failed message to resolve; `sendrow history {name}` lists them"
+            )))
+        }
+    }
+
+    /// Drops the rows the flood guard holds (the UI's "skip").
+    pub fn skip_held(&self, name: &str) -> Result<usize, Error> {
+        let stored = self.stored_connection(name)?;
+        Ok(self.store().release_held(stored.id, EntryStatus::Skipped, Utc::now())?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: u32, m: u32) -> DateTime<FixedOffset> {
+        FixedOffset::east_opt(7200).unwrap().with_ymd_and_hms(2026, 5, 1, h, m, 0).unwrap()
+    }
+    use chrono::TimeZone;
+
+    #[test]
+    fn quiet_hours_wrap_midnight_and_end_at_their_end() {
+        let night = QuietHours { from: "21:00".into(), to: "08:00".into() };
+        assert_eq!(in_quiet_hours(&night, &at(12, 0)), None, "midday is outside 21–08");
+        let until = in_quiet_hours(&night, &at(22, 30)).expect("22:30 is inside");
+        assert_eq!(until, at(8, 0).with_timezone(&Utc) + chrono::Duration::days(1), "waits until 08:00 next day");
+        let until = in_quiet_hours(&night, &at(7, 59)).expect("07:59 is inside");
+        assert_eq!(until, at(8, 0).with_timezone(&Utc), "waits until 08:00 the same day");
+        assert_eq!(in_quiet_hours(&night, &at(8, 0)), None, "08:00 itself is outside");
+        let lunch = QuietHours { from: "13:00".into(), to: "14:00".into() };
+        assert!(
+            in_quiet_hours(&lunch, &at(13, 30)).is_some() && in_quiet_hours(&lunch, &at(14, 30)).is_none(),
+            "same-day window"
+        );
+    }
+}

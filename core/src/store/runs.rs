@@ -1,0 +1,70 @@
+//! The `runs` table: one summary per run of a connection.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{Error, Store};
+use crate::run::RunSummary;
+
+const COLUMNS: &str =
+    "started_at, finished_at, new_rows, sent, rejected, failed, skipped, unknown, held, waiting, warning, error";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
+    let count = |i: usize| -> rusqlite::Result<usize> { Ok(r.get::<_, i64>(i)? as usize) };
+    Ok(RunSummary {
+        started_at: r.get(0)?,
+        finished_at: r.get(1)?,
+        new_rows: count(2)?,
+        sent: count(3)?,
+        rejected: count(4)?,
+        failed: count(5)?,
+        skipped: count(6)?,
+        unknown: count(7)?,
+        held: count(8)?,
+        waiting: count(9)?,
+        warning: r.get(10)?,
+        error: r.get(11)?,
+    })
+}
+
+impl Store {
+    /// Records a finished run.
+    pub fn record_run(&self, connection_id: i64, run: &RunSummary) -> Result<(), Error> {
+        self.conn().execute(
+            &format!("INSERT INTO runs (connection_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
+            params![
+                connection_id,
+                run.started_at,
+                run.finished_at,
+                run.new_rows as i64,
+                run.sent as i64,
+                run.rejected as i64,
+                run.failed as i64,
+                run.skipped as i64,
+                run.unknown as i64,
+                run.held as i64,
+                run.waiting as i64,
+                run.warning,
+                run.error
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The connection's latest run.
+    pub fn last_run(&self, connection_id: i64) -> Result<Option<RunSummary>, Error> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare(&format!("SELECT {COLUMNS} FROM runs WHERE connection_id = ?1 ORDER BY id DESC LIMIT 1"))?;
+        let found = stmt.query_row([connection_id], from_row).optional()?;
+        Ok(found)
+    }
+
+    /// The connection's latest `n` runs, newest first.
+    pub fn recent_runs(&self, connection_id: i64, n: usize) -> Result<Vec<RunSummary>, Error> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare(&format!("SELECT {COLUMNS} FROM runs WHERE connection_id = ?1 ORDER BY id DESC LIMIT ?2"))?;
+        let rows = stmt.query_map(params![connection_id, n as i64], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,365 @@
+//! Connections and runs through `Core`, end to end: a real CSV file, the real
+//! SQLite store, the loopback simulator. Each test checks what 8x8 actually
+//! received, not only what Sendrow reports.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{FixedOffset, TimeZone};
+use sendrow_core::account::{AccountInput, Target};
+use sendrow_core::compose::Country;
+use sendrow_core::connection::ConnectionSpec;
+use sendrow_core::run::RunOptions;
+use sendrow_core::secrets::{MemorySecrets, Secret, SecretStore};
+use sendrow_core::send::RetryPolicy;
+use sendrow_core::sim::{Fault, SimConfig, Simulator, SANDBOX_KEY, SANDBOX_SUBACCOUNT};
+use sendrow_core::store::{EntryStatus, Resolution};
+use sendrow_core::Core;
+
+use crate::{sim, sim_with};
+
+struct Shop {
+    dir: tempfile::TempDir,
+    core: Core,
+    secrets: Arc<MemorySecrets>,
+    sim: Simulator,
+}
+
+impl Shop {
+    async fn open() -> Shop {
+        Shop::with_sim(sim().await).await
+    }
+
+    async fn with_sim(sim: Simulator) -> Shop {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = Arc::new(MemorySecrets::new());
+        let core = Core::open(&dir.path().join("data"), secrets.clone()).unwrap();
+        core.add_account(AccountInput {
+            name: "main".into(),
+            subaccount_id: SANDBOX_SUBACCOUNT.into(),
+            target: Target::BaseUrl(sim.base_url()),
+            api_key: Secret::new(SANDBOX_KEY),
+        })
+        .await
+        .unwrap();
+        Shop { dir, core, secrets, sim }
+    }
+
+    fn csv(&self) -> PathBuf {
+        self.dir.path().join("orders.csv")
+    }
+
+    fn write(&self, rows: &[&str]) {
+        let mut text = String::from("Order ID,Name,Phone\n");
+        for r in rows {
+            text.push_str(r);
+            text.push('\n');
+        }
+        std::fs::write(self.csv(), text).unwrap();
+    }
+
+    fn spec(&self, extra: serde_json::Value) -> ConnectionSpec {
+        let mut spec = serde_json::json!({
+            "name": "Orders",
+            "source": {"type": "csv", "path": "orders.csv"},
+            "row_key": {"column": "Order ID"},
+            "start_from": "all_rows",
+            "account": "main",
+            "phone_field": "Phone",
+            "default_country": "UA",
+            "sender": "MyShop",
+            "message": "{{Name}}, your order {{Order ID}} is confirmed.",
+            "schedule": {"every_minutes": 15}
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            spec[k] = v.clone();
+        }
+        serde_json::from_value(spec).unwrap()
+    }
+
+    async fn add(&self, extra: serde_json::Value) -> Result<sendrow_core::connection::Saved, sendrow_core::Error> {
+        self.core.add_connection(self.spec(extra), self.dir.path()).await
+    }
+
+    async fn run(&self, options: &RunOptions) -> sendrow_core::run::RunSummary {
+        self.core.run("Orders", options).await.unwrap()
+    }
+
+    fn destinations(&self) -> Vec<String> {
+        let mut d: Vec<String> = self.sim.messages().into_iter().map(|m| m.destination).collect();
+        d.sort();
+        d
+    }
+}
+
+fn quick() -> RunOptions {
+    RunOptions {
+        retry: RetryPolicy {
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            ..Default::default()
+        },
+        ..RunOptions::default()
+    }
+}
+
+fn kyiv(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> chrono::DateTime<FixedOffset> {
+    FixedOffset::east_opt(2 * 3600).unwrap().with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+}
+
+#[tokio::test]
+async fn all_rows_are_sent_once_and_later_rows_once_more() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,067 123 45 67", "2,Ivan,+380501112233", "3,Bad,12"]);
+    let saved = shop.add(serde_json::json!({})).await.unwrap();
+    assert_eq!((saved.rows, saved.will_send), (3, 3), "all_rows reports the rows and sends them all");
+
+    let first = shop.run(&quick()).await;
+    assert_eq!((first.new_rows, first.sent, first.skipped), (3, 2, 1), "two sent, the bad number skipped: {first:?}");
+    assert_eq!(shop.destinations(), vec!["380501112233", "380671234567"], "8x8 got exactly those two");
+    let texts: Vec<String> = shop.sim.messages().into_iter().map(|m| m.text).collect();
+    assert!(texts.contains(&"Olena, your order 1 is confirmed.".to_owned()), "the template was filled: {texts:?}");
+    assert!(shop.sim.messages().iter().all(|m| m.source.as_deref() == Some("MyShop")), "with the sender ID");
+
+    let second = shop.run(&quick()).await;
+    assert_eq!((second.new_rows, second.sent), (0, 0), "nothing new, nothing sent: {second:?}");
+
+    shop.write(&["1,Olena,067 123 45 67", "2,Ivan,+380501112233", "3,Bad,12", "4,Petro,0931234567"]);
+    let third = shop.run(&quick()).await;
+    assert_eq!((third.new_rows, third.sent), (1, 1), "only the appended row: {third:?}");
+    assert_eq!(shop.sim.messages().len(), 3, "three messages in all, none twice");
+    let history = shop.core.history("Orders").unwrap();
+    let skipped = history.iter().find(|e| e.row_key == "3").unwrap();
+    assert_eq!(skipped.status, EntryStatus::Skipped, "the bad row is in the history, not dropped");
+    assert!(skipped.reason.as_deref().unwrap_or("").contains("too short"), "with why: {skipped:?}");
+}
+
+#[tokio::test]
+async fn new_rows_start_never_sends_what_was_there_at_save() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,067 123 45 67", "2,Ivan,+380501112233"]);
+    let saved = shop.add(serde_json::json!({"start_from": "new_rows"})).await.unwrap();
+    assert_eq!((saved.rows, saved.will_send), (2, 0), "two rows there, none will be sent");
+    assert!(shop.core.preview("Orders", None).await.unwrap().0.is_empty(), "the preview agrees");
+    shop.write(&["1,Olena,067 123 45 67", "2,Ivan,+380501112233", "3,Petro,0931234567"]);
+    let run = shop.run(&quick()).await;
+    assert_eq!(run.sent, 1, "only the row added after saving: {run:?}");
+    assert_eq!(shop.destinations(), vec!["380931234567"], "and it was Petro's");
+}
+
+#[tokio::test]
+async fn saving_refuses_bad_specs_by_field_and_saves_nothing() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,067 123 45 67"]);
+    let cases = [
+        (serde_json::json!({"message": "Hi {{Surname}}"}), "Surname"),
+        (serde_json::json!({"phone_field": "Mobile"}), "phone_field"),
+        (serde_json::json!({"row_key": {"column": "ID"}}), "row_key.column"),
+        (serde_json::json!({"account": "ghost"}), "account"),
+        (serde_json::json!({"sender": "A sender name that is far too long"}), "sender"),
+        (serde_json::json!({"schedule": {"every_minutes": 7}}), "schedule"),
+        (serde_json::json!({"schedule": {"after": "Nobody"}}), "schedule.after"),
+        (serde_json::json!({"default_country": "XX"}), "default_country"),
+        (serde_json::json!({"message": "Hi {{Name"}), "message"),
+        (serde_json::json!({"source": {"type": "csv", "path": "missing.csv"}}), "source"),
+        (serde_json::json!({"quiet_hours": {"from": "21:00", "to": "8am"}}), "quiet_hours.to"),
+    ];
+    for (extra, expected) in cases {
+        let err = shop.add(extra.clone()).await.unwrap_err().to_string();
+        assert!(err.contains(expected), "{extra} should be refused naming {expected:?}: {err}");
+    }
+    let err = shop.add(serde_json::json!({"message": "Hi {{Surname}}"})).await.unwrap_err().to_string();
+    assert!(err.contains("\"Name\"") && err.contains("\"Phone\""), "an unknown column lists the ones there are: {err}");
+    let unknown = ConnectionSpec::parse(r#"{"name": "x", "colour": "red"}"#).unwrap_err().to_string();
+    assert!(unknown.contains("colour"), "an unknown key is named: {unknown}");
+    assert!(shop.core.connections().unwrap().is_empty(), "no refused spec left anything behind");
+}
+
+#[tokio::test]
+async fn chains_that_loop_are_refused_naming_the_loop() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,067 123 45 67"]);
+    shop.add(serde_json::json!({"name": "A", "schedule": null})).await.unwrap();
+    shop.add(serde_json::json!({"name": "B", "schedule": {"after": "A"}})).await.unwrap();
+    let own = shop.add(serde_json::json!({"name": "C", "schedule": {"after": "C"}})).await.unwrap_err().to_string();
+    assert!(own.contains("after itself"), "a self-loop is refused: {own}");
+    shop.add(serde_json::json!({"name": "C", "schedule": {"after": "B"}}))
+        .await
+        .expect("a chain without a loop is fine");
+    let removal = shop.core.remove_connection("A").unwrap_err().to_string();
+    assert!(removal.contains("\"B\""), "a connection others run after cannot be removed silently: {removal}");
+}
+
+#[tokio::test]
+async fn the_flood_guard_holds_until_a_person_says_send() {
+    let shop = Shop::open().await;
+    shop.write(&["1,A,0671111111", "2,B,0672222222", "3,C,0673333333"]);
+    shop.add(serde_json::json!({"flood_limit": 2})).await.unwrap();
+    let held = shop.run(&quick()).await;
+    assert_eq!((held.held, held.sent), (3, 0), "three new rows over a limit of two: all held: {held:?}");
+    assert!(shop.sim.messages().is_empty(), "nothing reached 8x8");
+    let again = shop.run(&quick()).await;
+    assert_eq!(again.sent, 0, "a plain run does not release them either");
+    let released = shop.run(&RunOptions { release_held: true, ..quick() }).await;
+    assert_eq!(released.sent, 3, "run --yes sends them: {released:?}");
+    assert_eq!(shop.sim.messages().len(), 3, "each once");
+}
+
+#[tokio::test]
+async fn skipping_held_rows_drops_them_for_good() {
+    let shop = Shop::open().await;
+    shop.write(&["1,A,0671111111", "2,B,0672222222"]);
+    shop.add(serde_json::json!({"flood_limit": 1})).await.unwrap();
+    shop.run(&quick()).await;
+    assert_eq!(shop.core.skip_held("Orders").unwrap(), 2, "both held rows are skipped");
+    let after = shop.run(&RunOptions { release_held: true, ..quick() }).await;
+    assert_eq!(after.sent, 0, "skipped rows are never sent: {after:?}");
+}
+
+#[tokio::test]
+async fn opted_out_numbers_are_skipped_with_that_reason() {
+    let shop = Shop::open().await;
+    shop.core.add_optout("+380671234567", Country::parse("UA").unwrap(), None).unwrap();
+    shop.write(&["1,Olena,067 123 45 67", "2,Ivan,0501112233"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    let run = shop.run(&quick()).await;
+    assert_eq!((run.sent, run.skipped), (1, 1), "the opted-out row is skipped: {run:?}");
+    assert_eq!(shop.destinations(), vec!["380501112233"], "and 8x8 never saw it");
+    let entry = shop.core.history("Orders").unwrap().into_iter().find(|e| e.row_key == "1").unwrap();
+    assert_eq!(entry.reason.as_deref(), Some("the number is on the opt-out list"), "the reason is kept");
+}
+
+#[tokio::test]
+async fn rows_found_in_quiet_hours_wait_for_their_end() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567", "2,Ivan,0501112233"]);
+    shop.add(serde_json::json!({"quiet_hours": {"from": "21:00", "to": "08:00"}})).await.unwrap();
+    let night = shop.run(&RunOptions { now: kyiv(2026, 5, 1, 22, 30), ..quick() }).await;
+    assert_eq!((night.waiting, night.sent), (2, 0), "found at 22:30: both wait: {night:?}");
+    let early = shop.run(&RunOptions { now: kyiv(2026, 5, 2, 7, 59), ..quick() }).await;
+    assert_eq!(early.sent, 0, "07:59 is still quiet");
+    assert!(shop.sim.messages().is_empty(), "nothing went out at night");
+    let morning = shop.run(&RunOptions { now: kyiv(2026, 5, 2, 8, 1), ..quick() }).await;
+    assert_eq!(morning.sent, 2, "after 08:00 they go out: {morning:?}");
+}
+
+#[tokio::test]
+async fn a_refused_key_pauses_the_connection_before_consuming_rows() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567", "2,Ivan,0501112233"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    // The key is revoked in the portal.
+    let account = shop.core.account("main").unwrap();
+    shop.secrets.set(&account.secret_ref, &Secret::new("revoked")).unwrap();
+    let err = shop.core.run("Orders", &quick()).await.unwrap_err().to_string();
+    assert!(
+        err.contains("\"main\"") && err.contains("Request was not authenticated properly"),
+        "names account and reason: {err}"
+    );
+    let view = shop.core.connection_view("Orders").unwrap();
+    assert_eq!(view.status, "paused", "the connection is paused");
+    assert_eq!(shop.core.account("main").unwrap().status.as_str(), "inactive", "the account is inactive");
+    assert!(shop.sim.messages().is_empty(), "nothing was sent");
+    let pending = shop.core.history("Orders").unwrap().into_iter().filter(|e| e.status == EntryStatus::Pending).count();
+    assert_eq!(pending, 2, "the rows are kept pending, not lost");
+
+    shop.secrets.set(&account.secret_ref, &Secret::new(SANDBOX_KEY)).unwrap();
+    shop.core.set_auto_update("Orders", true).unwrap();
+    let fixed = shop.run(&quick()).await;
+    assert_eq!(fixed.sent, 2, "once the key works, the kept rows go out: {fixed:?}");
+}
+
+#[tokio::test]
+async fn a_test_send_to_the_rows_phone_counts_as_its_message() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567", "2,Ivan,0501112233"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    let test = shop.core.test_send("Orders", None, None).await.unwrap();
+    assert_eq!(test.status, EntryStatus::Queued, "the test went out: {test:?}");
+    assert!(test.counts_as_row_message, "it reached the row's own phone");
+    let other = shop.core.test_send("Orders", Some(2), Some("+380931234567")).await.unwrap();
+    assert!(!other.counts_as_row_message, "a test to another phone leaves the row pending");
+    let run = shop.run(&quick()).await;
+    assert_eq!(run.sent, 1, "the first run texts only the customer who has no message yet: {run:?}");
+    let mut counts = std::collections::HashMap::new();
+    for m in shop.sim.messages() {
+        *counts.entry(m.destination).or_insert(0) += 1;
+    }
+    assert_eq!(counts.get("380671234567"), Some(&1), "Olena got exactly one SMS (the test)");
+    assert_eq!(counts.get("380501112233"), Some(&1), "Ivan got exactly one SMS (the run)");
+    assert_eq!(counts.get("380931234567"), Some(&1), "the owner got the second test");
+    let tests = shop.core.history("Orders").unwrap().into_iter().filter(|e| e.is_test).count();
+    assert_eq!(tests, 2, "test sends are in the history as tests");
+}
+
+#[tokio::test]
+async fn ambiguous_sends_wait_for_a_person_then_go_when_told() {
+    let shop = Shop::open().await;
+    shop.sim.queue_faults([Fault::Reset]);
+    shop.write(&["1,Olena,0671234567"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    let first = shop.run(&quick()).await;
+    assert_eq!(first.unknown, 1, "a cut connection after sending is unknown: {first:?}");
+    let second = shop.run(&quick()).await;
+    assert_eq!(second.sent, 0, "unknown is never resent automatically");
+    assert_eq!(shop.sim.messages().len(), 1, "8x8 has it once");
+    shop.core.resolve("Orders", "1", Resolution::Resend).unwrap();
+    let third = shop.run(&quick()).await;
+    assert_eq!(third.sent, 1, "a person chose to resend: {third:?}");
+    let err = shop.core.resolve("Orders", "1", Resolution::MarkSent).unwrap_err().to_string();
+    assert!(err.contains("no unknown or failed message"), "a sent row has nothing to resolve: {err}");
+}
+
+#[tokio::test]
+async fn a_renamed_column_pauses_the_connection_with_words() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    shop.run(&quick()).await;
+    std::fs::write(shop.csv(), "Order ID,Name,Mobile\n1,Olena,0671234567\n2,Ivan,0501112233\n").unwrap();
+    let err = shop.core.run("Orders", &quick()).await.unwrap_err().to_string();
+    assert!(err.contains("Phone"), "the missing column is named: {err}");
+    assert_eq!(shop.core.connection_view("Orders").unwrap().status, "paused", "and the connection pauses");
+    assert_eq!(shop.sim.messages().len(), 1, "Ivan's row was not sent with a broken mapping");
+}
+
+#[tokio::test]
+async fn a_connection_failing_five_runs_in_a_row_is_paused() {
+    let shop = Shop::with_sim(
+        sim_with(SimConfig { fail_rate: 1.0, faults: vec![Fault::ServerError], ..SimConfig::default() }).await,
+    )
+    .await;
+    shop.write(&["1,Olena,0671234567"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    for i in 0..4 {
+        let run = shop.run(&quick()).await;
+        assert_eq!(run.failed, 1, "run {i} fails transiently: {run:?}");
+        assert_eq!(shop.core.connection_view("Orders").unwrap().status, "active", "not paused after {} runs", i + 1);
+    }
+    shop.run(&quick()).await;
+    let view = shop.core.connection_view("Orders").unwrap();
+    assert_eq!(view.status, "paused", "the fifth failed run pauses it");
+    assert!(view.status_reason.unwrap().contains("5 failed runs"), "and says why");
+}
+
+#[tokio::test]
+async fn preview_shows_what_would_go_with_encoding_and_cost() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Олена,0671234567", "2,Ivan,"]);
+    shop.add(serde_json::json!({"price_per_segment": 0.05})).await.unwrap();
+    let (items, _) = shop.core.preview("Orders", None).await.unwrap();
+    let json = serde_json::to_value(&items).unwrap();
+    assert_eq!(json[0]["row"], "1", "rows are named by key: {json}");
+    assert_eq!(json[0]["phone"], "+380671234567", "phones in E.164");
+    assert_eq!(json[0]["encoding"], "UCS2", "Cyrillic forces UCS-2");
+    assert_eq!(json[0]["segments"], 1, "one part");
+    assert_eq!(json[0]["status"], "ready", "ready to go");
+    assert_eq!(json[0]["cost"], 0.05, "priced per segment");
+    assert_eq!(json[1]["status"], "missing_phone", "an empty phone cell is shown, not dropped");
+    assert!(shop.sim.messages().is_empty(), "a preview sends nothing");
+    let (limited, _) = shop.core.preview("Orders", Some(1)).await.unwrap();
+    assert_eq!(limited.len(), 1, "--limit is honoured");
+    let run = shop.run(&quick()).await;
+    assert_eq!(run.new_rows, 2, "the preview recorded nothing: the run still finds both rows");
+}
