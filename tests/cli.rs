@@ -2,76 +2,13 @@
 //! SQLite file, the real OS keychain (Secret Service in the throwaway D-Bus
 //! session the test command starts) and the simulator run as `sendrow sim`.
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sendrow");
-
-/// `sendrow sim` as a child process, killed on drop.
-struct Sim {
-    child: Child,
-    url: String,
-}
-
-impl Sim {
-    fn start(args: &[&str]) -> Sim {
-        let mut child = Command::new(BIN)
-            .arg("sim")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("sendrow sim starts");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("the first line announces the address, got {first:?}"))
-            .to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "the simulator listens on loopback: {url}");
-        Sim { child, url }
-    }
-
-    async fn messages(&self) -> Vec<serde_json::Value> {
-        reqwest::get(format!("{}/_sim/messages", self.url)).await.unwrap().json().await.unwrap()
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn require_keychain_session() {
-    assert!(
-        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
-        "these tests use the real keychain: run them with the test command in README.md, \
-         which starts a throwaway D-Bus session with an unlocked GNOME Keyring"
-    );
-}
-
-/// Runs `sendrow --data-dir DIR ARGS…` with `stdin` piped in.
-fn sendrow(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{require_keychain_session, sendrow, text, Sim, BIN};
 
 /// Every file under `dir` (the database, its WAL and shared-memory files…)
 /// that contains `needle`.

@@ -481,7 +481,11 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
             }
         }
         Command::Run { name, json, yes } => {
-            let options = RunOptions { release_held: yes, ..RunOptions::default() };
+            let mut options = RunOptions { release_held: yes, ..RunOptions::default() };
+            // Smaller batches make crash tests meaningful; users never need it.
+            if let Some(size) = std::env::var("SENDROW_BATCH_SIZE").ok().and_then(|v| v.parse().ok()) {
+                options.retry.batch_size = size;
+            }
             let summary = core.run(&name, &options).await?;
             if json {
                 print_json(&summary);

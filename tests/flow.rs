@@ -1,0 +1,133 @@
+//! The seed's flow from the command line, as outside tests drive it: an
+//! account, a CSV connection, the preview, the one-click test send, runs, the
+//! history and the opt-out list — against `sendrow sim` and the real keychain.
+
+mod common;
+
+use std::path::Path;
+
+use common::{require_keychain_session, sendrow, text, Sim};
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    assert!(out.status.success() || !out.stdout.is_empty(), "command failed: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stdout)))
+}
+
+fn setup(dir: &Path, sim: &Sim, rows: &str, extra: serde_json::Value) {
+    let add =
+        sendrow(dir, &["account", "add", "main", "--subaccount", "sandbox_hq", "--base-url", &sim.url], "sandbox-key");
+    assert!(add.status.success(), "the sandbox account is accepted: {}", text(&add.stderr));
+    std::fs::write(dir.join("orders.csv"), format!("Order ID;Ім'я;Телефон\n{rows}")).unwrap();
+    let mut spec = serde_json::json!({
+        "name": "Orders",
+        "source": {"type": "csv", "path": "orders.csv"},
+        "row_key": {"column": "Order ID"},
+        "start_from": "all_rows",
+        "account": "main",
+        "phone_field": "Телефон",
+        "default_country": "UA",
+        "sender": "MyShop",
+        "message": "{{Ім'я}}, замовлення {{Order ID}} підтверджено.",
+        "schedule": {"at": ["09:00", "18:30"]},
+        "auto_update": true
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        spec[k] = v.clone();
+    }
+    std::fs::write(dir.join("spec.json"), spec.to_string()).unwrap();
+    let spec_path = dir.join("spec.json");
+    let saved = sendrow(dir, &["connection", "add", "--file", spec_path.to_str().unwrap()], "");
+    assert!(saved.status.success(), "the connection is saved: {}", text(&saved.stderr));
+}
+
+#[tokio::test]
+async fn preview_test_send_run_and_history_from_a_csv() {
+    require_keychain_session();
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, &sim, "1001;Олена;067 123 45 67\n1002;Іван;050 111 22 33\n1003;Без номера;\n", serde_json::json!({}));
+
+    let preview = json(&sendrow(d, &["preview", "Orders", "--json"], ""));
+    let items = preview.as_array().expect("preview --json prints an array");
+    assert_eq!(items.len(), 3, "one object per pending row: {preview}");
+    assert_eq!(items[0]["row"], "1001", "row key");
+    assert_eq!(items[0]["phone"], "+380671234567", "E.164");
+    assert_eq!(items[0]["text"], "Олена, замовлення 1001 підтверджено.", "rendered text");
+    assert_eq!(items[0]["encoding"], "UCS2", "Cyrillic is UCS-2");
+    assert_eq!(items[0]["segments"], 1, "one part");
+    assert_eq!(items[0]["status"], "ready", "ready");
+    assert_eq!(items[2]["status"], "missing_phone", "a row without a number is shown with its status");
+    assert!(sim.messages().await.is_empty(), "a preview sends nothing");
+
+    let test = sendrow(d, &["test-send", "Orders"], "");
+    assert!(test.status.success(), "the test send works: {}", text(&test.stderr));
+    assert!(text(&test.stdout).contains("queued"), "it prints the umid: {}", text(&test.stdout));
+    let after_test = sim.messages().await;
+    assert_eq!(after_test.len(), 1, "the simulator shows exactly the test message");
+    assert_eq!(after_test[0]["text"], "Олена, замовлення 1001 підтверджено.", "with the previewed text");
+    assert_eq!(after_test[0]["destination"], "380671234567", "to the first row's phone");
+
+    let run = json(&sendrow(d, &["run", "Orders", "--json"], ""));
+    for field in ["sent", "rejected", "failed", "skipped", "unknown", "held"] {
+        assert!(run[field].is_u64(), "run --json has {field}: {run}");
+    }
+    assert_eq!(
+        (run["sent"].as_u64(), run["skipped"].as_u64()),
+        (Some(1), Some(1)),
+        "Ivan sent, the empty phone skipped, Olena not again: {run}"
+    );
+    let texts: Vec<String> =
+        sim.messages().await.iter().map(|m| m["destination"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(texts.iter().filter(|d| *d == "380671234567").count(), 1, "Olena got one SMS in all: {texts:?}");
+
+    let history = json(&sendrow(d, &["history", "Orders", "--json"], ""));
+    let lines = history.as_array().unwrap();
+    for field in ["row", "phone", "text", "status", "umid"] {
+        assert!(lines.iter().all(|l| l.get(field).is_some()), "history --json has {field}: {history}");
+    }
+    assert!(lines.iter().any(|l| l["row"] == "1002" && l["status"] == "queued"), "Ivan's message is queued: {history}");
+    let csv = sendrow(d, &["history", "Orders", "--csv"], "");
+    assert!(
+        text(&csv.stdout).starts_with("row,line,phone,text,status"),
+        "history --csv has a header: {}",
+        text(&csv.stdout)
+    );
+
+    let show = json(&sendrow(d, &["connection", "show", "Orders", "--json"], ""));
+    for field in ["name", "account", "auto_update", "schedule", "next_run", "status"] {
+        assert!(show.get(field).is_some(), "connection show --json has {field}: {show}");
+    }
+    let next = show["next_run"].as_str().expect("a daily schedule has a next run");
+    assert!(chrono::DateTime::parse_from_rfc3339(next).is_ok(), "next_run is RFC 3339: {next}");
+    let off = json(&sendrow(d, &["connection", "disable", "Orders", "--json"], ""));
+    assert_eq!(off["auto_update"], false, "the toggle switches auto-update off");
+    assert!(off["next_run"].is_null(), "and then nothing is scheduled: {off}");
+    let _ = sendrow(d, &["account", "remove", "main"], "");
+}
+
+#[tokio::test]
+async fn a_flood_is_held_until_run_yes_and_opt_outs_are_skipped() {
+    require_keychain_session();
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let optout = sendrow(d, &["optout", "add", "050 111 22 33"], "");
+    assert!(optout.status.success(), "opt-out add works: {}", text(&optout.stderr));
+    let list = json(&sendrow(d, &["optout", "list", "--json"], ""));
+    assert_eq!(list[0]["phone"], "+380501112233", "stored in E.164: {list}");
+    setup(d, &sim, "1;A;0671111111\n2;B;0501112233\n3;C;0673333333\n", serde_json::json!({"flood_limit": 1}));
+
+    let held = sendrow(d, &["run", "Orders", "--json"], "");
+    assert!(!held.status.success(), "a held run exits non-zero");
+    assert!(text(&held.stderr).contains("held"), "and says so: {}", text(&held.stderr));
+    let summary = json(&held);
+    assert_eq!(summary["held"], 2, "two ready rows over a limit of one are held: {summary}");
+    assert!(sim.messages().await.is_empty(), "nothing of a held flood is sent");
+    let yes = json(&sendrow(d, &["run", "Orders", "--json", "--yes"], ""));
+    assert_eq!(yes["sent"], 2, "--yes sends them: {yes}");
+    let numbers: Vec<String> =
+        sim.messages().await.iter().map(|m| m["destination"].as_str().unwrap().to_owned()).collect();
+    assert!(!numbers.contains(&"380501112233".to_owned()), "the opted-out number was never texted: {numbers:?}");
+    let _ = sendrow(d, &["account", "remove", "main"], "");
+}
