@@ -433,3 +433,100 @@ pub fn next_run(
         Schedule::After { .. } | Schedule::OnChange { .. } => None,
     }
 }
+
+/// What the wizard shows about a source: its columns, a few rows and how many
+/// there are.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceSample {
+    /// The header row.
+    pub headers: Vec<String>,
+    /// The first few data rows.
+    pub rows: Vec<Vec<String>>,
+    /// How many data rows there are.
+    pub total: usize,
+}
+
+/// A draft spec checked against its source, with the first data row composed
+/// as the preview the wizard shows before anything is saved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Draft {
+    /// The source's columns, rows and count.
+    pub sample: SourceSample,
+    /// The test row's message, when the source has a data row.
+    pub preview: Option<crate::compose::Composed>,
+    /// Its cost when a price per segment is set.
+    pub cost: Option<f64>,
+}
+
+impl Core {
+    /// Reads a source for the wizard's first step.
+    pub async fn inspect_source(&self, source: &SourceSpec, rows: usize) -> Result<SourceSample, Error> {
+        let table = self.read_source(source).await?;
+        let data: Vec<_> = table.rows.iter().filter(|r| !r.is_blank()).collect();
+        Ok(SourceSample {
+            headers: table.headers.clone(),
+            rows: data.iter().take(rows).map(|r| r.cells.clone()).collect(),
+            total: data.len(),
+        })
+    }
+
+    /// Checks a draft as saving would (except its name being free, so an
+    /// edited connection checks too) and composes the first data row.
+    pub async fn check_draft(&self, spec: &ConnectionSpec, base_dir: &Path) -> Result<Draft, Error> {
+        let mut spec = spec.clone();
+        spec.source = spec.source.relative_to(base_dir);
+        spec.check_alone()?;
+        self.account(&spec.account)
+            .map_err(|_| Error::Invalid(format!("account: there is no 8x8 account named {:?}", spec.account)))?;
+        let table = self.read_source(&spec.source).await.map_err(|e| Error::Invalid(format!("source: {e}")))?;
+        spec.check_columns(&table.headers)?;
+        let template = spec.template()?;
+        let first = table.rows.iter().find(|r| !r.is_blank());
+        let preview = first.map(|row| {
+            let cells = |column: &str| {
+                crate::compose::find_column(&table.headers, column)
+                    .map(|i| row.cells.get(i).map(String::as_str).unwrap_or(""))
+            };
+            crate::compose::compose_row(
+                &template,
+                cells,
+                cells(&spec.phone_field),
+                spec.country().expect("checked above"),
+                Local::now().naive_local(),
+                spec.date_format,
+            )
+        });
+        let cost = preview.as_ref().and_then(|p| spec.price_per_segment.map(|price| p.measure.cost(price)));
+        let data: Vec<_> = table.rows.iter().filter(|r| !r.is_blank()).collect();
+        let sample = SourceSample {
+            headers: table.headers.clone(),
+            rows: data.iter().take(5).map(|r| r.cells.clone()).collect(),
+            total: data.len(),
+        };
+        Ok(Draft { sample, preview, cost })
+    }
+
+    /// Replaces a saved connection's spec (same name), checked as on saving.
+    /// What the connection has seen and sent is kept; changing how rows are
+    /// identified would make every row look new, so that is refused.
+    pub async fn update_connection(&self, spec: ConnectionSpec, base_dir: &Path) -> Result<ConnectionView, Error> {
+        let stored = self.stored_connection(&spec.name)?;
+        let old = Self::spec_of(&stored)?;
+        let mut spec = spec;
+        spec.source = spec.source.relative_to(base_dir);
+        if spec.row_key != old.row_key {
+            return Err(Error::Invalid(
+                "row_key: changing how rows are identified would make every row look new; \
+                 add a new connection instead (with start_from \"new_rows\")"
+                    .into(),
+            ));
+        }
+        self.check_draft(&spec, base_dir).await?;
+        if let Some(Schedule::After { after }) = &spec.schedule {
+            self.check_chain(&spec.name, after)?;
+        }
+        let json = serde_json::to_value(&spec).expect("a spec serializes");
+        self.store().update_connection(stored.id, &json, spec.auto_update, Utc::now())?;
+        self.connection_view(&spec.name)
+    }
+}

@@ -51,6 +51,21 @@ impl Store {
         }
     }
 
+    /// Replaces a connection's spec and toggle.
+    pub fn update_connection(
+        &self,
+        id: i64,
+        spec: &serde_json::Value,
+        auto_update: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        self.conn().execute(
+            "UPDATE connections SET spec = ?2, auto_update = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id, spec.to_string(), auto_update, now.to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
     /// Every connection, by name.
     pub fn connections(&self) -> Result<Vec<StoredConnection>, Error> {
         let conn = self.conn();

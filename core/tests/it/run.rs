@@ -363,3 +363,27 @@ async fn preview_shows_what_would_go_with_encoding_and_cost() {
     let run = shop.run(&quick()).await;
     assert_eq!(run.new_rows, 2, "the preview recorded nothing: the run still finds both rows");
 }
+
+#[tokio::test]
+async fn drafts_are_checked_and_previewed_and_edits_keep_what_was_sent() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567", "2,Ivan,0501112233"]);
+    let draft = shop.core.check_draft(&shop.spec(serde_json::json!({})), shop.dir.path()).await.unwrap();
+    assert_eq!(draft.sample.headers, vec!["Order ID", "Name", "Phone"], "the wizard sees the columns");
+    assert_eq!(draft.sample.total, 2, "and the row count");
+    let preview = draft.preview.expect("the first row is composed");
+    assert_eq!(preview.text, "Olena, your order 1 is confirmed.", "from the test row");
+    let bad = shop.core.check_draft(&shop.spec(serde_json::json!({"message": "{{Nope}}"})), shop.dir.path()).await;
+    assert!(bad.unwrap_err().to_string().contains("Nope"), "a draft is checked like a save");
+    assert!(shop.core.connections().unwrap().is_empty(), "checking saves nothing");
+
+    shop.add(serde_json::json!({})).await.unwrap();
+    shop.run(&quick()).await;
+    let edited = shop.spec(serde_json::json!({"message": "Dear {{Name}}, order {{Order ID}} shipped."}));
+    shop.core.update_connection(edited, shop.dir.path()).await.unwrap();
+    let after = shop.run(&quick()).await;
+    assert_eq!(after.sent, 0, "editing the message does not resend rows already sent: {after:?}");
+    let rekeyed = shop.spec(serde_json::json!({"row_key": null}));
+    let err = shop.core.update_connection(rekeyed, shop.dir.path()).await.unwrap_err().to_string();
+    assert!(err.contains("row_key"), "changing the row identity is refused: {err}");
+}
