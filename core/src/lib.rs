@@ -11,6 +11,7 @@
 //! - `source`: where rows come from, read as a `Table`, and which of them are new.
 //! - `connection`: the connection spec, validated against the real source.
 //! - `run`: a run of a connection, the preview and the test send.
+//! - `sandbox`: the simulator plus a sample account and connection for newcomers.
 //! - `optout`: numbers never texted.
 //! - `lock`: file locks that let several processes share a data folder.
 //! - `gsm7`: which texts fit the GSM 03.38 alphabet.
@@ -32,6 +33,7 @@ pub mod gsm7;
 pub mod lock;
 pub mod optout;
 pub mod run;
+pub mod sandbox;
 pub mod schedule;
 pub mod secrets;
 pub mod send;

@@ -86,6 +86,15 @@ impl Store {
         Ok(())
     }
 
+    /// Points an account at another base URL; returns whether it exists.
+    pub fn set_account_base_url(&self, name: &str, base_url: &str, now: DateTime<Utc>) -> Result<bool, Error> {
+        let changed = self.conn().execute(
+            "UPDATE accounts SET base_url = ?2, verified_at = ?3 WHERE name = ?1",
+            params![name, base_url, now.to_rfc3339()],
+        )?;
+        Ok(changed > 0)
+    }
+
     /// Deletes the account; returns whether it existed.
     pub fn delete_account(&self, name: &str) -> Result<bool, Error> {
         Ok(self.conn().execute("DELETE FROM accounts WHERE name = ?1", [name])? > 0)

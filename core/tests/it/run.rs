@@ -387,3 +387,17 @@ async fn drafts_are_checked_and_previewed_and_edits_keep_what_was_sent() {
     let err = shop.core.update_connection(rekeyed, shop.dir.path()).await.unwrap_err().to_string();
     assert!(err.contains("row_key"), "changing the row identity is refused: {err}");
 }
+
+#[tokio::test]
+async fn the_sandbox_gives_a_newcomer_a_working_connection() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let core = Core::open(dir.path(), Arc::new(MemorySecrets::new())).unwrap();
+    core.create_sandbox(&sim.base_url()).await.unwrap();
+    core.create_sandbox(&sim.base_url()).await.expect("creating it twice is harmless");
+    let (preview, _) = core.preview(sendrow_core::sandbox::SAMPLE_CONNECTION, None).await.unwrap();
+    assert_eq!(preview.len(), 3, "the sample has three rows to preview");
+    let test = core.test_send(sendrow_core::sandbox::SAMPLE_CONNECTION, None, None).await.unwrap();
+    assert_eq!(test.status, EntryStatus::Queued, "a test SMS reaches the simulator: {test:?}");
+    assert_eq!(sim.messages().len(), 1, "exactly one message");
+}
