@@ -12,6 +12,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 
 use crate::compose::{self, compose_row, Composed, Status, Template};
@@ -20,6 +21,9 @@ use crate::send::{self, RetryPolicy};
 use crate::source::rows::{self, Memory, Observation, Rules, StartFrom};
 use crate::store::{Entry, EntryStatus, NewEntry, Resolution, StoredConnection};
 use crate::{lock, schedule, Core, Error};
+
+/// Batch requests a run keeps in flight at once.
+const IN_FLIGHT: usize = 2;
 
 /// Runs failing in a row before a connection is paused.
 pub const PAUSE_AFTER_FAILED_RUNS: usize = 5;
@@ -133,23 +137,33 @@ impl Core {
         now: &DateTime<FixedOffset>,
     ) -> Result<Vec<(String, usize, Composed)>, Error> {
         let country = spec.country()?;
-        let phone_column = spec.phone_field.clone();
-        Ok(observation
-            .new_rows()
-            .iter()
-            .map(|new| {
-                let cells = lookup(&observation.headers, &new.row);
-                let phone = cells(&phone_column);
-                let mut composed = compose_row(template, &cells, phone, country, now.naive_local(), spec.date_format);
-                if composed.status == Status::Ready
-                    && composed.phone.as_ref().is_some_and(|p| optouts.contains(p.as_str()))
-                {
-                    composed.status = Status::OptedOut;
-                    composed.reason = Some("the number is on the opt-out list".into());
-                }
-                (new.key.clone(), new.row.line, composed)
-            })
-            .collect())
+        let phone_column = spec.phone_field.as_str();
+        let compose_one = |new: &rows::NewRow| {
+            let cells = lookup(&observation.headers, &new.row);
+            let phone = cells(phone_column);
+            let mut composed = compose_row(template, &cells, phone, country, now.naive_local(), spec.date_format);
+            if composed.status == Status::Ready && composed.phone.as_ref().is_some_and(|p| optouts.contains(p.as_str()))
+            {
+                composed.status = Status::OptedOut;
+                composed.reason = Some("the number is on the opt-out list".into());
+            }
+            (new.key.clone(), new.row.line, composed)
+        };
+        let rows = observation.new_rows();
+        // Parsing phone numbers dominates a big run; rows are independent, so
+        // they are composed on every core. Small runs stay on this thread.
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        if rows.len() < 2_000 || workers < 2 {
+            return Ok(rows.iter().map(compose_one).collect());
+        }
+        let per_worker = rows.len().div_ceil(workers);
+        Ok(std::thread::scope(|scope| {
+            let handles: Vec<_> = rows
+                .chunks(per_worker)
+                .map(|chunk| scope.spawn(|| chunk.iter().map(compose_one).collect::<Vec<_>>()))
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("composing a row does not panic")).collect()
+        }))
     }
 
     /// Reads the source and detects new rows without recording anything.
@@ -269,8 +283,8 @@ impl Core {
             .collect();
         let written =
             self.store().commit_observation(&observation, |tx| tx.insert_entries(stored.id, &entries, now_utc))?;
-        for entry in self.store().entries(&written)? {
-            match entry.status {
+        for (_, status) in &written {
+            match status {
                 EntryStatus::Skipped => summary.skipped += 1,
                 EntryStatus::Held => summary.held += 1,
                 EntryStatus::Waiting => summary.waiting += 1,
@@ -298,37 +312,52 @@ impl Core {
         let sender = spec.sender_id()?;
         let _sending = lock::sending(self.data_dir())?;
         let batch = options.retry.batch_size.clamp(1, send::MAX_BATCH);
+        let sender = sender.as_ref().map(|s| s.as_str());
+        // Two chunks in flight: one is on the wire while the other's claim and
+        // outcomes are written. Each chunk is claimed before its request, so
+        // the ledger rule holds per chunk whatever the interleaving.
+        let mut in_flight = FuturesUnordered::new();
+        let mut claiming = true;
+        let mut refused = None;
         loop {
-            let claimed = self.store().claim(stored.id, true, batch, options.now.with_timezone(&Utc))?;
-            if claimed.is_empty() {
-                return Ok(());
+            while claiming && in_flight.len() < IN_FLIGHT {
+                let claimed = self.store().claim(stored.id, true, batch, options.now.with_timezone(&Utc))?;
+                if claimed.is_empty() {
+                    claiming = false;
+                    break;
+                }
+                let gateway = &gateway;
+                in_flight
+                    .push(async move { send::deliver(self.store(), gateway, &claimed, sender, &options.retry).await });
             }
-            let delivery =
-                send::deliver(self.store(), &gateway, &claimed, sender.as_ref().map(|s| s.as_str()), &options.retry)
-                    .await?;
+            let Some(delivery) = in_flight.next().await else { break };
+            let delivery = delivery?;
             summary.sent += delivery.queued;
             summary.rejected += delivery.rejected;
             summary.failed += delivery.failed;
             summary.unknown += delivery.unknown;
-            if let Some(refusal) = delivery.account_refused {
-                let err = crate::gateway::Error::BadKey {
-                    code: refusal.code.unwrap_or(1200),
-                    message: refusal.reason.clone(),
-                };
-                self.mark_account_refused(&account.name, &err)?;
-                let reason = format!(
-                    "8x8 refused the account {:?}: {} — check your access to this login, then verify the account",
-                    account.name, refusal.reason
-                );
-                self.store().set_paused(stored.id, Some(&reason), Utc::now())?;
-                return Err(Error::Invalid(reason));
+            if delivery.account_refused.is_some() {
+                refused = delivery.account_refused;
+                claiming = false;
             }
             if delivery.failed > 0 {
-                // The rest of the failed entries wait for the next run rather
-                // than being claimed again in this one.
-                return Ok(());
+                // Failed entries wait for the next run rather than being
+                // claimed again in this one.
+                claiming = false;
             }
         }
+        if let Some(refusal) = refused {
+            let err =
+                crate::gateway::Error::BadKey { code: refusal.code.unwrap_or(1200), message: refusal.reason.clone() };
+            self.mark_account_refused(&account.name, &err)?;
+            let reason = format!(
+                "8x8 refused the account {:?}: {} — check your access to this login, then verify the account",
+                account.name, refusal.reason
+            );
+            self.store().set_paused(stored.id, Some(&reason), Utc::now())?;
+            return Err(Error::Invalid(reason));
+        }
+        Ok(())
     }
 
     fn pause_after_repeated_failures(&self, stored: &StoredConnection) -> Result<(), Error> {

@@ -328,25 +328,31 @@ impl Shared {
         }
     }
 
-    fn record(&self, sub: &str, accepted: &Accepted, umid: &str, batch_id: Option<&str>) {
-        lock(&self.started).insert(umid.to_owned(), Instant::now());
-        lock(&self.messages).push(SimMessage {
-            umid: umid.to_owned(),
-            subaccount_id: sub.to_owned(),
-            destination: accepted.destination.clone(),
-            text: accepted.text.clone(),
-            source: accepted.source.clone(),
-            client_message_id: accepted.client_message_id.clone(),
-            encoding: accepted.encoding,
-            sms_count: accepted.sms_count,
-            batch_id: batch_id.map(str::to_owned),
-            received_at: Utc::now(),
-        });
+    fn record<'a>(&self, sub: &str, accepted: impl Iterator<Item = (&'a Accepted, &'a str)>, batch_id: Option<&str>) {
+        let now = Instant::now();
+        let received_at = Utc::now();
+        let mut started = lock(&self.started);
+        let mut messages = lock(&self.messages);
+        for (accepted, umid) in accepted {
+            started.insert(umid.to_owned(), now);
+            messages.push(SimMessage {
+                umid: umid.to_owned(),
+                subaccount_id: sub.to_owned(),
+                destination: accepted.destination.clone(),
+                text: accepted.text.clone(),
+                source: accepted.source.clone(),
+                client_message_id: accepted.client_message_id.clone(),
+                encoding: accepted.encoding,
+                sms_count: accepted.sms_count,
+                batch_id: batch_id.map(str::to_owned),
+                received_at,
+            });
+        }
     }
 }
 
 /// What a fault that strikes after acceptance does to the answer.
-async fn finish(fault: Option<Fault>, body: Value) -> Response {
+async fn finish(fault: Option<Fault>, body: &impl Serialize) -> Response {
     match fault {
         Some(Fault::Timeout) => {
             // The client gives up first; the sim never answers.
@@ -376,14 +382,45 @@ fn parse_body(body: &Bytes) -> Result<Value, Response> {
         .ok_or_else(|| error(StatusCode::BAD_REQUEST, 1000, "Invalid parameter: the request body is not a JSON object"))
 }
 
-fn sms_response(accepted: &Accepted, umid: &str) -> Value {
-    json!({
-        "umid": umid,
-        "clientMessageId": accepted.client_message_id,
-        "destination": accepted.destination,
-        "encoding": accepted.encoding.as_str(),
-        "status": {"code": "QUEUED", "description": "SMS is accepted and queued for processing"},
-    })
+/// `SmsResponse`, typed so a 10,000-item batch answer is written straight to
+/// bytes rather than through a `Value` tree.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SmsOut<'a> {
+    umid: String,
+    client_message_id: Option<&'a str>,
+    destination: &'a str,
+    encoding: &'static str,
+    status: StatusOut,
+}
+
+#[derive(Serialize)]
+struct StatusOut {
+    code: &'static str,
+    description: &'static str,
+}
+
+const QUEUED: StatusOut = StatusOut { code: "QUEUED", description: "SMS is accepted and queued for processing" };
+
+/// `BatchSmsResponse`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchOut<'a> {
+    batch_id: String,
+    client_batch_id: Option<&'a str>,
+    accepted_count: usize,
+    rejected_count: usize,
+    messages: Option<Vec<SmsOut<'a>>>,
+}
+
+fn sms_response(accepted: &Accepted, umid: String) -> SmsOut<'_> {
+    SmsOut {
+        umid,
+        client_message_id: accepted.client_message_id.as_deref(),
+        destination: &accepted.destination,
+        encoding: accepted.encoding.as_str(),
+        status: QUEUED,
+    }
 }
 
 async fn send_single(
@@ -403,8 +440,8 @@ async fn send_single(
     match validate::message(&request, None) {
         Ok(accepted) => {
             let umid = uuid::Uuid::new_v4().to_string();
-            s.record(&sub, &accepted, &umid, None);
-            finish(fault, sms_response(&accepted, &umid)).await
+            s.record(&sub, std::iter::once((&accepted, umid.as_str())), None);
+            finish(fault, &sms_response(&accepted, umid)).await
         }
         Err(rejection) => error(StatusCode::BAD_REQUEST, rejection.code, rejection.description),
     }
@@ -436,29 +473,31 @@ async fn send_batch(
         match item {
             Ok(accepted) => {
                 accepted_count += 1;
-                s.record(&sub, accepted, &umid, Some(&batch_id));
-                items.push(sms_response(accepted, &umid));
+                items.push(sms_response(accepted, umid));
             }
             Err((rejection, echo)) => {
                 rejected_count += 1;
-                items.push(json!({
-                    "umid": umid,
-                    "clientMessageId": echo.client_message_id,
-                    "destination": echo.destination,
-                    "encoding": echo.encoding.as_str(),
-                    "status": {"code": "REJECTED", "description": rejection.description},
-                }));
+                items.push(SmsOut {
+                    umid,
+                    client_message_id: echo.client_message_id.as_deref(),
+                    destination: &echo.destination,
+                    encoding: echo.encoding.as_str(),
+                    status: StatusOut { code: "REJECTED", description: rejection.description },
+                });
             }
         }
     }
-    let body = json!({
-        "batchId": batch_id,
-        "clientBatchId": batch.client_batch_id,
-        "acceptedCount": accepted_count,
-        "rejectedCount": rejected_count,
-        "messages": if batch.include_messages { Value::Array(items) } else { Value::Null },
-    });
-    finish(fault, body).await
+    let accepted =
+        batch.items.iter().zip(&items).filter_map(|(item, out)| item.as_ref().ok().map(|a| (a, out.umid.as_str())));
+    s.record(&sub, accepted, Some(&batch_id));
+    let body = BatchOut {
+        batch_id: batch_id.clone(),
+        client_batch_id: batch.client_batch_id.as_deref(),
+        accepted_count,
+        rejected_count,
+        messages: batch.include_messages.then_some(items),
+    };
+    finish(fault, &body).await
 }
 
 async fn message_details(

@@ -6,6 +6,8 @@
 //! `sending` entries take a send outcome; what is left in `sending` by a crash
 //! becomes `unknown` at start-up and is never resent without a person.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{params, params_from_iter, TransactionBehavior};
 use serde::Serialize;
@@ -212,39 +214,74 @@ pub(crate) fn insert_entries_tx(
     connection_id: i64,
     entries: &[NewEntry],
     now: DateTime<Utc>,
-) -> Result<Vec<i64>, Error> {
+) -> Result<Vec<(i64, EntryStatus)>, Error> {
     let now = now.to_rfc3339();
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO messages (connection_id, row_key, row_line, phone, text, client_message_id, status, is_test,
-                               reason, not_before, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'new-' || lower(hex(randomblob(16))), ?6, ?7, ?8, ?9, ?10, ?10)
-         ON CONFLICT DO NOTHING",
-    )?;
-    let mut name = tx.prepare_cached("UPDATE messages SET client_message_id = ?2 WHERE id = ?1")?;
-    let mut ids = Vec::with_capacity(entries.len());
-    for e in entries {
-        let inserted = insert.execute(params![
-            connection_id,
-            e.row_key,
-            e.row_line,
-            e.phone,
-            e.text,
-            e.status.as_str(),
-            e.is_test,
-            e.reason,
-            e.not_before.map(|t| t.to_rfc3339()),
-            now
-        ])?;
-        if inserted == 0 {
+    // Ids are chosen here so the clientMessageId can be written with the row
+    // in one statement; callers hold a write transaction, so no other writer
+    // can take the same ids meanwhile.
+    let mut next: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM messages", [], |r| r.get(0))?;
+    let mut written = Vec::with_capacity(entries.len());
+    // Many rows per statement: a run may write 100,000 entries, and one
+    // statement per row would dominate it.
+    for chunk in entries.chunks(INSERT_CHUNK) {
+        // Rows that already have a real entry (a test send reached their
+        // phone) get no second one. Any other conflict fails the statement.
+        let taken: HashSet<String> = {
+            let real: Vec<&str> = chunk.iter().filter(|e| !e.is_test).map(|e| e.row_key.as_str()).collect();
+            if real.is_empty() {
+                HashSet::new()
+            } else {
+                let marks = vec!["?"; real.len()].join(",");
+                let mut stmt = tx.prepare_cached(&format!(
+                    "SELECT row_key FROM messages WHERE connection_id = {connection_id} AND is_test = 0 AND row_key IN ({marks})"
+                ))?;
+                let rows = stmt.query_map(params_from_iter(real), |r| r.get(0))?;
+                rows.collect::<Result<_, _>>()?
+            }
+        };
+        let fresh: Vec<&NewEntry> = chunk.iter().filter(|e| e.is_test || !taken.contains(&e.row_key)).collect();
+        if fresh.is_empty() {
             continue;
         }
-        let id = tx.last_insert_rowid();
-        // Deterministic per entry, unique, and short: 8x8 once capped it at 50.
-        name.execute(params![id, format!("sr-{connection_id}-{id}")])?;
-        ids.push(id);
+        let tuples = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; fresh.len()].join(",");
+        let mut stmt = tx.prepare_cached(&format!(
+            "INSERT INTO messages (id, connection_id, row_key, row_line, phone, text, client_message_id, status, is_test,
+                                   reason, not_before, created_at, updated_at) VALUES {tuples}"
+        ))?;
+        let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(fresh.len() * 13);
+        for e in &fresh {
+            use rusqlite::types::Value;
+            let text = |s: &str| Value::Text(s.to_owned());
+            let opt = |s: Option<String>| s.map(Value::Text).unwrap_or(Value::Null);
+            values.extend([
+                Value::Integer(next),
+                Value::Integer(connection_id),
+                text(&e.row_key),
+                e.row_line.map(Value::Integer).unwrap_or(Value::Null),
+                opt(e.phone.clone()),
+                text(&e.text),
+                // Deterministic per entry, unique, and short: 8x8 once capped it at 50.
+                Value::Text(format!("sr-{connection_id}-{next}")),
+                text(e.status.as_str()),
+                Value::Integer(i64::from(e.is_test)),
+                opt(e.reason.clone()),
+                opt(e.not_before.map(|t| t.to_rfc3339())),
+                text(&now),
+                text(&now),
+            ]);
+            written.push((next, e.status));
+            next += 1;
+        }
+        stmt.execute(params_from_iter(values))?;
     }
-    Ok(ids)
+    Ok(written)
 }
+
+/// Outcomes per UPDATE statement (6 parameters each).
+const RECORD_CHUNK: usize = 500;
+
+/// Entries per INSERT statement (13 parameters each, well under SQLite's cap).
+const INSERT_CHUNK: usize = 400;
 
 impl super::Tx<'_> {
     /// Writes ledger entries in this transaction (see [`Store::insert_entries`]).
@@ -253,7 +290,7 @@ impl super::Tx<'_> {
         connection_id: i64,
         entries: &[NewEntry],
         now: DateTime<Utc>,
-    ) -> Result<Vec<i64>, Error> {
+    ) -> Result<Vec<(i64, EntryStatus)>, Error> {
         insert_entries_tx(self.conn, connection_id, entries, now)
     }
 
@@ -272,11 +309,8 @@ impl Store {
         entries: &[NewEntry],
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, Error> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let ids = insert_entries_tx(&tx, connection_id, entries, now)?;
-        tx.commit()?;
-        Ok(ids)
+        let written = self.write(|tx| insert_entries_tx(tx, connection_id, entries, now))?;
+        Ok(written.into_iter().map(|(id, _)| id).collect())
     }
 
     /// Atomically claims up to `limit` entries of the connection that are
@@ -298,6 +332,7 @@ impl Store {
                 "UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ?1
                  WHERE id IN (SELECT id FROM messages
                               WHERE connection_id = ?2 AND is_test = 0
+                                AND status IN ('pending', 'failed', 'waiting')
                                 AND (status = 'pending'
                                      OR (status = 'failed' AND ?3)
                                      OR (status = 'waiting' AND not_before <= ?1))
@@ -328,28 +363,43 @@ impl Store {
     /// `sending` change, so a late or repeated outcome cannot overwrite a
     /// person's decision.
     pub fn record(&self, outcomes: &[(i64, Outcome)], now: DateTime<Utc>) -> Result<(), Error> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
         let now = now.to_rfc3339();
-        {
-            let mut update = tx.prepare_cached(
-                "UPDATE messages SET status = ?2, umid = coalesce(?3, umid), error_code = ?4, reason = ?5,
-                                     attempts = attempts - ?6, updated_at = ?7
-                 WHERE id = ?1 AND status = 'sending'",
-            )?;
-            for (id, outcome) in outcomes {
-                let (status, umid, code, reason, uncount) = match outcome {
-                    Outcome::Queued { umid } => ("queued", Some(umid.as_str()), None, None, 0),
-                    Outcome::Rejected { code, description } => ("rejected", None, *code, Some(description.as_str()), 0),
-                    Outcome::Failed { reason } => ("failed", None, None, Some(reason.as_str()), 0),
-                    Outcome::Unknown { reason } => ("unknown", None, None, Some(reason.as_str()), 0),
-                    Outcome::Unsent => ("pending", None, None, None, 1),
-                };
-                update.execute(params![id, status, umid, code, reason, uncount, now])?;
+        self.write(|tx| {
+            // Many outcomes per statement (UPDATE … FROM VALUES): a batch
+            // answer brings 10,000 of them at once.
+            for chunk in outcomes.chunks(RECORD_CHUNK) {
+                let tuples = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(",");
+                let mut stmt = tx.prepare_cached(&format!(
+                    "UPDATE messages SET status = v.column2, umid = coalesce(v.column3, messages.umid),
+                            error_code = v.column4, reason = v.column5, attempts = messages.attempts - v.column6,
+                            updated_at = ?
+                     FROM (VALUES {tuples}) AS v
+                     WHERE messages.id = v.column1 AND messages.status = 'sending'"
+                ))?;
+                use rusqlite::types::Value;
+                let mut values: Vec<Value> = Vec::with_capacity(1 + chunk.len() * 6);
+                values.push(Value::Text(now.clone()));
+                for (id, outcome) in chunk {
+                    let text = |s: &str| Value::Text(s.to_owned());
+                    let (status, umid, code, reason, uncount) = match outcome {
+                        Outcome::Queued { umid } => ("queued", text(umid), Value::Null, Value::Null, 0),
+                        Outcome::Rejected { code, description } => (
+                            "rejected",
+                            Value::Null,
+                            code.map(Value::Integer).unwrap_or(Value::Null),
+                            text(description),
+                            0,
+                        ),
+                        Outcome::Failed { reason } => ("failed", Value::Null, Value::Null, text(reason), 0),
+                        Outcome::Unknown { reason } => ("unknown", Value::Null, Value::Null, text(reason), 0),
+                        Outcome::Unsent => ("pending", Value::Null, Value::Null, Value::Null, 1),
+                    };
+                    values.extend([Value::Integer(*id), text(status), umid, code, reason, Value::Integer(uncount)]);
+                }
+                stmt.execute(params_from_iter(values))?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// After a crash: every entry left in `sending` may have gone out, so it
@@ -466,7 +516,7 @@ impl Store {
         };
         self.write(|tx| {
             let ids = insert_entries_tx(tx, test.connection_id, &[entry], now)?;
-            for id in &ids {
+            for (id, _) in &ids {
                 tx.execute(
                     "UPDATE messages SET status = 'queued', umid = ?2, attempts = 1,
                             reason = 'sent by the test send' WHERE id = ?1",
@@ -477,15 +527,21 @@ impl Store {
         })
     }
 
-    /// Entries by id, in id order (for reports and tests).
+    /// Entries by id, in id order. Asked in chunks: SQLite caps the number
+    /// of parameters of one statement, and a run may write 100,000 entries.
     pub fn entries(&self, ids: &[i64]) -> Result<Vec<Entry>, Error> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
         let conn = self.conn();
-        let marks = vec!["?"; ids.len()].join(",");
-        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM messages WHERE id IN ({marks}) ORDER BY id"))?;
-        let rows = stmt.query_map(params_from_iter(ids), from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let mut stmt =
+                conn.prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE id IN ({marks}) ORDER BY id"))?;
+            let rows = stmt.query_map(params_from_iter(chunk), from_row)?;
+            for row in rows {
+                found.push(row?);
+            }
+        }
+        found.sort_by_key(|e| e.id);
+        Ok(found)
     }
 }

@@ -149,11 +149,24 @@ fn record(tx: &rusqlite::Transaction<'_>, observation: &Observation) -> Result<(
         }
     }
     let origin = if write.baseline { "baseline" } else { "new" };
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO seen_rows (connection_id, row_key, origin, line, first_seen_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for (key, line) in &write.keys {
-        insert.execute(params![id, key, origin, *line as i64, now])?;
+    // Many keys per statement: a first read of a big sheet records 100,000.
+    for chunk in write.keys.chunks(500) {
+        let tuples = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(",");
+        let mut insert = tx.prepare_cached(&format!(
+            "INSERT INTO seen_rows (connection_id, row_key, origin, line, first_seen_at) VALUES {tuples}"
+        ))?;
+        use rusqlite::types::Value;
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
+        for (key, line) in chunk {
+            values.extend([
+                Value::Integer(id),
+                Value::Text(key.clone()),
+                Value::Text(origin.to_owned()),
+                Value::Integer(*line as i64),
+                Value::Text(now.clone()),
+            ]);
+        }
+        insert.execute(rusqlite::params_from_iter(values))?;
     }
     Ok(())
 }

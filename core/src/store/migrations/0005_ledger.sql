@@ -31,3 +31,5 @@ CREATE TABLE messages (
 );
 CREATE UNIQUE INDEX messages_one_per_row ON messages (connection_id, row_key) WHERE is_test = 0;
 CREATE INDEX messages_by_status ON messages (connection_id, status);
+-- What a run claims, in order, without scanning what was sent long ago.
+CREATE INDEX messages_claimable ON messages (connection_id, id) WHERE status IN ('pending', 'failed', 'waiting');
