@@ -85,10 +85,12 @@ impl Alarm {
                 let _ = tokio::time::timeout(Duration::from_secs(5), scheduler.remove(&old)).await;
             }
             if let Some(at) = at {
-                // The crate keeps whole seconds and fires once the wall
-                // clock reaches them; rounding up by one second keeps it from
-                // firing just before `at`, which would only cost a re-arm.
-                let wait = (at - now).to_std().unwrap_or_default().as_secs() + 1;
+                // The crate fires once the wall clock reaches the whole
+                // second `floor(now) + wait`; rounding the wait up and adding
+                // a second keeps that after `at` (an early wake-up would only
+                // cost a re-arm).
+                let ahead = (at - now).to_std().unwrap_or_default();
+                let wait = ahead.as_secs() + u64::from(ahead.subsec_nanos() > 0) + 1;
                 let fire_tx = fire_tx.clone();
                 let added = CronJob::new_one_shot_async(Duration::from_secs(wait), move |_, _| {
                     let fire_tx = fire_tx.clone();

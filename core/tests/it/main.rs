@@ -7,6 +7,7 @@ mod gateway;
 mod google;
 mod ledger;
 mod optout;
+mod scheduler;
 mod sources;
 mod tidy;
 
