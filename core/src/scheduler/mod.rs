@@ -314,3 +314,31 @@ impl Runs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialise_flat_for_the_window() {
+        let at = "2026-03-10T10:15:00Z".parse().unwrap();
+        let started =
+            Event::RunStarted { name: "Orders".into(), cause: Cause::After { connection: "Stock".into() }, at };
+        assert_eq!(
+            serde_json::to_value(&started).unwrap(),
+            serde_json::json!({"event": "run_started", "name": "Orders", "cause": "after", "connection": "Stock",
+                               "at": "2026-03-10T10:15:00Z"}),
+            "the front end reads one flat object per event"
+        );
+        let forced = Event::RunStarted { name: "Orders".into(), cause: Cause::Forced, at };
+        assert_eq!(serde_json::to_value(&forced).unwrap()["cause"], "forced", "a unit cause flattens too");
+        let finished =
+            Event::RunFinished { name: "Orders".into(), outcome: RunOutcome::Failed { message: "gone".into() } };
+        assert_eq!(
+            serde_json::to_value(&finished).unwrap(),
+            serde_json::json!({"event": "run_finished", "name": "Orders",
+                               "outcome": {"result": "failed", "message": "gone"}}),
+            "an outcome keeps its own tag"
+        );
+    }
+}
