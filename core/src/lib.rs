@@ -2,6 +2,7 @@
 //!
 //! - `store`: the SQLite file in the data folder; the only module with SQL.
 //! - `schedule`: schedule kinds and "when next", with the 5-minute rule.
+//! - `scheduler`: the background loop that runs connections when they are due.
 //! - `secrets`: the OS keychain (and an in-memory stand-in for unit tests).
 //! - `account`: 8x8 accounts, verified without sending anything.
 //! - `gateway`: the 8x8 SMS API client; the only module that talks to 8x8.
@@ -35,6 +36,7 @@ pub mod optout;
 pub mod run;
 pub mod sandbox;
 pub mod schedule;
+pub mod scheduler;
 pub mod secrets;
 pub mod send;
 pub mod settings;

@@ -126,15 +126,20 @@ pub fn next_daily<Tz: TimeZone>(
 }
 
 /// The next run of an interval schedule: `every` after the last run, or
-/// `every` after it was switched on when it never ran. A missed run is due
-/// now, once.
+/// `every` after it was switched on when it never ran since. A missed run is
+/// due now, once.
 pub fn next_interval<Tz: TimeZone>(
     every_minutes: u32,
     last_run: Option<&DateTime<Tz>>,
     enabled_at: &DateTime<Tz>,
     now: &DateTime<Tz>,
 ) -> DateTime<Tz> {
-    let base = last_run.unwrap_or(enabled_at).clone();
+    // A run from before the schedule was switched on says nothing about when
+    // it is due: counting from it would fire at once on switching on.
+    let base = match last_run {
+        Some(last) if last > enabled_at => last.clone(),
+        _ => enabled_at.clone(),
+    };
     let due = base + Duration::minutes(i64::from(every_minutes));
     if due < *now {
         now.clone()
@@ -268,6 +273,12 @@ mod tests {
         let last = at(9, 15, 0);
         let much_later = at(13, 2, 0);
         assert_eq!(next_interval(15, Some(&last), &enabled, &much_later), much_later, "missed runs: once, now");
+        let forced_yesterday = at(9, 0, 0) - Duration::days(1);
+        assert_eq!(
+            next_interval(15, Some(&forced_yesterday), &enabled, &enabled),
+            at(9, 15, 0),
+            "a run from before switching on does not make the schedule due at once"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod google;
 mod ledger;
 mod optout;
 mod run;
+mod scheduler;
 mod sources;
 mod tidy;
 
