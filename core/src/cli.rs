@@ -13,6 +13,13 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// Prints a line to stdout. A closed pipe (`sendrow … | head`) is not an
 /// error worth a panic: the reader has all it wanted.
+/// Prints a line to stderr, ignoring a closed stderr for the same reason.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 macro_rules! say {
     ($($arg:tt)*) => {{
         let _ = writeln!(std::io::stdout().lock(), $($arg)*);
@@ -91,6 +98,8 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Run the schedule without a window (for servers and tests); stops on SIGTERM or Ctrl-C.
+    Daemon,
     /// Every message of a connection.
     History {
         /// The connection.
@@ -311,7 +320,7 @@ pub fn run(data_dir: Option<PathBuf>, command: Command) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start: {e}");
+            tell!("error: cannot start: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -321,13 +330,14 @@ pub fn run(data_dir: Option<PathBuf>, command: Command) -> ExitCode {
             Command::Account(cmd) => account(&open_core(data_dir)?, cmd).await,
             Command::Optout(cmd) => optout(&open_core(data_dir)?, cmd),
             Command::Connection(cmd) => connection(&open_core(data_dir)?, cmd).await,
+            Command::Daemon => daemon(open_core(data_dir)?).await,
             other => work(&open_core(data_dir)?, other).await,
         }
     });
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             ExitCode::FAILURE
         }
     }
@@ -437,7 +447,7 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
         Command::Preview { name, json, limit } => {
             let (items, warning) = core.preview(&name, limit).await?;
             if let Some(w) = warning {
-                eprintln!("warning: {w}");
+                tell!("warning: {w}");
             }
             if json {
                 print_json(&items);
@@ -472,7 +482,7 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
                 }
             }
             if sent.status != EntryStatus::Queued {
-                eprintln!(
+                tell!(
                     "error: the test SMS was not sent ({}): {}",
                     sent.status.as_str(),
                     sent.reason.unwrap_or_default()
@@ -503,10 +513,10 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
                 );
             }
             if let Some(w) = &summary.warning {
-                eprintln!("warning: {w}");
+                tell!("warning: {w}");
             }
             if summary.held > 0 {
-                eprintln!(
+                tell!(
                     "held: {} new rows are more than this connection's flood limit; nothing of them was sent. \
                      Run `sendrow run {name} --yes` to send them.",
                     summary.held
@@ -514,7 +524,7 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
                 return Ok(ExitCode::from(3));
             }
             if summary.unknown > 0 {
-                eprintln!(
+                tell!(
                     "attention: {} message(s) may or may not have reached 8x8; see `sendrow history {name}` and resolve them \
                      with `sendrow resend` or `sendrow mark-sent`.",
                     summary.unknown
@@ -568,7 +578,7 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
             core.resolve(&name, &row, Resolution::MarkSent)?;
             say!("Row {row:?} is marked as sent; it will not be sent again.");
         }
-        Command::Account(_) | Command::Sim(_) | Command::Optout(_) | Command::Connection(_) => {
+        Command::Account(_) | Command::Sim(_) | Command::Optout(_) | Command::Connection(_) | Command::Daemon => {
             unreachable!("dispatched before")
         }
     }
@@ -650,7 +660,7 @@ fn optout(core: &Core, cmd: OptoutCommand) -> Result<ExitCode, Error> {
             let report = core.import_optouts(&file, country(&c)?)?;
             say!("{} added, {} already on the list.", report.added, report.already_listed);
             for (line, text, reason) in &report.refused {
-                eprintln!("line {line} ({text:?}) skipped: {reason}");
+                tell!("line {line} ({text:?}) skipped: {reason}");
             }
         }
         OptoutCommand::Export => {
@@ -711,7 +721,7 @@ async fn account(core: &Core, cmd: AccountCommand) -> Result<ExitCode, Error> {
             Ok(match account.status {
                 AccountStatus::Active => ExitCode::SUCCESS,
                 AccountStatus::Inactive { .. } => {
-                    eprintln!(
+                    tell!(
                         "error: 8x8 did not accept account {:?}: {}. Check your access: copy the subaccount ID and API key \
                          again from the 8x8 Connect portal, then run `sendrow account verify {}`",
                         view.name,
@@ -751,6 +761,28 @@ async fn account(core: &Core, cmd: AccountCommand) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Runs the scheduler until SIGTERM or Ctrl-C, printing one JSON line per
+/// event (run started, finished, next run, …) for logs and tests.
+async fn daemon(core: Core) -> Result<ExitCode, Error> {
+    let dir = core.data_dir().display().to_string();
+    let (daemon, task) = crate::daemon::start(std::sync::Arc::new(core), shutdown_signal())?;
+    let mut events = daemon.events.subscribe();
+    tell!("sendrow daemon: running the schedule for {dir}; stop with Ctrl-C or SIGTERM");
+    let printer = tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => say!("{}", serde_json::to_string(&event).expect("events serialize")),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+    let _ = task.await;
+    printer.abort();
+    tell!("sendrow daemon: stopped");
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn sim(args: SimArgs) -> Result<ExitCode, Error> {

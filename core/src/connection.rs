@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{Local, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::compose::{Country, DateFormat, SenderId, Template};
@@ -358,11 +358,8 @@ impl Core {
     fn view(&self, stored: &StoredConnection) -> Result<ConnectionView, Error> {
         let spec = Self::spec_of(stored)?;
         let last_run = self.store().last_run(stored.id)?;
-        let next_run = if stored.auto_update && stored.paused_reason.is_none() {
-            next_run(&spec, stored, last_run.as_ref(), Local::now())
-        } else {
-            None
-        };
+        let job = self.job_of(stored)?;
+        let next_run = crate::scheduler::next_run(&job, &Local, Utc::now()).map(|t| t.with_timezone(&Local));
         let counts = self.store().status_counts(stored.id)?.into_iter().map(|(s, n)| (s.as_str(), n)).collect();
         Ok(ConnectionView {
             name: stored.name.clone(),
@@ -408,29 +405,6 @@ impl Core {
         }
         self.store().delete_connection(name)?;
         Ok(())
-    }
-}
-
-/// When the connection runs next by its schedule, in local time; `None` for
-/// schedules driven by events (after another connection, file changes).
-pub fn next_run(
-    spec: &ConnectionSpec,
-    stored: &StoredConnection,
-    last_run: Option<&crate::run::RunSummary>,
-    now: DateTime<Local>,
-) -> Option<DateTime<Local>> {
-    let chosen_at = DateTime::parse_from_rfc3339(&stored.updated_at).ok()?.with_timezone(&Local);
-    let last = last_run.and_then(|r| DateTime::parse_from_rfc3339(&r.started_at).ok()).map(|t| t.with_timezone(&Local));
-    match spec.schedule.as_ref()? {
-        Schedule::Every { every_minutes } => {
-            Some(schedule::next_interval(*every_minutes, last.as_ref(), &chosen_at, &now))
-        }
-        Schedule::At { at } => {
-            let times: Vec<_> = at.iter().filter_map(|t| schedule::parse_time(t).ok()).collect();
-            let after = last.filter(|l| *l > now).unwrap_or(now);
-            schedule::next_daily(&times, &chosen_at, &after)
-        }
-        Schedule::After { .. } | Schedule::OnChange { .. } => None,
     }
 }
 

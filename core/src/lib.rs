@@ -18,6 +18,7 @@
 //! - `gsm7`: which texts fit the GSM 03.38 alphabet.
 //! - `compose`: a row's SMS: template, phone number, sender, segments.
 //! - `settings`: choices the user makes in the window (language, …).
+//! - `daemon`: the scheduler wired to a data folder (the tray app and `sendrow daemon`).
 //! - `cli`: the headless command line of product.md §7.
 //!
 //! [`Core`] ties a data folder's store to a secret store; the desktop app and
@@ -27,6 +28,7 @@ pub mod account;
 pub mod cli;
 pub mod compose;
 pub mod connection;
+pub mod daemon;
 pub mod data_dir;
 pub mod delivery;
 pub mod gateway;
