@@ -9,7 +9,8 @@ const LAST_STEP = 7;
 
 const Wizard = {
   step: 1,
-  editing: null, // the ConnectionView being edited, or null for a new one
+  isNew: true, // opened with "New connection" (it is saved on the way, before the test)
+  editing: null, // the ConnectionView being edited (or saved on the way), else null
   saved: false, // whether the connection exists in the store by now
   sample: null,
   draft: null,
@@ -19,6 +20,7 @@ const Wizard = {
   connect: null,
 
   open(connection) {
+    Wizard.isNew = !connection;
     Wizard.editing = connection || null;
     Wizard.saved = Boolean(connection);
     Wizard.sample = null;
@@ -154,7 +156,9 @@ const Wizard = {
     const guess = sample.headers.find((h) => /(^|\s)(id|№)($|\s)|номер замовлення|order id/i.test(h)) || "";
     $("w-rowkey").value = spec ? (spec.row_key ? spec.row_key.column : "") : previousKey ?? guess;
     $("w-rowkey").disabled = Boolean(Wizard.editing);
-    document.querySelector(`input[name="start-from"][value="${spec ? spec.start_from : "new_rows"}"]`).checked = true;
+    // Reading again (Next re-reads) keeps what the user chose.
+    if (spec) document.querySelector(`input[name="start-from"][value="${spec.start_from}"]`).checked = true;
+    else if (previousKey === null) document.querySelector('input[name="start-from"][value="new_rows"]').checked = true;
     for (const radio of document.querySelectorAll('input[name="start-from"]')) radio.disabled = Boolean(Wizard.editing);
     if (!$("w-name").value) {
       const src = Wizard.source();
@@ -341,7 +345,8 @@ const Wizard = {
     const others = Connections.list.map((c) => c.name).filter((n) => n !== name);
     const schedule = spec && spec.schedule ? spec.schedule : { every_minutes: 15 };
     Wizard.schedule.set(schedule, { others, isFile: Wizard.source().type !== "google_sheets" });
-    setSwitch($("w-auto"), Wizard.editing ? Wizard.editing.auto_update : true);
+    // A new connection is saved with auto-update off for its test; this step turns it on.
+    setSwitch($("w-auto"), Wizard.isNew ? true : Wizard.editing.auto_update);
   },
 
   async next() {
@@ -376,7 +381,8 @@ const Wizard = {
         if (!result.ok) return fail(result);
         if (result.value.status !== "active") {
           await Wizard.renderAccounts();
-          return fail({ code: "account_inactive", message: inactiveReason(result.value) });
+          const code = result.value.status_code ? ` (${result.value.status_code})` : "";
+          return fail({ code: "account_inactive", message: `${result.value.status_reason || ""}${code}` });
         }
         return true;
       }
