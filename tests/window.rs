@@ -622,6 +622,8 @@ async fn shop_owner_goes_through_the_seed_flow_in_the_real_window() {
     wait_text(client, "#history-title", "the Ukrainian history title", |t| t == "Історія «Orders»").await;
     let badge = text_of(client, "#history-body .badge").await;
     assert_eq!(badge, string(&uk, "entry.queued"), "status badges switch to Ukrainian too");
+    let line = text_of(client, "#history-body td").await;
+    assert!(line.starts_with("рядок "), "the row column switches to Ukrainian too: {line:?}");
     shoot(client, "15-history-uk").await;
     click(client, "#history-back").await;
     let schedule =

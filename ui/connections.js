@@ -41,7 +41,10 @@ const Connections = {
   },
 
   async render() {
+    // Only the latest render draws: an earlier one may answer after it.
+    const ticket = (Connections.ticket = (Connections.ticket || 0) + 1);
     const result = await call("list_connections");
+    if (ticket !== Connections.ticket) return;
     if (!result.ok) return showFatal(result);
     Connections.list = result.value;
     const list = $("connections-list");

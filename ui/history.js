@@ -31,7 +31,10 @@ const History = {
     if (!History.name) return;
     $("history-title").textContent = t("history.title", { name: History.name });
     History.fillFilter();
+    // Only the latest render draws: an earlier one may answer after it.
+    const ticket = (History.ticket = (History.ticket || 0) + 1);
     const result = await call("history", { name: History.name });
+    if (ticket !== History.ticket) return;
     if (!result.ok) return showNote("history-note", errorText(result), "error");
     History.entries = result.value;
     const filter = $("history-filter").value;

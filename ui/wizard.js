@@ -178,7 +178,10 @@ const Wizard = {
     const box = $("w-accounts");
     box.replaceChildren(...result.value.map((a) => {
       const radio = el("input", { type: "radio", name: "w-account", value: a.name, checked: a.name === Wizard.chosenAccount });
-      radio.addEventListener("change", () => (Wizard.chosenAccount = a.name));
+      radio.addEventListener("change", () => {
+        Wizard.chosenAccount = a.name;
+        showError("w-error", null);
+      });
       const card = el("label", { class: `choice-card selectable account-choice ${a.status}`, dataset: { account: a.name } },
         radio,
         el("span", { class: "account-line" }, el("strong", {}, a.name), statusBadge(a.status)),
@@ -196,6 +199,7 @@ const Wizard = {
       Wizard.connect = accountForm(box, "wa", {
         onSaved: async (account) => {
           Wizard.chosenAccount = account.name;
+          showError("w-error", null);
           Wizard.toggleConnect(false);
           await Wizard.renderAccounts();
         },
