@@ -97,7 +97,8 @@ async function start() {
     if (e.key !== "Escape" || document.querySelector("dialog[open]")) return;
     if (currentView === "accounts" && !$("add-panel").hidden) Accounts.openAdd(false);
     else if (currentView === "wizard" && !$("w-connect").hidden) Wizard.toggleConnect(false);
-    else if (currentView === "wizard" || currentView === "history") showApp("connections");
+    // Not the wizard itself: Escape must not throw away a half-written message.
+    else if (currentView === "history") showApp("connections");
   });
 
   const info = await call("app_info");

@@ -57,7 +57,7 @@ const History = {
         el("button", { type: "button", onclick: () => History.resolve(e.row_key, "mark_sent") }, t("banner.markSentOne")));
     }
     return el("tr", { dataset: { status: e.status, row: e.row_key } },
-      el("td", { title: e.row_key }, rowLabel), el("td", { class: "nowrap" }, e.phone || "—"), el("td", { class: "text" }, e.text),
+      el("td", { title: e.row_key, class: "nowrap" }, rowLabel), el("td", { class: "nowrap" }, e.phone || "—"), el("td", { class: "text" }, e.text),
       status, el("td", {}, delivery, e.delivery_error ? el("div", { class: "reason" }, e.delivery_error) : null),
       el("td", { class: "detail" }, detail), actions);
   },
