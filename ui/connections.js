@@ -68,7 +68,8 @@ const Connections = {
     const gear = iconButton("gear", t("conn.gear", { name: c.name }), () => Connections.openGear(c));
     gear.id = `gear-${key}`;
 
-    const status = el("div", { class: "status-line" }, statusBadge(c.status));
+    // Its own words: in Ukrainian a connection (підключення) is neuter, an account is not.
+    const status = el("div", { class: "status-line" }, el("span", { class: `badge ${c.status}` }, t(`connStatus.${c.status}`)));
     if (c.status_reason) status.append(el("span", { class: "reason" }, c.status_reason));
     if (running) status.append(el("span", { class: "progress", role: "status" }, t("conn.running")));
 
