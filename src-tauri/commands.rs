@@ -1,11 +1,25 @@
 //! Tauri commands: each extracts the state, calls one core function and maps
 //! the error. API keys come in through `add_account` and never go back out.
+//!
+//! File paths typed in the window may be relative: they are taken relative to
+//! the user's home folder (`base_dir`), the folder a file dialog would open.
 
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, Local};
 use sendrow_core::account::{AccountInput, AccountView, Region, Target};
+use sendrow_core::compose::template::Variable;
+use sendrow_core::compose::Country;
+use sendrow_core::connection::{ConnectionSpec, ConnectionView, Draft, Saved, SourceSample};
+use sendrow_core::optout::ImportReport;
+use sendrow_core::run::{RunOptions, RunSummary, TestSend};
+use sendrow_core::schedule;
 use sendrow_core::secrets::Secret;
+use sendrow_core::source::SourceSpec;
+use sendrow_core::store::{Entry, OptOut, Resolution};
 use sendrow_core::Core;
-use serde::Deserialize;
-use tauri::State;
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Manager, State};
 
 use crate::ipc_error::IpcError;
 use crate::AppState;
@@ -14,11 +28,28 @@ fn core<'a>(state: &'a State<'_, AppState>) -> Result<&'a Core, IpcError> {
     state.core.as_ref().map_err(Clone::clone)
 }
 
+/// Where relative paths typed in the window start: the home folder.
+fn base_dir(app: &AppHandle) -> PathBuf {
+    app.path().home_dir().unwrap_or_default()
+}
+
+fn invalid(message: impl Into<String>) -> IpcError {
+    IpcError { code: "invalid_input", message: message.into() }
+}
+
 /// Version and data folder, for the About line; or why the data folder failed.
 #[tauri::command]
 pub fn app_info(state: State<'_, AppState>) -> Result<serde_json::Value, IpcError> {
     let core = core(&state)?;
     Ok(serde_json::json!({"version": env!("CARGO_PKG_VERSION"), "data_dir": core.data_dir()}))
+}
+
+/// The fixed choices the window offers: update intervals (minutes) and the
+/// system variables of a message, both as the core defines them.
+#[tauri::command]
+pub fn wizard_options() -> serde_json::Value {
+    let variables: Vec<&str> = Variable::ALL.iter().map(|v| v.name()).collect();
+    serde_json::json!({"intervals": schedule::INTERVALS, "variables": variables})
 }
 
 #[tauri::command]
@@ -42,7 +73,7 @@ pub async fn add_account(state: State<'_, AppState>, form: NewAccountForm) -> Re
     let target = match (form.region.as_deref().and_then(Region::parse), form.base_url) {
         (Some(region), _) => Target::Region(region),
         (None, Some(url)) if !url.trim().is_empty() => Target::BaseUrl(url),
-        _ => return Err(IpcError { code: "invalid_input", message: "choose a region or give a base URL".into() }),
+        _ => return Err(invalid("choose a region or give a base URL")),
     };
     let input =
         AccountInput { name: form.name, subaccount_id: form.subaccount_id, target, api_key: Secret::new(form.api_key) };
@@ -67,4 +98,196 @@ pub fn get_language(state: State<'_, AppState>) -> Result<Option<String>, IpcErr
 #[tauri::command]
 pub fn set_language(state: State<'_, AppState>, language: String) -> Result<(), IpcError> {
     Ok(core(&state)?.set_language(&language)?)
+}
+
+/// First start: runs the built-in 8x8 simulator (once per app start) and
+/// creates the sandbox account and sample connection over it.
+#[tauri::command]
+pub async fn start_sandbox(state: State<'_, AppState>) -> Result<(), IpcError> {
+    let core = core(&state)?;
+    let url = crate::sandbox_url(&state.sandbox).await?;
+    Ok(core.create_sandbox(&url).await?)
+}
+
+#[tauri::command]
+pub fn list_connections(state: State<'_, AppState>) -> Result<Vec<ConnectionView>, IpcError> {
+    Ok(core(&state)?.connections()?)
+}
+
+/// The wizard's first step: the columns, a few rows and how many there are.
+#[tauri::command]
+pub async fn inspect_source(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    source: SourceSpec,
+) -> Result<SourceSample, IpcError> {
+    Ok(core(&state)?.inspect_source(&source.relative_to(&base_dir(&app)), 5).await?)
+}
+
+/// Checks a draft as saving would and composes the test row's preview.
+#[tauri::command]
+pub async fn check_draft(app: AppHandle, state: State<'_, AppState>, spec: ConnectionSpec) -> Result<Draft, IpcError> {
+    Ok(core(&state)?.check_draft(&spec, &base_dir(&app)).await?)
+}
+
+#[tauri::command]
+pub async fn add_connection(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    spec: ConnectionSpec,
+) -> Result<Saved, IpcError> {
+    Ok(core(&state)?.add_connection(spec, &base_dir(&app)).await?)
+}
+
+#[tauri::command]
+pub async fn update_connection(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    spec: ConnectionSpec,
+) -> Result<ConnectionView, IpcError> {
+    Ok(core(&state)?.update_connection(spec, &base_dir(&app)).await?)
+}
+
+/// The connection row's toggle.
+#[tauri::command]
+pub fn set_auto_update(state: State<'_, AppState>, name: String, on: bool) -> Result<ConnectionView, IpcError> {
+    Ok(core(&state)?.set_auto_update(&name, on)?)
+}
+
+#[tauri::command]
+pub fn remove_connection(state: State<'_, AppState>, name: String) -> Result<(), IpcError> {
+    Ok(core(&state)?.remove_connection(&name)?)
+}
+
+/// The arrow: a run now. `release_held` sends what the flood guard holds.
+#[tauri::command]
+pub async fn run_connection(
+    state: State<'_, AppState>,
+    name: String,
+    release_held: bool,
+) -> Result<RunSummary, IpcError> {
+    let options = RunOptions { release_held, ..RunOptions::default() };
+    Ok(core(&state)?.run(&name, &options).await?)
+}
+
+/// "Send test data to 8x8": the first data row, to its phone or to `to`.
+#[tauri::command]
+pub async fn test_send(state: State<'_, AppState>, name: String, to: Option<String>) -> Result<TestSend, IpcError> {
+    let to = to.filter(|t| !t.trim().is_empty());
+    Ok(core(&state)?.test_send(&name, None, to.as_deref()).await?)
+}
+
+#[tauri::command]
+pub fn history(state: State<'_, AppState>, name: String) -> Result<Vec<Entry>, IpcError> {
+    Ok(core(&state)?.history(&name)?)
+}
+
+/// A person's decision on an `unknown` (or `failed`) message: `resend` or `mark_sent`.
+#[tauri::command]
+pub fn resolve(state: State<'_, AppState>, name: String, row_key: String, resolution: String) -> Result<(), IpcError> {
+    let resolution = match resolution.as_str() {
+        "resend" => Resolution::Resend,
+        "mark_sent" => Resolution::MarkSent,
+        other => return Err(invalid(format!("resolution {other:?}: use \"resend\" or \"mark_sent\""))),
+    };
+    Ok(core(&state)?.resolve(&name, &row_key, resolution)?)
+}
+
+/// The flood banner's "skip all".
+#[tauri::command]
+pub fn skip_held(state: State<'_, AppState>, name: String) -> Result<usize, IpcError> {
+    Ok(core(&state)?.skip_held(&name)?)
+}
+
+/// Asks 8x8 about queued messages now; returns how many got a new state.
+#[tauri::command]
+pub async fn check_deliveries(state: State<'_, AppState>) -> Result<usize, IpcError> {
+    let settings = sendrow_core::delivery::PollSettings::default();
+    Ok(core(&state)?.check_deliveries(chrono::Utc::now(), &settings).await?.checked)
+}
+
+fn country(code: Option<String>) -> Result<Country, IpcError> {
+    let code = code.unwrap_or_else(|| "UA".into());
+    Country::parse(&code).map_err(|e| invalid(format!("country {code:?}: {e}")))
+}
+
+#[tauri::command]
+pub fn list_optouts(state: State<'_, AppState>) -> Result<Vec<OptOut>, IpcError> {
+    Ok(core(&state)?.optouts()?)
+}
+
+/// Adds a number in any common format; returns it in E.164.
+#[tauri::command]
+pub fn add_optout(
+    state: State<'_, AppState>,
+    number: String,
+    note: Option<String>,
+    country_code: Option<String>,
+) -> Result<String, IpcError> {
+    let note = note.filter(|n| !n.trim().is_empty());
+    Ok(core(&state)?.add_optout(&number, country(country_code)?, note.as_deref())?.as_str().to_owned())
+}
+
+#[tauri::command]
+pub fn remove_optout(state: State<'_, AppState>, number: String) -> Result<bool, IpcError> {
+    Ok(core(&state)?.remove_optout(&number, country(None)?)?)
+}
+
+#[tauri::command]
+pub fn import_optouts(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+    country_code: Option<String>,
+) -> Result<ImportReport, IpcError> {
+    let path = base_dir(&app).join(path.trim());
+    Ok(core(&state)?.import_optouts(&path, country(country_code)?)?)
+}
+
+/// The opt-out list as CSV text, shown in the window to copy or save.
+#[tauri::command]
+pub fn export_optouts(state: State<'_, AppState>) -> Result<String, IpcError> {
+    Ok(core(&state)?.export_optouts()?)
+}
+
+/// Writes an export the window shows (history, opt-outs) to a `.csv` path
+/// the user typed; an existing file is not overwritten.
+#[tauri::command]
+pub fn save_csv(app: AppHandle, path: String, contents: String) -> Result<String, IpcError> {
+    let path = base_dir(&app).join(path.trim());
+    if path.extension().and_then(|e| e.to_str()).map(str::to_lowercase).as_deref() != Some("csv") {
+        return Err(invalid(format!("{}: the file name must end in .csv", path.display())));
+    }
+    write_new(&path, &contents).map_err(|e| invalid(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path.display().to_string())
+}
+
+fn write_new(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new().write(true).create_new(true).open(path)?.write_all(contents.as_bytes())
+}
+
+/// When each daily time chosen now first runs, by the 5-minute rule.
+#[derive(Debug, Serialize)]
+pub struct FirstRun {
+    time: String,
+    /// RFC 3339, local time.
+    first_run: String,
+    /// The time is 5 minutes away or less, so the first run is a day later.
+    too_soon: bool,
+}
+
+#[tauri::command]
+pub fn first_runs(times: Vec<String>) -> Result<Vec<FirstRun>, IpcError> {
+    let now = Local::now();
+    times
+        .into_iter()
+        .map(|time| {
+            let parsed = schedule::parse_time(&time).map_err(invalid)?;
+            let first = schedule::first_run(parsed, &now);
+            // Pushed by the rule iff the first run is more than a day away.
+            let too_soon = first - now > Duration::hours(24);
+            Ok(FirstRun { time, first_run: first.to_rfc3339(), too_soon })
+        })
+        .collect()
 }

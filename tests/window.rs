@@ -1,8 +1,12 @@
-//! End-to-end test of the real desktop window, driven through tauri-driver
-//! and WebKitWebDriver the way a shop owner would use it: connect a working
-//! 8x8 account and one with a wrong key (both against the simulator), switch
-//! to Ukrainian, and check that the API key never leaks into the page or the
-//! data folder.
+//! End-to-end tests of the real desktop window, driven through tauri-driver
+//! and WebKitWebDriver the way a shop owner would use it: the first start
+//! with the sandbox, accounts with a wrong and a right key, a CSV connection
+//! built through every step of the wizard (chips, preview, UCS-2 warning,
+//! test send), daily times with the 5-minute rule, a forced run, the history,
+//! the opt-out list and settings, and the switch to Ukrainian; plus the
+//! keyboard path of a first start with a real account. API keys must never
+//! leak into the page or the data folder. Each screen is saved as
+//! `target/screenshots/NN-name.png`.
 //!
 //! It needs an X display and a D-Bus session with an unlocked GNOME Keyring
 //! (the app stores keys in the Secret Service): `scripts/test`, the README's
@@ -164,35 +168,6 @@ async fn click(client: &Client, css: &str) {
     wait_displayed(client, css).await.click().await.unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
 }
 
-/// Fills and submits the add-account form the way a user would, choosing
-/// "Another address…" so the account points at the simulator.
-async fn add_account(client: &Client, name: &str, base_url: &str, key: &str) {
-    click(client, "#show-add").await;
-    type_into(client, "#f-name", name).await;
-    let region = wait_displayed(client, "#f-region").await;
-    // The second account is added in a re-opened form that remembers the
-    // previous region; choosing it again must still show the address field.
-    region.select_by_value("custom").await.expect("the region list must offer `custom`");
-    // The address field only appears once the region changes.
-    type_into(client, "#f-base-url", base_url).await;
-    type_into(client, "#f-subaccount", SANDBOX_SUBACCOUNT).await;
-    type_into(client, "#f-key", key).await;
-    click(client, "#add-submit").await;
-}
-
-/// Waits for the account's row to show a status badge, failing fast with the
-/// form's own error if the add was refused.
-async fn wait_for_badge(client: &Client, name: &str) -> Element {
-    let badge = format!(r#"tr[data-account="{name}"] .badge"#);
-    wait_for(&format!("the row of account {name:?} with a status badge"), || async {
-        if displayed(client, "#add-error").await {
-            panic!("adding account {name:?} failed: {}", text_of(client, "#add-error").await);
-        }
-        client.find(Locator::Css(&badge)).await.ok()
-    })
-    .await
-}
-
 async fn has_class(el: &Element, class: &str) -> bool {
     let classes = el.attr("class").await.expect("a badge's class attribute").unwrap_or_default();
     classes.split_whitespace().any(|c| c == class)
@@ -239,117 +214,500 @@ fn assert_no_secret_in_files(dir: &Path, secrets: &[&str], when: &str) {
     assert!(files > 0, "the data folder {} must hold the app's files ({when})", dir.display());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn shop_owner_connects_accounts_in_the_real_window() {
+/// Only one window at a time: two WebKitWebDriver sessions on one display
+/// would steal each other's focus and keyboard input.
+static ONE_WINDOW: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn require_display_and_bus() {
     assert!(std::env::var_os("DISPLAY").is_some(), "this test opens a real window and DISPLAY is not set; {RUN_HINT}");
     assert!(
         std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
         "this test stores API keys in the Secret Service and there is no D-Bus session; {RUN_HINT}"
     );
+}
+
+/// A running app on `data_dir` behind tauri-driver, with the test's own 8x8
+/// simulator (a separate process, so the test can read what it received).
+struct Session {
+    client: Client,
+    procs: Processes,
+    sim_url: String,
+    data_dir: String,
+}
+
+impl Session {
+    async fn start(data_dir: &Path) -> Session {
+        let data_dir = data_dir.to_str().expect("a UTF-8 temp path").to_owned();
+        let (sim, sim_stdout, sim_url) = start_sim();
+        let (port, native_port) = (free_port(), free_port());
+        let driver = Command::new(find_tauri_driver())
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("tauri-driver must start");
+        let mut procs = Processes { sim, _sim_stdout: sim_stdout, driver: Some(driver) };
+        wait_for("tauri-driver to listen", || {
+            let exited = procs.driver.as_mut().and_then(|d| d.try_wait().ok().flatten());
+            assert!(exited.is_none(), "tauri-driver exited early with {exited:?}");
+            std::future::ready(TcpStream::connect(("127.0.0.1", port)).ok())
+        })
+        .await;
+        // `args` rather than the environment, so a SENDROW_DATA_DIR of the
+        // developer's shell can never point the test at real data.
+        let caps = json!({
+            "browserName": "wry",
+            "tauri:options": {
+                "application": env!("CARGO_BIN_EXE_sendrow"),
+                "args": ["--data-dir", data_dir],
+            },
+        });
+        let client = ClientBuilder::rustls()
+            .expect("a rustls WebDriver connector")
+            .capabilities(caps.as_object().expect("capabilities are an object").clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("tauri-driver must open a session with the sendrow window");
+        Session { client, procs, sim_url, data_dir }
+    }
+
+    /// Closes the window and waits until the app has really quit.
+    async fn stop(mut self) {
+        self.client.clone().close().await.expect("the WebDriver session must close");
+        self.procs.stop_driver();
+        let data_dir = self.data_dir.clone();
+        wait_for("the app to quit with its WebDriver session", || {
+            std::future::ready((!app_running(&data_dir)).then_some(()))
+        })
+        .await;
+    }
+
+    /// What the test's simulator accepted so far.
+    async fn sim_messages(&self) -> Vec<Value> {
+        let url = format!("{}/_sim/messages", self.sim_url);
+        reqwest::get(&url).await.expect("the simulator answers").json().await.expect("the simulator lists JSON")
+    }
+}
+
+/// Saves what the window shows as `target/screenshots/NN-name.png`.
+async fn shoot(client: &Client, name: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let png = client.screenshot().await.expect("a WebDriver screenshot");
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, png).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    println!("screenshot: {}", path.display());
+}
+
+/// Waits until the text of `css` satisfies `ok`, and returns it.
+async fn wait_text(client: &Client, css: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let last = std::cell::RefCell::new(String::new());
+    let found = wait_for_or_none(|| async {
+        let el = client.find(Locator::Css(css)).await.ok()?;
+        let text = el.text().await.ok()?;
+        let good = ok(&text);
+        *last.borrow_mut() = text.clone();
+        good.then_some(text)
+    })
+    .await;
+    found.unwrap_or_else(|| {
+        panic!("timed out after {PATIENCE:?} waiting for {what} in {css}; it says {:?}", last.borrow())
+    })
+}
+
+async fn wait_for_or_none<T, F, Fut>(mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = probe().await {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+async fn attr_of(client: &Client, css: &str, name: &str) -> String {
+    find(client, css).await.attr(name).await.expect("an attribute").unwrap_or_default()
+}
+
+/// Fills and submits a connect-an-account form whose ids start with `p`,
+/// choosing "Another address…" so the account points at the simulator.
+async fn fill_account_form(client: &Client, p: &str, name: &str, base_url: &str, key: &str) {
+    type_into(client, &format!("#{p}-name"), name).await;
+    let region = wait_displayed(client, &format!("#{p}-region")).await;
+    // The second account is added in a re-opened form that remembers the
+    // previous region; choosing it again must still show the address field.
+    region.select_by_value("custom").await.expect("the region list must offer `custom`");
+    type_into(client, &format!("#{p}-base-url"), base_url).await;
+    type_into(client, &format!("#{p}-subaccount"), SANDBOX_SUBACCOUNT).await;
+    type_into(client, &format!("#{p}-key"), key).await;
+    click(client, &format!("#{p}-submit")).await;
+}
+
+/// Waits for the account's row to show a status badge, failing fast with the
+/// form's own error if the add was refused.
+async fn wait_for_badge(client: &Client, name: &str, error_box: &str) -> Element {
+    let badge = format!(r#"[data-account="{name}"] .badge"#);
+    wait_for(&format!("account {name:?} with a status badge"), || async {
+        if displayed(client, error_box).await {
+            panic!("adding account {name:?} failed: {}", text_of(client, error_box).await);
+        }
+        client.find(Locator::Css(&badge)).await.ok()
+    })
+    .await
+}
+
+/// The card of a connection on the main screen, and something inside it.
+fn card(name: &str, inner: &str) -> String {
+    format!(r#"article[data-connection="{name}"] {inner}"#)
+}
+
+/// A local time `minutes` from now, as the schedule editor takes it.
+fn local_hhmm(minutes: i64) -> String {
+    (chrono::Local::now() + chrono::Duration::minutes(minutes)).format("%H:%M").to_string()
+}
+
+async fn press(client: &Client, key: fantoccini::key::Key) {
+    let focused = client.active_element().await.expect("something has the keyboard focus");
+    focused.send_keys(&key.to_string()).await.expect("a key press reaches the focused element");
+}
+
+/// A CSV like a shop's order export: Ukrainian headers and names, a phone
+/// written the way people type it.
+const ORDERS_CSV: &str =
+    "Order ID,Ім'я,Телефон,Сума\n1,Олена,067 123 45 67,450 грн\n2,Ivan,+380 50 111 22 33,1200 грн\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shop_owner_goes_through_the_seed_flow_in_the_real_window() {
+    require_display_and_bus();
+    let _one = ONE_WINDOW.lock().await;
     let en = ui_strings("en");
     let uk = ui_strings("uk");
-
     let data = tempfile::tempdir().expect("a temp data folder");
-    let data_dir = data.path().to_str().expect("a UTF-8 temp path").to_owned();
-    let (sim, sim_stdout, sim_url) = start_sim();
+    let files = tempfile::tempdir().expect("a temp folder for the shop's files");
+    let orders = files.path().join("orders.csv");
+    std::fs::write(&orders, ORDERS_CSV).expect("the orders CSV is written");
+    let session = Session::start(data.path()).await;
+    let client = &session.client;
+    let sim_url = session.sim_url.clone();
 
-    let (port, native_port) = (free_port(), free_port());
-    let driver = Command::new(find_tauri_driver())
-        .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("tauri-driver must start");
-    let mut procs = Processes { sim, _sim_stdout: sim_stdout, driver: Some(driver) };
-
-    wait_for("tauri-driver to listen", || {
-        let exited = procs.driver.as_mut().and_then(|d| d.try_wait().ok().flatten());
-        assert!(exited.is_none(), "tauri-driver exited early with {exited:?}");
-        std::future::ready(TcpStream::connect(("127.0.0.1", port)).ok())
-    })
-    .await;
-
-    // `args` rather than the environment, so a SENDROW_DATA_DIR of the
-    // developer's shell can never point the test at real data.
-    let caps = json!({
-        "browserName": "wry",
-        "tauri:options": {
-            "application": env!("CARGO_BIN_EXE_sendrow"),
-            "args": ["--data-dir", data_dir],
-        },
-    });
-    let client = ClientBuilder::rustls()
-        .expect("a rustls WebDriver connector")
-        .capabilities(caps.as_object().expect("capabilities are an object").clone())
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("tauri-driver must open a session with the sendrow window");
-
-    // A fresh data folder: the empty state, in English by default.
-    let empty = wait_displayed(&client, "#accounts-empty").await;
+    // 1. First start: nothing connected, so the window offers the sandbox or a real account.
+    wait_displayed(client, "#view-welcome").await;
     assert_eq!(
-        empty.text().await.expect("empty-state text"),
-        string(&en, "accounts.empty"),
-        "a fresh data folder shows the English empty state when the OS locale is not Ukrainian"
+        text_of(client, "#welcome-title").await,
+        string(&en, "welcome.title"),
+        "a fresh data folder greets in English when the OS locale is not Ukrainian"
     );
-    assert_eq!(
-        text_of(&client, "#accounts-title").await,
-        string(&en, "accounts.title"),
-        "the title is English by default"
-    );
-    let about = text_of(&client, "#about").await;
-    assert!(about.contains(&data_dir), "the window must use the test's data folder {data_dir}, footer says {about:?}");
+    assert!(displayed(client, "#start-real").await, "the first start must also offer connecting a real 8x8 account");
+    let about = text_of(client, "#about").await;
+    assert!(about.contains(&session.data_dir), "the window must use the test's data folder, footer says {about:?}");
+    shoot(client, "01-welcome").await;
 
-    // A working account: 8x8 (the simulator) accepts the key.
-    add_account(&client, "Shop main", &sim_url, SANDBOX_KEY).await;
-    let badge = wait_for_badge(&client, "Shop main").await;
-    assert!(has_class(&badge, "active").await, "the simulator accepts sandbox-key, so the account is active");
-    assert!(!displayed(&client, "#accounts-empty").await, "with an account the empty state is gone");
+    // 2. The sandbox: an account on the built-in simulator and a sample connection.
+    click(client, "#start-sandbox").await;
+    let flow = wait_text(client, &card("Sample orders", ".flow"), "the sample connection", |t| !t.is_empty()).await;
+    assert_eq!(flow, "orders.csv → 8x8 · Sandbox", "the sample connection reads its CSV and sends through the Sandbox");
+    click(client, &card("Sample orders", "button.run")).await;
+    let last =
+        wait_text(client, &card("Sample orders", ".last-run"), "the sample's first run", |t| t.contains("sent 3"))
+            .await;
+    assert!(last.contains("failed 0"), "the built-in simulator accepts all three sample orders: {last:?}");
+    shoot(client, "02-sandbox-connections").await;
 
-    // A wrong key: the account is kept but inactive, with 8x8's own words.
-    add_account(&client, "Shop typo", &sim_url, WRONG_KEY).await;
-    let badge = wait_for_badge(&client, "Shop typo").await;
+    // 3. Accounts: a wrong key is kept but inactive, with 8x8's reason.
+    click(client, "#tab-accounts").await;
+    let sandbox = wait_for_badge(client, "Sandbox", "#f-error").await;
+    assert!(has_class(&sandbox, "active").await, "the sandbox account is active against the built-in simulator");
+    click(client, "#show-add").await;
+    fill_account_form(client, "f", "Shop typo", &sim_url, WRONG_KEY).await;
+    let badge = wait_for_badge(client, "Shop typo", "#f-error").await;
     assert!(has_class(&badge, "inactive").await, "8x8 refuses a wrong key, so the account must be inactive");
-    let reason = text_of(&client, r#"tr[data-account="Shop typo"] .reason"#).await;
+    let reason = text_of(client, r#"tr[data-account="Shop typo"] .reason"#).await;
     assert!(
-        reason.contains("Request was not authenticated properly"),
-        "the row must say why 8x8 refused the key, in 8x8's words; it says {reason:?}"
+        reason.contains("Request was not authenticated properly") && reason.contains(string(&en, "status.checkAccess")),
+        "the row must say why 8x8 refused the key and ask to check access to the login; it says {reason:?}"
     );
+    shoot(client, "03-accounts").await;
 
-    // Switching language re-renders the screen in place.
-    click(&client, "#lang-uk").await;
-    let uk_title = string(&uk, "accounts.title");
-    assert_eq!(uk_title, "Облікові записи 8x8", "uk.json keeps the agreed Ukrainian title");
-    wait_for("the title to switch to Ukrainian", || async {
-        (text_of(&client, "#accounts-title").await == uk_title).then_some(())
+    // 4. Wizard step 1: the CSV, its columns and rows, and where to start.
+    click(client, "#tab-connections").await;
+    click(client, "#new-connection").await;
+    type_into(client, "#w-path", orders.to_str().expect("a UTF-8 path")).await;
+    click(client, "#w-read").await;
+    let columns = wait_text(client, "#w-columns", "the columns found", |t| t.contains("Телефон")).await;
+    assert!(columns.contains("2 rows"), "the sample must count the two data rows: {columns:?}");
+    assert_eq!(
+        text_of(client, "#w-all-rows").await,
+        "All rows already there too (2)",
+        "the start-from choice shows how many rows are already there"
+    );
+    assert_eq!(
+        find(client, "#w-name").await.prop("value").await.unwrap().as_deref(),
+        Some("orders"),
+        "named after the file"
+    );
+    type_into(client, "#w-name", "Orders").await;
+    click(client, r#"input[name="start-from"][value="all_rows"]"#).await;
+    shoot(client, "04-wizard-source").await;
+    click(client, "#w-next").await;
+
+    // Steps 2 and 3: the receiver 8x8 and the action Send SMS.
+    let receiver = wait_text(client, r#".step[data-step="2"]"#, "the receiver step", |t| t.contains("8x8")).await;
+    assert!(receiver.contains(string(&en, "receiver.title")), "step 2 is the seed's receiver choice: {receiver:?}");
+    shoot(client, "05-wizard-receiver").await;
+    click(client, "#w-next").await;
+    let action = wait_text(client, r#".step[data-step="3"]"#, "the action step", |t| !t.is_empty()).await;
+    assert!(action.contains(string(&en, "action.sms")), "step 3 offers the action Send SMS: {action:?}");
+    click(client, "#w-next").await;
+
+    // Step 4: the inactive account is refused by the backend; a right key is connected inline.
+    let typo = wait_displayed(client, r#"label[data-account="Shop typo"]"#).await;
+    let typo_text = typo.text().await.expect("the inactive account's card");
+    assert!(
+        typo_text.contains(string(&en, "status.inactive")) && typo_text.contains(string(&en, "status.checkAccess")),
+        "an inactive account is listed with its state and the access warning: {typo_text:?}"
+    );
+    click(client, r#"label[data-account="Shop typo"] input"#).await;
+    click(client, "#w-next").await;
+    let refused = wait_text(client, "#w-error", "the step to refuse an inactive account", |t| !t.is_empty()).await;
+    assert!(
+        refused.contains(string(&en, "error.account_inactive")),
+        "Next must not go on with an account 8x8 refuses: {refused:?}"
+    );
+    shoot(client, "06-wizard-account-inactive").await;
+    click(client, "#w-connect-toggle").await;
+    fill_account_form(client, "wa", "Shop main", &sim_url, SANDBOX_KEY).await;
+    let main_badge = wait_for_badge(client, "Shop main", "#wa-error").await;
+    assert!(has_class(&main_badge, "active").await, "the right key makes an active account");
+    let chosen = find(client, r#"label[data-account="Shop main"] input"#).await;
+    assert!(chosen.is_selected().await.unwrap(), "an account connected inline is the one chosen");
+    shoot(client, "07-wizard-account").await;
+    click(client, "#w-next").await;
+
+    // Step 5: phone column, sender, a message built with chips, and the live preview.
+    wait_displayed(client, "#w-message").await;
+    let phone = find(client, "#w-phone").await.prop("value").await.unwrap();
+    assert_eq!(phone.as_deref(), Some("Телефон"), "the phone column is guessed from its header");
+    type_into(client, "#w-sender", "MyShop").await;
+    type_into(client, "#w-message", "Вітаємо, ").await;
+    click(client, "#chip-col-1").await; // Ім'я
+    find(client, "#w-message").await.send_keys("! Замовлення ").await.unwrap();
+    click(client, "#chip-col-0").await; // Order ID
+    find(client, "#w-message").await.send_keys(" на ").await.unwrap();
+    click(client, "#chip-col-3").await; // Сума
+    find(client, "#w-message").await.send_keys(" прийнято ").await.unwrap();
+    click(client, "#chip-var-date").await;
+    let template = find(client, "#w-message").await.prop("value").await.unwrap().unwrap_or_default();
+    assert_eq!(
+        template, "Вітаємо, {{Ім'я}}! Замовлення {{Order ID}} на {{Сума}} прийнято {{$date}}",
+        "chips insert {{…}} where the cursor is"
+    );
+    let today = chrono::Local::now().format("%d.%m.%Y").to_string();
+    let expected = format!("Вітаємо, Олена! Замовлення 1 на 450 грн прийнято {today}");
+    let preview = wait_text(client, "#w-preview-text", "the preview from the first row", |t| {
+        t.contains("прийнято 0") || t.contains(&today)
     })
     .await;
-    let status = text_of(&client, r#"tr[data-account="Shop main"] .badge"#).await;
-    assert_eq!(status, string(&uk, "status.active"), "the status badges switch to Ukrainian too");
+    assert_eq!(preview, expected, "the preview renders the first row with today's date");
+    let warning = wait_text(client, "#w-ucs2", "the UCS-2 warning", |t| !t.is_empty()).await;
+    assert!(warning.contains("UCS-2"), "a Ukrainian text must warn that it goes as UCS-2: {warning:?}");
+    assert!(displayed(client, "#w-ucs2 mark").await, "the characters that force UCS-2 are highlighted");
+    let counter = text_of(client, "#w-counter").await;
+    assert!(
+        counter.starts_with("UCS-2") && counter.contains("1 SMS part"),
+        "the counter says UCS-2, one part: {counter:?}"
+    );
+    assert!(displayed(client, "#w-preview-text mark").await, "culprits are marked in the preview text too");
+    shoot(client, "08-wizard-message").await;
+    click(client, "#w-next").await;
+
+    // Step 6: the connection is saved; the test SMS goes to the row's phone.
+    let to = wait_text(client, "#w-test-row-phone", "the test recipient", |t| !t.is_empty()).await;
+    assert!(to.contains("+380671234567"), "the test goes to the first row's phone, normalised: {to:?}");
+    click(client, "#w-test-send").await;
+    let result = wait_text(client, "#w-test-result", "the test result", |t| !t.is_empty()).await;
+    assert!(
+        result.contains("8x8 accepted the test SMS") && result.contains("Message ID:"),
+        "a test 8x8 queued shows the message ID: {result:?}"
+    );
+    assert!(has_class(&find(client, "#w-test-result").await, "ok").await, "an accepted test is shown as success");
+    let sent = session.sim_messages().await;
+    assert_eq!(sent.len(), 1, "exactly one SMS reached 8x8 for the test: {sent:?}");
+    assert_eq!(sent[0]["destination"], "380671234567", "the test went to the row's phone");
+    assert_eq!(sent[0]["text"], expected.as_str(), "8x8 got the previewed text");
+    shoot(client, "09-wizard-test").await;
+    click(client, "#w-next").await;
+
+    // Step 7: daily times; one only 2 minutes away shows the 5-minute rule in place.
+    click(client, r#"input[name="ws-kind"][value="at"]"#).await;
+    let rule = wait_text(client, "#ws-rule", "the 5-minute rule", |t| !t.is_empty()).await;
+    assert_eq!(rule, string(&en, "sched.rule"), "the rule is explained where the times are chosen");
+    let soon = local_hhmm(2);
+    type_into(client, "#ws-time-0", &soon).await;
+    let note =
+        wait_text(client, "#ws-note-0", "the first run of a time 2 minutes away", |t| t.contains("less than 5")).await;
+    assert!(note.contains("tomorrow") || note.contains(","), "a time too close runs a day later: {note:?}");
+    click(client, "#ws-add-time").await;
+    type_into(client, "#ws-time-1", "23:30").await;
+    wait_text(client, "#ws-note-1", "the first run of a second time", |t| t.contains("first run")).await;
+    assert_eq!(
+        attr_of(client, "#w-auto", "aria-checked").await,
+        "true",
+        "the last step turns auto-update on by default"
+    );
+    shoot(client, "10-wizard-schedule").await;
+    click(client, "#w-next").await;
+
+    // The main screen: the new connection with its schedule, toggle and next run.
+    let schedule = wait_text(client, &card("Orders", ".schedule-text"), "the saved schedule", |t| !t.is_empty()).await;
+    assert_eq!(schedule, format!("every day at {soon}, 23:30"), "the card shows the daily times");
+    assert_eq!(attr_of(client, &card("Orders", ".switch"), "aria-checked").await, "true", "auto-update is on");
+    let next = text_of(client, &card("Orders", ".next-run")).await;
+    assert!(next.contains(":"), "an enabled daily schedule has a next run time: {next:?}");
+    shoot(client, "11-connections").await;
+
+    // The gear shows the same schedule; Escape closes it.
+    click(client, &card("Orders", r#"button[aria-label^="When"]"#)).await;
+    wait_displayed(client, "#gear-dialog").await;
+    let time = find(client, "#g-time-0").await.prop("value").await.unwrap();
+    assert_eq!(time.as_deref(), Some(soon.as_str()), "the gear edits the saved schedule");
+    shoot(client, "12-gear").await;
+    press(client, fantoccini::key::Key::Escape).await;
+    wait_for("Escape to close the gear dialog", || async { (!displayed(client, "#gear-dialog").await).then_some(()) })
+        .await;
+
+    // The arrow: a run now sends the second row only (the test counted as row 1's SMS).
+    click(client, &card("Orders", "button.run")).await;
+    let last = wait_text(client, &card("Orders", ".last-run"), "the forced run", |t| t.contains("sent")).await;
+    let note = text_of(client, &card("Orders", r#"p[id^="note-"]"#)).await;
+    assert!(
+        last.contains("sent 1 · failed 0 · unknown 0"),
+        "the run texts only row 2: {last:?}; the run said {note:?}"
+    );
+    let sent = session.sim_messages().await;
+    assert_eq!(sent.len(), 2, "the test plus one run message, never row 1 twice: {sent:?}");
+    assert_eq!(sent[1]["destination"], "380501112233", "the run texted the second row");
+    shoot(client, "13-after-run").await;
+
+    // History: one line per message: the test, row 1 (counted as sent by
+    // the test, with the same umid) and row 2 from the run.
+    click(client, &card("Orders", "button.link")).await;
+    wait_text(client, "#history-title", "the history title", |t| t.contains("Orders")).await;
+    let rows = wait_for("three history rows", || async {
+        let rows = client.find_all(Locator::Css("#history-body tr")).await.ok()?;
+        (rows.len() == 3).then_some(rows)
+    })
+    .await;
+    let mut texts = Vec::new();
+    for row in &rows {
+        texts.push(row.text().await.expect("a history row's text"));
+    }
+    assert!(texts.iter().all(|t| t.contains("Sent to 8x8")), "both messages were queued by 8x8: {texts:?}");
+    assert!(texts.iter().any(|t| t.contains("test")), "the test send is marked as a test: {texts:?}");
+    assert!(texts.iter().any(|t| t.contains("+380501112233")), "the run's message shows its phone: {texts:?}");
+    find(client, "#history-filter").await.select_by_value("failed").await.expect("a status filter");
+    wait_displayed(client, "#history-empty").await;
+    find(client, "#history-filter").await.select_by_value("queued").await.expect("a status filter");
+    wait_displayed(client, "#history-table").await;
+    shoot(client, "14-history").await;
+
+    // Ukrainian: the screen on display switches in place.
+    click(client, "#lang-uk").await;
+    wait_text(client, "#history-title", "the Ukrainian history title", |t| t == "Історія «Orders»").await;
+    let badge = text_of(client, "#history-body .badge").await;
+    assert_eq!(badge, string(&uk, "entry.queued"), "status badges switch to Ukrainian too");
+    let line = text_of(client, "#history-body td").await;
+    assert!(line.starts_with("рядок "), "the row column switches to Ukrainian too: {line:?}");
+    shoot(client, "15-history-uk").await;
+    click(client, "#history-back").await;
+    let schedule =
+        wait_text(client, &card("Orders", ".schedule-text"), "the Ukrainian schedule", |t| t.contains("щодня")).await;
+    assert_eq!(schedule, format!("щодня о {soon}, 23:30"), "the card's schedule is in Ukrainian");
+    assert_eq!(text_of(client, "#connections-title").await, "Підключення", "the main screen's title is Ukrainian");
+    shoot(client, "16-connections-uk").await;
+
+    // The wizard in Ukrainian, on an existing connection (edit).
+    click(client, &card("Orders", r#"button[id^="edit-"]"#)).await;
+    wait_text(client, "#wizard-title", "the edit title", |t| t == "Редагування «Orders»").await;
+    wait_text(client, "#w-columns", "the re-read source", |t| t.contains("Телефон")).await;
+    shoot(client, "17-wizard-uk").await;
+    click(client, "#wizard-close").await;
+
+    // Opt-out list and settings.
+    click(client, "#tab-optouts").await;
+    type_into(client, "#o-number", "050 111 22 33").await;
+    click(client, "#o-add").await;
+    wait_displayed(client, r#"#optouts-body tr[data-phone="+380501112233"]"#).await;
+    let note = text_of(client, "#optouts-note").await;
+    assert!(note.contains("+380501112233"), "adding a number says which number, normalised: {note:?}");
+    shoot(client, "18-optouts-uk").await;
+    click(client, "#tab-settings").await;
+    let data_text = wait_text(client, "#s-data", "the data folder", |t| !t.is_empty()).await;
+    assert!(data_text.contains(&session.data_dir), "settings show where the data is: {data_text:?}");
+    shoot(client, "19-settings-uk").await;
+    click(client, "#lang-en").await;
+    wait_text(client, "#settings-title", "the English settings title", |t| t == "Settings").await;
 
     // Keys go to the keychain only: never back into the page, never on disk.
     let source = client.source().await.expect("the page source");
     for key in [WRONG_KEY, SANDBOX_KEY] {
         assert!(!source.contains(key), "API key {key:?} must not come back into the page");
     }
-    // A field's typed value is a DOM property, not markup: check it apart.
-    let typed = find(&client, "#f-key").await.prop("value").await.expect("the key field's value");
-    assert_eq!(typed.as_deref(), Some(""), "the key field must be emptied once the key is handed to the keychain");
+    for field in ["#f-key", "#wa-key"] {
+        let typed = find(client, field).await.prop("value").await.expect("the key field's value");
+        assert_eq!(typed.as_deref(), Some(""), "{field} must be emptied once the key is handed to the keychain");
+    }
     assert_no_secret_in_files(data.path(), &[WRONG_KEY, SANDBOX_KEY], "while the app runs");
-
-    let png = client.screenshot().await.expect("a WebDriver screenshot");
-    // CARGO_BIN_EXE is target/<profile>/sendrow, so this honours CARGO_TARGET_DIR.
-    let shot = Path::new(env!("CARGO_BIN_EXE_sendrow")).parent().and_then(Path::parent).expect("the target dir");
-    let shot = shot.join("window-test.png");
-    std::fs::write(&shot, png).unwrap_or_else(|e| panic!("cannot write {}: {e}", shot.display()));
-    println!("screenshot: {}", shot.display());
-
-    client.close().await.expect("the WebDriver session must close");
-    procs.stop_driver();
-    wait_for("the app to quit with its WebDriver session", || {
-        std::future::ready((!app_running(&data_dir)).then_some(()))
-    })
-    .await;
+    session.stop().await;
     // On exit SQLite may checkpoint the WAL into sendrow.db: check again.
     assert_no_secret_in_files(data.path(), &[WRONG_KEY, SANDBOX_KEY], "after the app stopped");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_start_with_a_real_account_works_from_the_keyboard() {
+    require_display_and_bus();
+    let _one = ONE_WINDOW.lock().await;
+    let en = ui_strings("en");
+    let data = tempfile::tempdir().expect("a temp data folder");
+    let session = Session::start(data.path()).await;
+    let client = &session.client;
+
+    wait_displayed(client, "#view-welcome").await;
+    // Tab from the sandbox button reaches "Connect an account"; Enter opens the form.
+    client.execute("document.getElementById('start-sandbox').focus()", vec![]).await.expect("focus the sandbox offer");
+    press(client, fantoccini::key::Key::Tab).await;
+    let focused = client.active_element().await.unwrap().attr("id").await.unwrap();
+    assert_eq!(focused.as_deref(), Some("start-real"), "Tab moves from the sandbox offer to the real-account offer");
+    press(client, fantoccini::key::Key::Enter).await;
+    wait_displayed(client, "#add-panel").await;
+    let focused = client.active_element().await.unwrap().attr("id").await.unwrap();
+    assert_eq!(focused.as_deref(), Some("f-name"), "the form opens with the cursor in its first field");
+    assert!(displayed(client, "#accounts-empty").await, "no account yet, and the screen says so");
+    assert_eq!(
+        text_of(client, "#accounts-empty").await,
+        string(&en, "accounts.empty"),
+        "the empty state is in plain words"
+    );
+    press(client, fantoccini::key::Key::Escape).await;
+    wait_for("Escape to close the add-account form", || async {
+        (!displayed(client, "#add-panel").await).then_some(())
+    })
+    .await;
+
+    click(client, "#show-add").await;
+    fill_account_form(client, "f", "Shop main", &session.sim_url, SANDBOX_KEY).await;
+    let badge = wait_for_badge(client, "Shop main", "#f-error").await;
+    assert!(has_class(&badge, "active").await, "the simulator accepts sandbox-key, so the account is active");
+    assert!(!displayed(client, "#accounts-empty").await, "with an account the empty state is gone");
+    click(client, "#tab-connections").await;
+    wait_displayed(client, "#connections-empty").await;
+    shoot(client, "20-first-start-real-account").await;
+    session.stop().await;
+    assert_no_secret_in_files(data.path(), &[SANDBOX_KEY], "after the app stopped");
 }

@@ -1,76 +1,27 @@
-// The accounts screen. View state only: every rule is checked by the backend.
+// The window's shell: which screen shows, the first start, settings and the
+// language. View state only: every rule is checked by the backend.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
+const VIEWS = ["welcome", "connections", "wizard", "history", "accounts", "optouts", "settings"];
+const RENDER = {
+  connections: () => Connections.render(),
+  history: () => History.render(),
+  accounts: () => Accounts.render(),
+  optouts: () => OptOuts.render(),
+  settings: () => Settings.render(),
+};
+let currentView = null;
 
-function regionLabel(account) {
-  return account.region ? t(`region.${account.region}`) : account.base_url;
-}
-
-function statusCell(account) {
-  const cell = document.createElement("td");
-  const badge = document.createElement("span");
-  badge.className = `badge ${account.status}`;
-  badge.textContent = t(`status.${account.status}`);
-  cell.append(badge);
-  if (account.status === "inactive") {
-    const why = document.createElement("div");
-    why.className = "reason";
-    const code = account.status_code ? ` (${account.status_code})` : "";
-    why.textContent = `${t("status.checkAccess")} ${account.status_reason || ""}${code}`;
-    cell.append(why);
+async function showApp(view) {
+  currentView = view;
+  for (const name of VIEWS) $(`view-${name}`).hidden = name !== view;
+  const tab = view === "wizard" || view === "history" ? "connections" : view;
+  for (const button of document.querySelectorAll("#tabs button")) {
+    if (button.dataset.view === tab) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
   }
-  return cell;
-}
-
-function actionButton(label, onClick) {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.textContent = label;
-  button.addEventListener("click", onClick);
-  return button;
-}
-
-async function renderAccounts() {
-  const result = await call("list_accounts");
-  if (!result.ok) return showFatal(result);
-  const body = $("accounts-body");
-  body.replaceChildren();
-  for (const account of result.value) {
-    const row = document.createElement("tr");
-    row.dataset.account = account.name;
-    for (const text of [account.name, account.subaccount_id, regionLabel(account)]) {
-      const cell = document.createElement("td");
-      cell.textContent = text;
-      row.append(cell);
-    }
-    row.append(statusCell(account));
-    const actions = document.createElement("td");
-    actions.className = "row-actions";
-    actions.append(
-      actionButton(t("accounts.verify"), () => verify(account.name, row)),
-      actionButton(t("accounts.remove"), () => remove(account.name)),
-    );
-    row.append(actions);
-    body.append(row);
-  }
-  $("accounts").hidden = result.value.length === 0;
-  $("accounts-empty").hidden = result.value.length !== 0;
-}
-
-async function verify(name, row) {
-  row.classList.add("busy");
-  const result = await call("verify_account", { name });
-  row.classList.remove("busy");
-  if (!result.ok) alertError(result);
-  await renderAccounts();
-}
-
-async function remove(name) {
-  if (!window.confirm(t("accounts.confirmRemove", { name }))) return;
-  const result = await call("remove_account", { name });
-  if (!result.ok) alertError(result);
-  await renderAccounts();
+  $("tabs").hidden = view === "welcome";
+  if (RENDER[view]) await RENDER[view]();
 }
 
 function alertError(err) {
@@ -80,74 +31,89 @@ function alertError(err) {
 
 function showFatal(err) {
   alertError(err);
-  $("show-add").disabled = true;
+  for (const id of ["show-add", "new-connection", "start-sandbox"]) $(id).disabled = true;
 }
 
-function syncBaseUrlField() {
-  $("base-url-field").hidden = $("f-region").value !== "custom";
+const Settings = {
+  async render() {
+    $("s-language").value = I18N.lang;
+    const info = await call("app_info");
+    if (info.ok) $("s-data").textContent = t("settings.data", { dir: info.value.data_dir, version: info.value.version });
+    const accounts = await call("list_accounts");
+    const hasSandbox = accounts.ok && accounts.value.some((a) => a.name === "Sandbox");
+    $("s-sandbox").hidden = hasSandbox;
+    $("s-sandbox-note").textContent = hasSandbox ? t("settings.sandboxThere") : "";
+  },
+};
+
+async function startSandbox(button, progress, errorBox) {
+  const result = await withBusy(button, progress, () => call("start_sandbox"));
+  if (!result.ok) return showError(errorBox, result);
+  await showApp("connections");
 }
 
-function openAddPanel(open) {
-  $("add-panel").hidden = !open;
-  $("add-error").hidden = true;
-  if (open) {
-    $("f-name").focus();
-  } else {
-    // Keep the region: WebKitGTK fires no `change` when the user re-picks the
-    // option they picked before a reset, so the address field would stay hidden.
-    const region = $("f-region").value;
-    $("add-form").reset();
-    $("f-region").value = region;
+async function switchLanguage(lang) {
+  await setLanguage(lang);
+  await call("set_language", { language: lang });
+  // Re-render what is on screen: dynamic text is built with t().
+  if (currentView === "wizard") {
+    Wizard.go(Wizard.step);
+    if (Wizard.sample) Wizard.renderSample(Wizard.sample);
+  } else if (RENDER[currentView]) {
+    await RENDER[currentView]();
   }
-  syncBaseUrlField();
-}
-
-async function submitAdd(event) {
-  event.preventDefault();
-  const region = $("f-region").value;
-  const form = {
-    name: $("f-name").value.trim(),
-    subaccountId: $("f-subaccount").value.trim(),
-    region: region === "custom" ? null : region,
-    baseUrl: region === "custom" ? $("f-base-url").value.trim() : null,
-    apiKey: $("f-key").value.trim(),
-  };
-  $("add-error").hidden = true;
-  $("add-progress").hidden = false;
-  $("add-submit").disabled = true;
-  const result = await call("add_account", { form });
-  $("add-progress").hidden = true;
-  $("add-submit").disabled = false;
-  $("f-key").value = "";
-  if (!result.ok) {
-    $("add-error").textContent = errorText(result);
-    $("add-error").hidden = false;
-    return;
-  }
-  openAddPanel(false);
-  await renderAccounts();
 }
 
 async function start() {
   const saved = await call("get_language");
   await setLanguage(saved.ok && saved.value ? saved.value : osLanguage());
+  const options = await call("wizard_options");
+  if (options.ok) Object.assign(OPTIONS, options.value);
+
   for (const button of document.querySelectorAll("[data-lang]")) {
-    button.addEventListener("click", async () => {
-      await setLanguage(button.dataset.lang);
-      await call("set_language", { language: button.dataset.lang });
-      await renderAccounts();
-    });
+    button.addEventListener("click", () => switchLanguage(button.dataset.lang));
   }
-  $("show-add").addEventListener("click", () => openAddPanel(true));
-  $("add-cancel").addEventListener("click", () => openAddPanel(false));
-  $("add-form").addEventListener("submit", submitAdd);
-  $("f-region").addEventListener("change", syncBaseUrlField);
-  document.addEventListener("keydown", (e) => {
-    if (e.key === "Escape" && !$("add-panel").hidden) openAddPanel(false);
+  $("s-language").addEventListener("change", () => switchLanguage($("s-language").value));
+  for (const button of document.querySelectorAll("#tabs button")) {
+    button.addEventListener("click", () => showApp(button.dataset.view));
+  }
+  $("start-sandbox").addEventListener("click", () => startSandbox($("start-sandbox"), $("sandbox-progress"), "welcome-error"));
+  $("s-sandbox").addEventListener("click", () => startSandbox($("s-sandbox"), null, "fatal"));
+  $("start-real").addEventListener("click", async () => {
+    await showApp("accounts");
+    Accounts.openAdd(true);
   });
+  $("show-add").addEventListener("click", () => Accounts.openAdd(true));
+  $("new-connection").addEventListener("click", () => Wizard.open(null));
+  $("gear-form").addEventListener("submit", (e) => Connections.saveGear(e));
+  $("gear-cancel").addEventListener("click", () => $("gear-dialog").close());
+  Wizard.init();
+  History.init();
+  Exporter.init();
+  OptOuts.init();
+
+  // Escape closes what is open: dialogs close themselves; panels here.
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || document.querySelector("dialog[open]")) return;
+    if (currentView === "accounts" && !$("add-panel").hidden) Accounts.openAdd(false);
+    else if (currentView === "wizard" && !$("w-connect").hidden) Wizard.toggleConnect(false);
+    // Not the wizard itself: Escape must not throw away a half-written message.
+    else if (currentView === "history") showApp("connections");
+  });
+
   const info = await call("app_info");
   if (info.ok) $("about").textContent = `Sendrow ${info.value.version} · ${info.value.data_dir}`;
-  await renderAccounts();
+  else return showFatal(info);
+
+  // First start: nothing connected yet, so offer the sandbox or a real account.
+  const [accounts, connections] = await Promise.all([call("list_accounts"), call("list_connections")]);
+  const fresh = accounts.ok && connections.ok && accounts.value.length === 0 && connections.value.length === 0;
+  await showApp(fresh ? "welcome" : "connections");
+
+  // Keep last/next run fresh while the main screen is open.
+  setInterval(() => {
+    if (currentView === "connections" && !document.querySelector("dialog[open]")) Connections.render();
+  }, 15000);
 }
 
 start();
