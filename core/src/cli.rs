@@ -98,6 +98,9 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Set Google up: endpoints, the OAuth client, sign-in and keys.
+    #[command(subcommand)]
+    Google(GoogleCommand),
     /// Run the schedule without a window (for servers and tests); stops on SIGTERM or Ctrl-C.
     Daemon,
     /// Every message of a connection.
@@ -126,6 +129,40 @@ pub enum Command {
         /// The row's key, as `history` shows it.
         #[arg(long, value_name = "KEY")]
         row: String,
+    },
+}
+
+/// `sendrow google …`
+#[derive(Debug, Subcommand)]
+pub enum GoogleCommand {
+    /// Store your OAuth client (Google Cloud console → Credentials → "Desktop app"); the secret is read from stdin.
+    Client {
+        /// The client ID (….apps.googleusercontent.com).
+        #[arg(long)]
+        id: String,
+    },
+    /// Sign in to Google in the browser; the sign-in is kept in the keychain for {"mode": "oauth", "account": NAME}.
+    SignIn {
+        /// A name for the Google login, e.g. your e-mail.
+        account: String,
+    },
+    /// Keep a service-account JSON key (entry google-sa:NAME) or an API key (google-api-key:NAME) in the keychain; read from stdin.
+    Key {
+        /// The keychain entry, as the connection's auth.key_entry names it.
+        entry: String,
+    },
+    /// Forget a sign-in or a key (a keychain entry).
+    Forget {
+        /// The keychain entry.
+        entry: String,
+    },
+    /// Send every Google request to another address (a proxy, or a local fake in tests).
+    BaseUrl {
+        /// The base URL; omit with --reset to go back to Google's own.
+        url: Option<String>,
+        /// Use Google's own addresses again.
+        #[arg(long, conflicts_with = "url")]
+        reset: bool,
     },
 }
 
@@ -331,6 +368,7 @@ pub fn run(data_dir: Option<PathBuf>, command: Command) -> ExitCode {
             Command::Optout(cmd) => optout(&open_core(data_dir)?, cmd),
             Command::Connection(cmd) => connection(&open_core(data_dir)?, cmd).await,
             Command::Daemon => daemon(open_core(data_dir)?).await,
+            Command::Google(cmd) => google(&open_core(data_dir)?, cmd).await,
             other => work(&open_core(data_dir)?, other).await,
         }
     });
@@ -578,7 +616,12 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
             core.resolve(&name, &row, Resolution::MarkSent)?;
             say!("Row {row:?} is marked as sent; it will not be sent again.");
         }
-        Command::Account(_) | Command::Sim(_) | Command::Optout(_) | Command::Connection(_) | Command::Daemon => {
+        Command::Account(_)
+        | Command::Sim(_)
+        | Command::Optout(_)
+        | Command::Connection(_)
+        | Command::Daemon
+        | Command::Google(_) => {
             unreachable!("dispatched before")
         }
     }
@@ -761,6 +804,69 @@ async fn account(core: &Core, cmd: AccountCommand) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn read_stdin_secret(what: &str) -> Result<Secret, Error> {
+    let mut text = String::new();
+    std::io::stdin()
+        .lock()
+        .read_to_string(&mut text)
+        .map_err(|e| Error::Invalid(format!("cannot read {what}: {e}")))?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::Invalid(format!("no {what} on standard input: pipe it in (never pass it as an argument)")));
+    }
+    Ok(Secret::new(text))
+}
+
+async fn google(core: &Core, cmd: GoogleCommand) -> Result<ExitCode, Error> {
+    match cmd {
+        GoogleCommand::Client { id } => {
+            core.set_google_oauth_client(&id, read_stdin_secret("client secret")?)?;
+            say!("Google OAuth client saved; the secret is in the keychain.");
+        }
+        GoogleCommand::SignIn { account } => {
+            let (url, pending) = core.start_google_sign_in().await?;
+            tell!("Open this address in your browser and allow Sendrow to read your sheets:\n{url}");
+            // Best effort: the user can always copy the address.
+            let _ = std::process::Command::new("xdg-open")
+                .arg(&url)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+            match tokio::time::timeout(Duration::from_secs(600), core.finish_google_sign_in(pending, &account)).await {
+                Ok(result) => result?,
+                Err(_) => {
+                    return Err(Error::Invalid("the sign-in was not finished within 10 minutes; run it again".into()))
+                }
+            }
+            say!("Signed in to Google as {account:?}. Use {{\"mode\": \"oauth\", \"account\": {account:?}}} in a connection.");
+        }
+        GoogleCommand::Key { entry } => {
+            let email = core.store_google_key(&entry, read_stdin_secret("key")?)?;
+            match email {
+                Some(email) => say!("Key saved. Share your sheets with {email} (Viewer is enough)."),
+                None => say!("API key saved. It can read sheets shared with \"Anyone with the link\"."),
+            }
+        }
+        GoogleCommand::Forget { entry } => {
+            core.forget_google(&entry)?;
+            say!("{entry:?} removed from the keychain.");
+        }
+        GoogleCommand::BaseUrl { url, reset } => match (url, reset) {
+            (Some(url), _) => {
+                crate::account::check_base_url(&url)?;
+                core.set_google_base_url(Some(&url))?;
+                say!("Google requests now go to {url}.");
+            }
+            (None, true) => {
+                core.set_google_base_url(None)?;
+                say!("Google requests go to Google again.");
+            }
+            (None, false) => return Err(Error::Invalid("give a URL, or --reset".into())),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the scheduler until SIGTERM or Ctrl-C, printing one JSON line per

@@ -5,6 +5,7 @@
 //! - `scheduler`: the background loop that runs connections when they are due.
 //! - `secrets`: the OS keychain (and an in-memory stand-in for unit tests).
 //! - `account`: 8x8 accounts, verified without sending anything.
+//! - `google_setup`: Google endpoints, the OAuth client, sign-in and keys.
 //! - `gateway`: the 8x8 SMS API client; the only module that talks to 8x8.
 //! - `send`: claimed ledger entries out through 8x8, every outcome classified.
 //! - `delivery`: asks 8x8 what became of queued messages.
@@ -32,6 +33,7 @@ pub mod daemon;
 pub mod data_dir;
 pub mod delivery;
 pub mod gateway;
+pub mod google_setup;
 pub mod gsm7;
 pub mod lock;
 pub mod optout;
@@ -179,8 +181,8 @@ impl Core {
 }
 
 const GOOGLE_ENDPOINTS_SETTING: &str = "google.endpoints";
-const GOOGLE_CLIENT_ID_SETTING: &str = "google.oauth_client_id";
-const GOOGLE_CLIENT_SECRET_ENTRY: &str = "google-oauth-client";
+pub(crate) const GOOGLE_CLIENT_ID_SETTING: &str = "google.oauth_client_id";
+pub(crate) const GOOGLE_CLIENT_SECRET_ENTRY: &str = "google-oauth-client";
 
 /// The stored form of the Google endpoints: one base URL for all of them.
 #[derive(serde::Deserialize)]
