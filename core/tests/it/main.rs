@@ -5,6 +5,7 @@
 mod accounts;
 mod gateway;
 mod google;
+mod google_rows;
 mod ledger;
 mod optout;
 mod run;
