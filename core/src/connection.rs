@@ -69,6 +69,9 @@ pub struct ConnectionSpec {
     /// Price of one SMS part, for cost estimates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_per_segment: Option<f64>,
+    /// Runs failing in a row before the connection pauses itself.
+    #[serde(default = "default_pause_after")]
+    pub pause_after_failures: u32,
 }
 
 /// Which column identifies a row.
@@ -97,6 +100,9 @@ fn default_country() -> String {
 }
 fn yes() -> bool {
     true
+}
+fn default_pause_after() -> u32 {
+    crate::run::PAUSE_AFTER_FAILED_RUNS
 }
 fn default_flood_limit() -> u32 {
     DEFAULT_FLOOD_LIMIT
@@ -183,6 +189,9 @@ impl ConnectionSpec {
         }
         if self.flood_limit == 0 {
             return Err(invalid("flood_limit", "must be at least 1 (the default is 100)".into()));
+        }
+        if self.pause_after_failures == 0 {
+            return Err(invalid("pause_after_failures", "must be at least 1 (the default is 5)".into()));
         }
         if self.price_per_segment.is_some_and(|p| !p.is_finite() || p < 0.0) {
             return Err(invalid("price_per_segment", "must be a number of 0 or more".into()));

@@ -26,7 +26,7 @@ use crate::{lock, schedule, Core, Error};
 const IN_FLIGHT: usize = 2;
 
 /// Runs failing in a row before a connection is paused.
-pub const PAUSE_AFTER_FAILED_RUNS: usize = 5;
+pub const PAUSE_AFTER_FAILED_RUNS: u32 = 5;
 
 /// How a run was asked for.
 #[derive(Debug, Clone)]
@@ -220,7 +220,7 @@ impl Core {
             summary.error = Some(e.to_string());
         }
         self.store().record_run(stored.id, &summary)?;
-        self.pause_after_repeated_failures(&stored)?;
+        self.pause_after_repeated_failures(&stored, spec.pause_after_failures as usize)?;
         outcome.map(|()| summary)
     }
 
@@ -360,12 +360,12 @@ impl Core {
         Ok(())
     }
 
-    fn pause_after_repeated_failures(&self, stored: &StoredConnection) -> Result<(), Error> {
-        let recent = self.store().recent_runs(stored.id, PAUSE_AFTER_FAILED_RUNS)?;
+    fn pause_after_repeated_failures(&self, stored: &StoredConnection, limit: usize) -> Result<(), Error> {
+        let recent = self.store().recent_runs(stored.id, limit)?;
         let failing = |r: &RunSummary| r.error.is_some() || (r.failed > 0 && r.sent == 0);
-        if recent.len() == PAUSE_AFTER_FAILED_RUNS && recent.iter().all(failing) {
+        if recent.len() == limit && recent.iter().all(failing) {
             let last = recent[0].error.clone().unwrap_or_else(|| "messages kept failing".into());
-            let reason = format!("paused after {PAUSE_AFTER_FAILED_RUNS} failed runs in a row; the last said: {last}");
+            let reason = format!("paused after {limit} failed runs in a row; the last said: {last}");
             self.store().set_paused(stored.id, Some(&reason), Utc::now())?;
         }
         Ok(())
