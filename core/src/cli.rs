@@ -472,14 +472,6 @@ async fn connection(core: &Core, cmd: ConnectionCommand) -> Result<ExitCode, Err
     Ok(ExitCode::SUCCESS)
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
-
 async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
     match command {
         Command::Preview { name, json, limit } => {
@@ -539,8 +531,9 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
                 print_json(&summary);
             } else {
                 say!(
-                    "{name}: {} new row(s); sent {}, rejected {}, failed {}, skipped {}, unknown {}, held {}, waiting {}.",
+                    "{name}: {} new row(s) ({} already had their SMS); sent {}, rejected {}, failed {}, skipped {}, unknown {}, held {}, waiting {}.",
                     summary.new_rows,
+                    summary.already_sent,
                     summary.sent,
                     summary.rejected,
                     summary.failed,
@@ -574,26 +567,7 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
             if json {
                 print_json(&entries.iter().map(HistoryLine::from).collect::<Vec<_>>());
             } else if csv {
-                say!("row,line,phone,text,status,test,umid,code,reason,attempts,delivery,delivery_error,created_at,updated_at");
-                for e in &entries {
-                    let fields = [
-                        e.row_key.clone(),
-                        e.row_line.map(|l| l.to_string()).unwrap_or_default(),
-                        e.phone.clone().unwrap_or_default(),
-                        e.text.clone(),
-                        e.status.as_str().to_owned(),
-                        e.is_test.to_string(),
-                        e.umid.clone().unwrap_or_default(),
-                        e.error_code.map(|c| c.to_string()).unwrap_or_default(),
-                        e.reason.clone().unwrap_or_default(),
-                        e.attempts.to_string(),
-                        e.delivery_state.clone().unwrap_or_default(),
-                        e.delivery_error.clone().unwrap_or_default(),
-                        e.created_at.clone(),
-                        e.updated_at.clone(),
-                    ];
-                    say!("{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-                }
+                let _ = write!(std::io::stdout().lock(), "{}", core.history_csv(&name)?);
             } else {
                 for e in &entries {
                     say!(

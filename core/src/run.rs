@@ -73,6 +73,8 @@ pub struct RunSummary {
     pub warning: Option<String>,
     /// Why the run could not do its work.
     pub error: Option<String>,
+    /// New rows that already had their SMS (a test send reached them).
+    pub already_sent: usize,
 }
 
 /// One row of a preview: what the next run would send for it.
@@ -283,6 +285,7 @@ impl Core {
             .collect();
         let written =
             self.store().commit_observation(&observation, |tx| tx.insert_entries(stored.id, &entries, now_utc))?;
+        summary.already_sent = entries.len() - written.len();
         for (_, status) in &written {
             match status {
                 EntryStatus::Skipped => summary.skipped += 1,
@@ -465,6 +468,42 @@ impl Core {
                 .or(sent.reason.filter(|_| sent.status != EntryStatus::Queued)),
             counts_as_row_message: counts,
         })
+    }
+
+    /// The history as CSV (a header row, then one line per message), for a
+    /// spreadsheet; the CLI's `history --csv` and the window's export.
+    pub fn history_csv(&self, name: &str) -> Result<String, Error> {
+        let field = |text: &str| {
+            if text.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", text.replace('"', "\"\""))
+            } else {
+                text.to_owned()
+            }
+        };
+        let mut out = String::from(
+            "row,line,phone,text,status,test,umid,code,reason,attempts,delivery,delivery_error,created_at,updated_at\n",
+        );
+        for e in self.history(name)? {
+            let fields = [
+                e.row_key.clone(),
+                e.row_line.map(|l| l.to_string()).unwrap_or_default(),
+                e.phone.clone().unwrap_or_default(),
+                e.text.clone(),
+                e.status.as_str().to_owned(),
+                e.is_test.to_string(),
+                e.umid.clone().unwrap_or_default(),
+                e.error_code.map(|c| c.to_string()).unwrap_or_default(),
+                e.reason.clone().unwrap_or_default(),
+                e.attempts.to_string(),
+                e.delivery_state.clone().unwrap_or_default(),
+                e.delivery_error.clone().unwrap_or_default(),
+                e.created_at.clone(),
+                e.updated_at.clone(),
+            ];
+            out.push_str(&fields.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
+        Ok(out)
     }
 
     /// Every ledger entry of the connection, oldest first.

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_ledger.sql"),
     include_str!("migrations/0006_optouts.sql"),
     include_str!("migrations/0007_runs.sql"),
+    include_str!("migrations/0008_runs_already_sent.sql"),
 ];
 
 /// The schema version this build writes.

@@ -6,7 +6,7 @@ use super::{Error, Store};
 use crate::run::RunSummary;
 
 const COLUMNS: &str =
-    "started_at, finished_at, new_rows, sent, rejected, failed, skipped, unknown, held, waiting, warning, error";
+    "started_at, finished_at, new_rows, sent, rejected, failed, skipped, unknown, held, waiting, warning, error, already_sent";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     let count = |i: usize| -> rusqlite::Result<usize> { Ok(r.get::<_, i64>(i)? as usize) };
@@ -23,6 +23,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
         waiting: count(9)?,
         warning: r.get(10)?,
         error: r.get(11)?,
+        already_sent: count(12)?,
     })
 }
 
@@ -30,7 +31,7 @@ impl Store {
     /// Records a finished run.
     pub fn record_run(&self, connection_id: i64, run: &RunSummary) -> Result<(), Error> {
         self.conn().execute(
-            &format!("INSERT INTO runs (connection_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
+            &format!("INSERT INTO runs (connection_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
             params![
                 connection_id,
                 run.started_at,
@@ -44,7 +45,8 @@ impl Store {
                 run.held as i64,
                 run.waiting as i64,
                 run.warning,
-                run.error
+                run.error,
+                run.already_sent as i64
             ],
         )?;
         Ok(())

@@ -282,6 +282,7 @@ async fn a_test_send_to_the_rows_phone_counts_as_its_message() {
     assert!(!other.counts_as_row_message, "a test to another phone leaves the row pending");
     let run = shop.run(&quick()).await;
     assert_eq!(run.sent, 1, "the first run texts only the customer who has no message yet: {run:?}");
+    assert_eq!((run.new_rows, run.already_sent), (2, 1), "and says one new row already had its SMS: {run:?}");
     let mut counts = std::collections::HashMap::new();
     for m in shop.sim.messages() {
         *counts.entry(m.destination).or_insert(0) += 1;
