@@ -131,6 +131,9 @@ pub struct SimMessage {
     pub batch_id: Option<String>,
     /// When it was accepted.
     pub received_at: DateTime<Utc>,
+    /// The same moment on the monotonic clock, for delivery states.
+    #[serde(skip, default = "Instant::now")]
+    accepted_at: Instant,
 }
 
 /// Requests counted in the current one-second window, by (subaccount, endpoint kind).
@@ -142,7 +145,6 @@ struct Shared {
     next_faults: Mutex<VecDeque<Fault>>,
     // Fixed one-second windows per (subaccount, kind of endpoint).
     windows: Mutex<Windows>,
-    started: Mutex<HashMap<String, Instant>>,
 }
 
 /// A running simulator; it stops when dropped or on [`Simulator::stop`].
@@ -163,7 +165,6 @@ impl Simulator {
             messages: Mutex::default(),
             next_faults: Mutex::default(),
             windows: Mutex::default(),
-            started: Mutex::default(),
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = router(shared.clone());
@@ -331,10 +332,8 @@ impl Shared {
     fn record<'a>(&self, sub: &str, accepted: impl Iterator<Item = (&'a Accepted, &'a str)>, batch_id: Option<&str>) {
         let now = Instant::now();
         let received_at = Utc::now();
-        let mut started = lock(&self.started);
         let mut messages = lock(&self.messages);
         for (accepted, umid) in accepted {
-            started.insert(umid.to_owned(), now);
             messages.push(SimMessage {
                 umid: umid.to_owned(),
                 subaccount_id: sub.to_owned(),
@@ -346,6 +345,7 @@ impl Shared {
                 sms_count: accepted.sms_count,
                 batch_id: batch_id.map(str::to_owned),
                 received_at,
+                accepted_at: now,
             });
         }
     }
@@ -520,7 +520,7 @@ async fn message_details(
     let Some(m) = found else {
         return error(StatusCode::NOT_FOUND, 1300, "Message not found.");
     };
-    let age = lock(&s.started).get(&umid).map(Instant::elapsed).unwrap_or_default();
+    let age = m.accepted_at.elapsed();
     let step = s.config.delivery_step;
     let undeliverable = s.config.undeliverable.iter().any(|d| d.trim_start_matches('+') == m.destination);
     let status = if age < step {
