@@ -127,20 +127,7 @@ pub fn start(
     let task = tokio::spawn(async move {
         // A watched file saved while no scheduler ran is a missed change:
         // run those connections once now, as a missed schedule would.
-        let changed_meanwhile: Vec<String> = jobs
-            .iter()
-            .filter(|j| j.auto_update && j.watch_path.is_some())
-            .filter(|j| {
-                let modified =
-                    j.watch_path.as_deref().and_then(|p| std::fs::metadata(p).ok()).and_then(|m| m.modified().ok());
-                match (modified, j.last_run) {
-                    (Some(m), Some(last)) => DateTime::<Utc>::from(m) > last,
-                    (Some(m), None) => DateTime::<Utc>::from(m) > j.chosen_at,
-                    (None, _) => false,
-                }
-            })
-            .map(|j| j.name.clone())
-            .collect();
+        let changed_meanwhile = changed_while_away(&jobs);
         let _ = reload.send(Command::Reload(jobs)).await;
         for name in changed_meanwhile {
             let _ = reload.send(Command::RunNow(name)).await;
@@ -150,41 +137,40 @@ pub fn start(
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
-                    _ = &mut shutdown => break,
-                    event = listen.recv() => match event {
-                        Ok(Event::RunFinished { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                            if let Ok(jobs) = keeper_core.jobs() {
-                                // A watched file saved while no scheduler ran is a missed change:
-            // run those connections once now, as a missed schedule would.
-            let changed_meanwhile: Vec<String> = jobs
-                .iter()
-                .filter(|j| j.auto_update && j.watch_path.is_some())
-                .filter(|j| {
-                    let modified = j.watch_path.as_deref().and_then(|p| std::fs::metadata(p).ok()).and_then(|m| m.modified().ok());
-                    match (modified, j.last_run) {
-                        (Some(m), Some(last)) => DateTime::<Utc>::from(m) > last,
-                        (Some(m), None) => DateTime::<Utc>::from(m) > j.chosen_at,
-                        (None, _) => false,
-                    }
-                })
-                .map(|j| j.name.clone())
-                .collect();
-            let _ = reload.send(Command::Reload(jobs)).await;
-            for name in changed_meanwhile {
-                let _ = reload.send(Command::RunNow(name)).await;
-            }
-                            }
+                _ = &mut shutdown => break,
+                event = listen.recv() => match event {
+                    Ok(Event::RunFinished { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if let Ok(jobs) = keeper_core.jobs() {
+                            let _ = reload.send(Command::Reload(jobs)).await;
                         }
-                        Ok(_) => {}
-                        Err(broadcast::error::RecvError::Closed) => break,
-                    },
-                    _ = deliveries.tick() => {
-                        let _ = keeper_core.check_deliveries(Utc::now(), &PollSettings::default()).await;
                     }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                _ = deliveries.tick() => {
+                    let _ = keeper_core.check_deliveries(Utc::now(), &PollSettings::default()).await;
                 }
+            }
         }
         let _ = stop_tx.send(true);
         let _ = engine.await;
     });
     Ok((Daemon { commands, events }, task))
+}
+
+/// Connections whose watched file changed since their last run (or since they
+/// were set up, when they never ran).
+fn changed_while_away(jobs: &[Job]) -> Vec<String> {
+    jobs.iter()
+        .filter(|j| j.auto_update)
+        .filter(|j| {
+            let modified =
+                j.watch_path.as_deref().and_then(|p| std::fs::metadata(p).ok()).and_then(|m| m.modified().ok());
+            match modified {
+                Some(m) => DateTime::<Utc>::from(m) > j.last_run.unwrap_or(j.chosen_at),
+                None => false,
+            }
+        })
+        .map(|j| j.name.clone())
+        .collect()
 }
