@@ -85,7 +85,10 @@ impl Store {
     /// Switches scheduled runs on or off.
     pub fn set_auto_update(&self, name: &str, on: bool, now: DateTime<Utc>) -> Result<bool, Error> {
         let changed = self.conn().execute(
-            "UPDATE connections SET auto_update = ?2, updated_at = ?3 WHERE name = ?1",
+            // The spec keeps its own copy of the toggle; both say the same.
+            "UPDATE connections SET auto_update = ?2, updated_at = ?3,
+                    spec = json_set(spec, '$.auto_update', json(CASE WHEN ?2 THEN 'true' ELSE 'false' END))
+             WHERE name = ?1",
             params![name, on, now.to_rfc3339()],
         )?;
         Ok(changed > 0)

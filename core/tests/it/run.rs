@@ -265,6 +265,8 @@ async fn a_refused_key_pauses_the_connection_before_consuming_rows() {
     assert_eq!(pending, 2, "the rows are kept pending, not lost");
 
     shop.secrets.set(&account.secret_ref, &Secret::new(SANDBOX_KEY)).unwrap();
+    let off = shop.core.set_auto_update("Orders", false).unwrap();
+    assert!(!off.auto_update && !off.spec.auto_update, "the toggle and the spec agree");
     shop.core.set_auto_update("Orders", true).unwrap();
     let fixed = shop.run(&quick()).await;
     assert_eq!(fixed.sent, 2, "once the key works, the kept rows go out: {fixed:?}");
