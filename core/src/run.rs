@@ -22,8 +22,8 @@ use crate::source::rows::{self, Memory, Observation, Rules, StartFrom};
 use crate::store::{Entry, EntryStatus, NewEntry, Resolution, StoredConnection};
 use crate::{lock, schedule, Core, Error};
 
-/// Batch requests a run keeps in flight at once.
-const IN_FLIGHT: usize = 2;
+/// Requests a run keeps in flight at once by default.
+pub const IN_FLIGHT: usize = 2;
 
 /// Runs failing in a row before a connection is paused.
 pub const PAUSE_AFTER_FAILED_RUNS: u32 = 5;
@@ -38,11 +38,18 @@ pub struct RunOptions {
     pub now: DateTime<FixedOffset>,
     /// Retry and batching behaviour.
     pub retry: RetryPolicy,
+    /// Requests kept in flight at once (at least 1).
+    pub in_flight: usize,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { release_held: false, now: Local::now().fixed_offset(), retry: RetryPolicy::default() }
+        RunOptions {
+            release_held: false,
+            now: Local::now().fixed_offset(),
+            retry: RetryPolicy::default(),
+            in_flight: IN_FLIGHT,
+        }
     }
 }
 
@@ -323,7 +330,7 @@ impl Core {
         let mut claiming = true;
         let mut refused = None;
         loop {
-            while claiming && in_flight.len() < IN_FLIGHT {
+            while claiming && in_flight.len() < options.in_flight.max(1) {
                 let claimed = self.store().claim(stored.id, true, batch, options.now.with_timezone(&Utc))?;
                 if claimed.is_empty() {
                     claiming = false;

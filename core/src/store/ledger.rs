@@ -6,8 +6,6 @@
 //! `sending` entries take a send outcome; what is left in `sending` by a crash
 //! becomes `unknown` at start-up and is never resent without a person.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
 use rusqlite::{params, params_from_iter, TransactionBehavior};
 use serde::Serialize;
@@ -224,32 +222,19 @@ pub(crate) fn insert_entries_tx(
     // Many rows per statement: a run may write 100,000 entries, and one
     // statement per row would dominate it.
     for chunk in entries.chunks(INSERT_CHUNK) {
-        // Rows that already have a real entry (a test send reached their
-        // phone) get no second one. Any other conflict fails the statement.
-        let taken: HashSet<String> = {
-            let real: Vec<&str> = chunk.iter().filter(|e| !e.is_test).map(|e| e.row_key.as_str()).collect();
-            if real.is_empty() {
-                HashSet::new()
-            } else {
-                let marks = vec!["?"; real.len()].join(",");
-                let mut stmt = tx.prepare_cached(&format!(
-                    "SELECT row_key FROM messages WHERE connection_id = {connection_id} AND is_test = 0 AND row_key IN ({marks})"
-                ))?;
-                let rows = stmt.query_map(params_from_iter(real), |r| r.get(0))?;
-                rows.collect::<Result<_, _>>()?
-            }
-        };
-        let fresh: Vec<&NewEntry> = chunk.iter().filter(|e| e.is_test || !taken.contains(&e.row_key)).collect();
-        if fresh.is_empty() {
-            continue;
-        }
-        let tuples = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; fresh.len()].join(",");
+        // A row that already has a real entry (a test send reached its phone)
+        // gets no second one; RETURNING says which rows went in. Any other
+        // conflict fails the statement.
+        let tuples = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(",");
         let mut stmt = tx.prepare_cached(&format!(
             "INSERT INTO messages (id, connection_id, row_key, row_line, phone, text, client_message_id, status, is_test,
-                                   reason, not_before, created_at, updated_at) VALUES {tuples}"
+                                   reason, not_before, created_at, updated_at) VALUES {tuples}
+             ON CONFLICT (connection_id, row_key) WHERE is_test = 0 DO NOTHING
+             RETURNING id"
         ))?;
-        let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(fresh.len() * 13);
-        for e in &fresh {
+        let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 13);
+        let first = next;
+        for e in chunk {
             use rusqlite::types::Value;
             let text = |s: &str| Value::Text(s.to_owned());
             let opt = |s: Option<String>| s.map(Value::Text).unwrap_or(Value::Null);
@@ -269,10 +254,12 @@ pub(crate) fn insert_entries_tx(
                 text(&now),
                 text(&now),
             ]);
-            written.push((next, e.status));
             next += 1;
         }
-        stmt.execute(params_from_iter(values))?;
+        let inserted = stmt.query_map(params_from_iter(values), |r| r.get::<_, i64>(0))?;
+        let mut ids: Vec<i64> = inserted.collect::<Result<_, _>>()?;
+        ids.sort_unstable();
+        written.extend(ids.into_iter().map(|id| (id, chunk[(id - first) as usize].status)));
     }
     Ok(written)
 }
