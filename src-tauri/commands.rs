@@ -25,7 +25,7 @@ use crate::ipc_error::IpcError;
 use crate::AppState;
 
 fn core<'a>(state: &'a State<'_, AppState>) -> Result<&'a Core, IpcError> {
-    state.core.as_ref().map_err(Clone::clone)
+    state.core.as_deref().map_err(Clone::clone)
 }
 
 /// Where relative paths typed in the window start: the home folder.
@@ -95,9 +95,12 @@ pub fn get_language(state: State<'_, AppState>) -> Result<Option<String>, IpcErr
     Ok(core(&state)?.language()?)
 }
 
+/// Also puts the tray's words in the new language.
 #[tauri::command]
-pub fn set_language(state: State<'_, AppState>, language: String) -> Result<(), IpcError> {
-    Ok(core(&state)?.set_language(&language)?)
+pub fn set_language(app: AppHandle, state: State<'_, AppState>, language: String) -> Result<(), IpcError> {
+    core(&state)?.set_language(&language)?;
+    crate::tray::refresh(&app);
+    Ok(())
 }
 
 /// First start: runs the built-in 8x8 simulator (once per app start) and
@@ -136,7 +139,9 @@ pub async fn add_connection(
     state: State<'_, AppState>,
     spec: ConnectionSpec,
 ) -> Result<Saved, IpcError> {
-    Ok(core(&state)?.add_connection(spec, &base_dir(&app)).await?)
+    let saved = core(&state)?.add_connection(spec, &base_dir(&app)).await?;
+    state.reload();
+    Ok(saved)
 }
 
 #[tauri::command]
@@ -145,18 +150,24 @@ pub async fn update_connection(
     state: State<'_, AppState>,
     spec: ConnectionSpec,
 ) -> Result<ConnectionView, IpcError> {
-    Ok(core(&state)?.update_connection(spec, &base_dir(&app)).await?)
+    let view = core(&state)?.update_connection(spec, &base_dir(&app)).await?;
+    state.reload();
+    Ok(view)
 }
 
 /// The connection row's toggle.
 #[tauri::command]
 pub fn set_auto_update(state: State<'_, AppState>, name: String, on: bool) -> Result<ConnectionView, IpcError> {
-    Ok(core(&state)?.set_auto_update(&name, on)?)
+    let view = core(&state)?.set_auto_update(&name, on)?;
+    state.reload();
+    Ok(view)
 }
 
 #[tauri::command]
 pub fn remove_connection(state: State<'_, AppState>, name: String) -> Result<(), IpcError> {
-    Ok(core(&state)?.remove_connection(&name)?)
+    core(&state)?.remove_connection(&name)?;
+    state.reload();
+    Ok(())
 }
 
 /// The arrow: a run now. `release_held` sends what the flood guard holds.
@@ -167,7 +178,10 @@ pub async fn run_connection(
     release_held: bool,
 ) -> Result<RunSummary, IpcError> {
     let options = RunOptions { release_held, ..RunOptions::default() };
-    Ok(core(&state)?.run(&name, &options).await?)
+    let summary = core(&state)?.run(&name, &options).await;
+    // Its last run (and a pause it caused) changes when it next runs by itself.
+    state.reload();
+    Ok(summary?)
 }
 
 /// "Send test data to 8x8": the first data row, to its phone or to `to`.
@@ -290,4 +304,43 @@ pub fn first_runs(times: Vec<String>) -> Result<Vec<FirstRun>, IpcError> {
             Ok(FirstRun { time, first_run: first.to_rfc3339(), too_soon })
         })
         .collect()
+}
+
+/// Whether the schedule runs in this window; the error says why not (e.g.
+/// `sendrow daemon` runs it on the same data folder).
+#[tauri::command]
+pub fn scheduler_status(state: State<'_, AppState>) -> Result<(), IpcError> {
+    core(&state)?;
+    match state.scheduler.get() {
+        Some(Err(e)) => Err(e.clone()),
+        _ => Ok(()),
+    }
+}
+
+fn autostart_error(e: tauri_plugin_autostart::Error) -> IpcError {
+    IpcError { code: "autostart", message: e.to_string() }
+}
+
+/// Whether Sendrow starts (in the tray) when the user logs in.
+#[tauri::command]
+pub fn get_autostart(app: AppHandle) -> Result<bool, IpcError> {
+    use tauri_plugin_autostart::ManagerExt;
+    app.autolaunch().is_enabled().map_err(autostart_error)
+}
+
+#[tauri::command]
+pub fn set_autostart(app: AppHandle, on: bool) -> Result<bool, IpcError> {
+    use tauri_plugin_autostart::ManagerExt;
+    let launcher = app.autolaunch();
+    if on { launcher.enable() } else { launcher.disable() }.map_err(autostart_error)?;
+    launcher.is_enabled().map_err(autostart_error)
+}
+
+/// The page finished its first render. With `SENDROW_REPORT_READY` set (the
+/// benchmark) it says so on stderr, which times a cold start to a usable window.
+#[tauri::command]
+pub fn page_ready() {
+    if std::env::var_os("SENDROW_REPORT_READY").is_some() {
+        eprintln!("sendrow: window ready");
+    }
 }

@@ -4,22 +4,43 @@
 
 mod commands;
 mod ipc_error;
+mod scheduler;
 mod tray;
+mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
 
 use sendrow_core::sandbox::SANDBOX_ACCOUNT;
 use sendrow_core::sim::{SimConfig, Simulator};
 use sendrow_core::Core;
-use tauri::Manager;
+use tauri::{Manager, RunEvent, WebviewWindowBuilder};
+
+/// The hidden flag of `sendrow --tray`: start without a window (start at
+/// login), or, sent to the running Sendrow, close its window to the tray.
+pub const TRAY_FLAG: &str = "--tray";
 
 /// What the commands share: the opened data folder, or why it could not be
-/// opened (shown in the window instead of crashing); and the built-in 8x8
+/// opened (shown in the window instead of crashing); the scheduler once the
+/// setup hook started it, or why it could not; and the built-in 8x8
 /// simulator once the sandbox is in use.
 pub struct AppState {
-    core: Result<Core, ipc_error::IpcError>,
+    core: Result<Arc<Core>, ipc_error::IpcError>,
+    scheduler: OnceLock<Result<scheduler::Scheduler, ipc_error::IpcError>>,
     sandbox: tokio::sync::Mutex<Option<Simulator>>,
+}
+
+impl AppState {
+    /// Gives the scheduler the connections as they are now, so an edit,
+    /// a toggle or a run takes effect at once.
+    pub(crate) fn reload(&self) {
+        let (Ok(core), Some(Ok(scheduler))) = (&self.core, self.scheduler.get()) else { return };
+        match core.jobs() {
+            Ok(jobs) => scheduler.send(sendrow_core::scheduler::Command::Reload(jobs)),
+            Err(e) => eprintln!("warning: the schedule could not be reloaded: {e}"),
+        }
+    }
 }
 
 /// The running simulator's address, starting it on a free loopback port the
@@ -55,13 +76,42 @@ fn restart_sandbox(app: &tauri::AppHandle) {
     }
 }
 
-/// Starts the desktop app on the given data folder (or the OS default).
-pub fn run(data_dir: Option<PathBuf>) -> ExitCode {
+/// Starts the scheduler on the opened data folder; when it cannot run (a
+/// `sendrow daemon` has the folder), the window still works and says so.
+fn start_scheduler(app: &tauri::AppHandle) {
+    let state = app.state::<AppState>();
+    let Ok(core) = &state.core else { return };
+    let started = scheduler::start(app, core);
+    if let Err(e) = &started {
+        eprintln!("warning: the schedule does not run in this window: {}", e.message);
+    }
+    let _ = state.scheduler.set(started);
+}
+
+/// Starts the desktop app on the given data folder (or the OS default);
+/// with `in_tray`, only the tray icon shows until the window is opened.
+pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
+    // Start at login opens the same data folder, in the tray.
+    let mut login_args = vec![TRAY_FLAG.to_owned()];
+    if let Some(dir) = &data_dir {
+        login_args.extend(["--data-dir".to_owned(), dir.display().to_string()]);
+    }
     let core = sendrow_core::data_dir::resolve(data_dir)
         .and_then(|dir| Core::open_with_keychain(&dir))
+        .map(Arc::new)
         .map_err(|e| ipc_error::IpcError::from(&e));
     let app = tauri::Builder::default()
-        .manage(AppState { core, sandbox: tokio::sync::Mutex::new(None) })
+        // First: a second launch hands its arguments over here and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            if argv.iter().any(|a| a == TRAY_FLAG) {
+                close_main_window(app);
+            } else {
+                show_main_window(app);
+            }
+        }))
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::Builder::new().args(login_args).build())
+        .manage(AppState { core, scheduler: OnceLock::new(), sandbox: tokio::sync::Mutex::new(None) })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::wizard_options,
@@ -92,25 +142,32 @@ pub fn run(data_dir: Option<PathBuf>) -> ExitCode {
             commands::export_optouts,
             commands::save_csv,
             commands::first_runs,
+            commands::scheduler_status,
+            commands::get_autostart,
+            commands::set_autostart,
+            commands::page_ready,
         ])
-        .setup(|app| {
+        // The only setup hook: a second `.setup()` would replace this one.
+        .setup(move |app| {
             restart_sandbox(app.handle());
+            start_scheduler(app.handle());
             tray::install(app.handle())?;
-            Ok(())
-        })
-        .on_window_event(|window, event| {
-            // Closing the window keeps Sendrow running in the tray.
-            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
-                if window.label() == "main" {
-                    api.prevent_close();
-                    let _ = window.hide();
-                }
+            if !in_tray {
+                open_main_window(app.handle())?;
             }
+            Ok(())
         })
         .build(tauri::generate_context!());
     match app {
         Ok(app) => {
-            app.run(|_, _| {});
+            app.run(|_, event| {
+                // Closing the window destroys it (its WebKit processes go, and
+                // their memory with them) and Sendrow stays in the tray; only
+                // Quit (`app.exit`, which carries a code) ends the app.
+                if let RunEvent::ExitRequested { code: None, api, .. } = event {
+                    api.prevent_exit();
+                }
+            });
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -120,11 +177,42 @@ pub fn run(data_dir: Option<PathBuf>) -> ExitCode {
     }
 }
 
-/// Shows and focuses the main window.
+/// Creates the main window as tauri.conf.json describes it (title, size).
+fn open_main_window(app: &tauri::AppHandle) -> tauri::Result<tauri::WebviewWindow> {
+    let config = app.config().app.windows.iter().find(|w| w.label == "main").cloned().unwrap_or_default();
+    WebviewWindowBuilder::from_config(app, &config)?.build()
+}
+
+/// Shows and focuses the main window, creating it again if it was closed.
 pub(crate) fn show_main_window(app: &tauri::AppHandle) {
+    let window = match app.get_webview_window("main") {
+        Some(window) => window,
+        None => match open_main_window(app) {
+            Ok(window) => window,
+            Err(e) => return eprintln!("error: the window could not open: {e}"),
+        },
+    };
+    let _ = window.show();
+    let _ = window.unminimize();
+    let _ = window.set_focus();
+}
+
+/// Closes the main window to the tray, releasing its webview.
+fn close_main_window(app: &tauri::AppHandle) {
     if let Some(window) = app.get_webview_window("main") {
-        let _ = window.show();
-        let _ = window.unminimize();
-        let _ = window.set_focus();
+        let _ = window.destroy();
     }
+}
+
+/// The tray's Quit: the window goes at once; the scheduler is stopped,
+/// letting runs in flight end (bounded), before the app exits.
+pub(crate) fn quit(app: &tauri::AppHandle) {
+    close_main_window(app);
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Some(scheduler) = scheduler::of(&app) {
+            scheduler.stop().await;
+        }
+        app.exit(0);
+    });
 }

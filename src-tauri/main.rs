@@ -10,9 +10,13 @@ use clap::Parser;
 use sendrow_core::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `--tray` is the app's own hidden flag (start at login; or, to a running
+    // Sendrow, "close your window to the tray"); the core's CLI never sees it.
+    let args: Vec<_> = std::env::args_os().collect();
+    let in_tray = args.iter().skip(1).any(|a| a == sendrow_app::TRAY_FLAG);
+    let cli = Cli::parse_from(args.into_iter().filter(|a| a != sendrow_app::TRAY_FLAG));
     match cli.command {
         Some(command) => sendrow_core::cli::run(cli.data_dir, command),
-        None => sendrow_app::run(cli.data_dir),
+        None => sendrow_app::run(cli.data_dir, in_tray),
     }
 }

@@ -46,7 +46,7 @@ fn every_error_code_has_words_in_both_languages() {
     let mut codes = BTreeSet::new();
     literals_in_fn(&read("core/src/lib.rs"), "pub fn code(&self)", &mut codes);
     literals_in_fn(&read("core/src/source/google/mod.rs"), "pub fn code(&self)", &mut codes);
-    for file in ["src-tauri/commands.rs", "src-tauri/lib.rs", "src-tauri/ipc_error.rs"] {
+    for file in ["src-tauri/commands.rs", "src-tauri/lib.rs", "src-tauri/ipc_error.rs", "src-tauri/scheduler.rs"] {
         quoted_codes(&read(file), "code: \"", &mut codes);
     }
     for entry in std::fs::read_dir(root().join("ui")).expect("the ui folder") {

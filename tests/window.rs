@@ -72,10 +72,11 @@ impl Drop for Processes {
     }
 }
 
-/// Starts `sendrow sim --port 0` and returns it with the URL it listens on.
-fn start_sim() -> (Child, BufReader<ChildStdout>, String) {
+/// Starts `sendrow sim --port 0 ARGS…` and returns it with the URL it listens on.
+fn start_sim(args: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
     let mut sim = Command::new(env!("CARGO_BIN_EXE_sendrow"))
         .args(["sim", "--port", "0"])
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .expect("the sendrow binary must start its 8x8 simulator");
@@ -237,8 +238,17 @@ struct Session {
 
 impl Session {
     async fn start(data_dir: &Path) -> Session {
+        Session::start_with(data_dir, &[], |_| {}).await
+    }
+
+    /// Like `start`, with arguments for the simulator and a step that
+    /// prepares the data folder (given the simulator's URL) before the app starts.
+    async fn start_with(data_dir: &Path, sim_args: &[&str], prepare: impl FnOnce(&str)) -> Session {
+        let (sim, sim_stdout, sim_url) = start_sim(sim_args);
+        // Owned before `prepare`, so a failing preparation still stops the simulator.
+        let mut procs = Processes { sim, _sim_stdout: sim_stdout, driver: None };
+        prepare(&sim_url);
         let data_dir = data_dir.to_str().expect("a UTF-8 temp path").to_owned();
-        let (sim, sim_stdout, sim_url) = start_sim();
         let (port, native_port) = (free_port(), free_port());
         let driver = Command::new(find_tauri_driver())
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
@@ -246,7 +256,7 @@ impl Session {
             .stdout(Stdio::null())
             .spawn()
             .expect("tauri-driver must start");
-        let mut procs = Processes { sim, _sim_stdout: sim_stdout, driver: Some(driver) };
+        procs.driver = Some(driver);
         wait_for("tauri-driver to listen", || {
             let exited = procs.driver.as_mut().and_then(|d| d.try_wait().ok().flatten());
             assert!(exited.is_none(), "tauri-driver exited early with {exited:?}");
@@ -710,4 +720,141 @@ async fn first_start_with_a_real_account_works_from_the_keyboard() {
     shoot(client, "20-first-start-real-account").await;
     session.stop().await;
     assert_no_secret_in_files(data.path(), &[SANDBOX_KEY], "after the app stopped");
+}
+
+/// Runs the `sendrow` CLI on `data_dir` with `stdin`, insisting it succeeds.
+fn sendrow_cli(data_dir: &Path, args: &[&str], stdin: &str, why: &str) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sendrow"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the sendrow binary starts");
+    child.stdin.take().expect("stdin is piped").write_all(stdin.as_bytes()).expect("stdin takes the input");
+    let out = child.wait_with_output().expect("the sendrow binary ends");
+    assert!(
+        out.status.success(),
+        "{why}: `sendrow {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn append_row(path: &Path, line: &str) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().append(true).open(path).expect("the CSV opens for appending");
+    writeln!(file, "{line}").expect("the row is appended");
+}
+
+/// Waits until the test's simulator has accepted `count` messages.
+async fn wait_for_sms(session: &Session, count: usize, what: &str) -> Vec<Value> {
+    wait_for(what, || async {
+        let messages = session.sim_messages().await;
+        (messages.len() >= count).then_some(messages)
+    })
+    .await
+}
+
+/// Auto-update in the app: nobody presses anything, yet a row appended to a
+/// watched CSV is texted by the app's own scheduler, the card shows the run
+/// while it lasts and its result after; the schedule keeps going with the
+/// window closed to the tray, and the tray's Open brings a fresh window back.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_sends_a_watched_csv_by_itself_in_the_window_and_from_the_tray() {
+    require_display_and_bus();
+    let _one = ONE_WINDOW.lock().await;
+    let en = ui_strings("en");
+    let data = tempfile::tempdir().expect("a temp data folder");
+    let d = data.path().to_owned();
+    let csv = d.join("orders.csv");
+    std::fs::write(&csv, "ID,Phone\n1,0671111111\n").expect("the orders CSV is written");
+    // A slow 8x8 keeps each run going long enough for the card to show it running.
+    let session = Session::start_with(&d, &["--latency-ms", "1500"], |sim_url| {
+        let account = ["account", "add", "main", "--subaccount", SANDBOX_SUBACCOUNT, "--base-url", sim_url];
+        sendrow_cli(&d, &account, SANDBOX_KEY, "the account the connection sends through");
+        let spec = json!({
+            "name": "Orders", "source": {"type": "csv", "path": csv}, "row_key": {"column": "ID"},
+            "start_from": "new_rows", "account": "main", "phone_field": "Phone", "message": "Order {{ID}} is ready",
+            "schedule": {"on_change": true}
+        });
+        let spec_path = d.join("spec.json");
+        std::fs::write(&spec_path, spec.to_string()).expect("the spec is written");
+        let spec_arg = spec_path.to_str().expect("a UTF-8 temp path");
+        sendrow_cli(&d, &["connection", "add", "--file", spec_arg], "", "a connection that runs when its CSV changes");
+    })
+    .await;
+    let client = &session.client;
+
+    let next =
+        wait_text(client, &card("Orders", ".next-run"), "the on-change connection's card", |t| !t.is_empty()).await;
+    assert_eq!(next, string(&en, "sched.changeShort"), "the card says it runs when the file changes");
+    assert!(
+        !displayed(client, "#scheduler-banner").await,
+        "the app runs the schedule itself, so there is no 'runs elsewhere' banner"
+    );
+    // Record what the page hears from the scheduler, and whether the card ever said it was running.
+    let listening = client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               window.__seen = []; window.__sawRunning = "";
+               new MutationObserver(() => {
+                 const p = document.querySelector('article[data-connection="Orders"] .progress');
+                 if (p) window.__sawRunning = p.textContent;
+               }).observe(document.getElementById("connections-list"), { childList: true, subtree: true });
+               window.__TAURI__.event.listen("scheduler", (e) => window.__seen.push(e.payload)).then(() => done(true));"#,
+            vec![],
+        )
+        .await
+        .expect("the page can listen to the scheduler's events");
+    assert_eq!(listening, json!(true), "the listener is in place before the row is appended");
+
+    append_row(&csv, "2,0672222222");
+    let sent = wait_for_sms(&session, 1, "the appended row to reach 8x8 with nobody pressing anything").await;
+    assert_eq!(sent.len(), 1, "exactly the new row was texted, never the baseline: {sent:?}");
+    assert_eq!(sent[0]["destination"], "380672222222", "the new row's phone got the SMS");
+    let last =
+        wait_text(client, &card("Orders", ".last-run"), "the scheduled run on the card", |t| t.contains("sent 1"))
+            .await;
+    assert!(last.contains("failed 0"), "the card shows the scheduled run's result: {last:?}");
+    let seen = client.execute("return window.__seen", vec![]).await.expect("the recorded events");
+    let seen = seen.as_array().cloned().unwrap_or_default();
+    assert!(
+        seen.iter().any(|e| e["event"] == "run_started" && e["name"] == "Orders" && e["cause"] == "file_changed"),
+        "the window heard the run start because the file changed: {seen:?}"
+    );
+    assert!(
+        seen.iter().any(|e| e["event"] == "run_finished" && e["outcome"]["result"] == "finished"),
+        "the window heard the run finish: {seen:?}"
+    );
+    let running = client.execute("return window.__sawRunning", vec![]).await.expect("the recorded progress");
+    assert_eq!(running, json!(string(&en, "conn.running")), "the card said it was running while 8x8 took its time");
+    shoot(client, "21-scheduled-run").await;
+
+    // Closed to the tray (a second launch with --tray asks the running app): the
+    // window and its webview go, the app and its schedule stay.
+    sendrow_cli(&d, &["--tray"], "", "a second launch hands over to the running app");
+    wait_for("the window to close to the tray", || async {
+        client.windows().await.map_or(true, |w| w.is_empty()).then_some(())
+    })
+    .await;
+    assert!(app_running(&session.data_dir), "closing the window keeps Sendrow running in the tray");
+    append_row(&csv, "3,0673333333");
+    let sent = wait_for_sms(&session, 2, "a row appended while the window is closed to reach 8x8").await;
+    assert_eq!(sent[1]["destination"], "380673333333", "the tray app texted the next row: {sent:?}");
+
+    // A second plain launch (as the tray's Open does) brings a new window showing that run.
+    sendrow_cli(&d, &[], "", "a second launch focuses the running app");
+    let handle = wait_for("a new window after the second launch", || async {
+        client.windows().await.ok().and_then(|w| w.into_iter().next())
+    })
+    .await;
+    client.switch_to_window(handle).await.expect("WebDriver switches to the new window");
+    wait_text(client, &card("Orders", ".last-run"), "the re-created window's card", |t| t.contains("sent 1")).await;
+    assert!(app_running(&session.data_dir), "the second launch handed over and the first app still runs");
+    shoot(client, "22-window-again").await;
+    session.stop().await;
 }

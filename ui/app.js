@@ -43,6 +43,46 @@ const Settings = {
     const hasSandbox = accounts.ok && accounts.value.some((a) => a.name === "Sandbox");
     $("s-sandbox").hidden = hasSandbox;
     $("s-sandbox-note").textContent = hasSandbox ? t("settings.sandboxThere") : "";
+    const autostart = await call("get_autostart");
+    $("s-autostart").setAttribute("aria-checked", String(autostart.ok && autostart.value));
+    showError("s-autostart-error", autostart.ok ? null : autostart);
+  },
+
+  // Start at login: off by default; the switch shows what the system now has.
+  async toggleAutostart() {
+    const on = $("s-autostart").getAttribute("aria-checked") !== "true";
+    const result = await call("set_autostart", { on });
+    if (result.ok) $("s-autostart").setAttribute("aria-checked", String(result.value));
+    showError("s-autostart-error", result.ok ? null : result);
+  },
+};
+
+// The schedule runs in the app's backend; its events ("scheduler": run
+// started/finished, paused, …) keep the main screen current without polling.
+const SchedulerEvents = {
+  async init() {
+    const status = await call("scheduler_status");
+    // Not running here (a `sendrow daemon` has the folder): say so, keep working.
+    if (!status.ok && status.code === "scheduler_elsewhere") {
+      $("scheduler-banner").dataset.code = status.code;
+      $("scheduler-banner").dataset.message = status.message;
+      SchedulerEvents.renderBanner();
+    }
+    await window.__TAURI__.event.listen("scheduler", (e) => SchedulerEvents.onEvent(e.payload));
+  },
+
+  renderBanner() {
+    const banner = $("scheduler-banner");
+    if (!banner.dataset.code) return;
+    banner.textContent = errorText({ code: banner.dataset.code, message: banner.dataset.message });
+    banner.hidden = false;
+  },
+
+  onEvent(event) {
+    if (event.event === "run_started") Connections.scheduled.add(event.name);
+    else if (event.event === "run_finished") Connections.scheduled.delete(event.name);
+    else if (event.event !== "paused" && event.event !== "resumed") return;
+    if (currentView === "connections" && !document.querySelector("dialog[open]")) Connections.render();
   },
 };
 
@@ -62,6 +102,7 @@ async function switchLanguage(lang) {
   } else if (RENDER[currentView]) {
     await RENDER[currentView]();
   }
+  SchedulerEvents.renderBanner();
 }
 
 async function start() {
@@ -87,6 +128,7 @@ async function start() {
   $("new-connection").addEventListener("click", () => Wizard.open(null));
   $("gear-form").addEventListener("submit", (e) => Connections.saveGear(e));
   $("gear-cancel").addEventListener("click", () => $("gear-dialog").close());
+  $("s-autostart").addEventListener("click", () => Settings.toggleAutostart());
   Wizard.init();
   History.init();
   Exporter.init();
@@ -104,16 +146,20 @@ async function start() {
   const info = await call("app_info");
   if (info.ok) $("about").textContent = `Sendrow ${info.value.version} · ${info.value.data_dir}`;
   else return showFatal(info);
+  await SchedulerEvents.init();
 
   // First start: nothing connected yet, so offer the sandbox or a real account.
   const [accounts, connections] = await Promise.all([call("list_accounts"), call("list_connections")]);
   const fresh = accounts.ok && connections.ok && accounts.value.length === 0 && connections.value.length === 0;
   await showApp(fresh ? "welcome" : "connections");
 
-  // Keep last/next run fresh while the main screen is open.
+  call("page_ready");
+
+  // Scheduler events refresh the cards; this slow poll only catches what no
+  // event announces (a run from the command line, the clock passing a next run).
   setInterval(() => {
     if (currentView === "connections" && !document.querySelector("dialog[open]")) Connections.render();
-  }, 15000);
+  }, 60000);
 }
 
 start();

@@ -6,7 +6,9 @@
 
 const Connections = {
   list: [],
+  // Runs started here with the arrow, and runs the scheduler started.
   running: new Set(),
+  scheduled: new Set(),
   gear: null,
   gearName: null,
 
@@ -56,7 +58,7 @@ const Connections = {
 
   card(c) {
     const key = encodeURIComponent(c.name);
-    const running = Connections.running.has(c.name);
+    const running = Connections.running.has(c.name) || Connections.scheduled.has(c.name);
     const toggle = el("button", {
       type: "button", role: "switch", class: "switch", id: `toggle-${key}`,
       "aria-checked": String(c.auto_update), "aria-label": t("conn.toggle", { name: c.name }), title: t("conn.toggle", { name: c.name }),

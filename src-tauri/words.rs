@@ -1,0 +1,145 @@
+//! The few words the Rust side shows by itself — the tray menu, its tooltip
+//! and desktop notifications — in the UI language (`core.language()`),
+//! English when none was chosen. The window's own strings live in `ui/i18n/`.
+
+/// The UI languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Uk,
+}
+
+impl Lang {
+    /// The saved UI language; English when none was saved or it is unknown.
+    pub fn of(saved: Option<&str>) -> Lang {
+        match saved {
+            Some(l) if l.starts_with("uk") => Lang::Uk,
+            _ => Lang::En,
+        }
+    }
+
+    fn pick(self, en: &'static str, uk: &'static str) -> &'static str {
+        match self {
+            Lang::En => en,
+            Lang::Uk => uk,
+        }
+    }
+
+    pub fn open(self) -> &'static str {
+        self.pick("Open Sendrow", "Відкрити Sendrow")
+    }
+
+    pub fn pause_all(self) -> &'static str {
+        self.pick("Pause all", "Призупинити все")
+    }
+
+    pub fn resume_all(self) -> &'static str {
+        self.pick("Resume all", "Відновити все")
+    }
+
+    pub fn run_all(self) -> &'static str {
+        self.pick("Run all now", "Запустити все зараз")
+    }
+
+    pub fn quit(self) -> &'static str {
+        self.pick("Quit", "Вийти")
+    }
+
+    /// The status line before anything ran.
+    pub fn idle(self) -> &'static str {
+        self.pick("No runs yet", "Ще нічого не запускалося")
+    }
+
+    /// The status line when the schedule runs in another process.
+    pub fn elsewhere(self) -> &'static str {
+        self.pick(
+            "The schedule runs in another Sendrow (sendrow daemon)",
+            "Розклад виконує інший Sendrow (sendrow daemon)",
+        )
+    }
+
+    pub fn all_paused(self) -> &'static str {
+        self.pick("Scheduled runs are paused", "Запуски за розкладом призупинено")
+    }
+
+    /// "Orders: sent 3 at 14:05".
+    pub fn last_run(self, name: &str, sent: usize, at: &str) -> String {
+        match self {
+            Lang::En => format!("{name}: sent {sent} at {at}"),
+            Lang::Uk => format!("{name}: надіслано {sent} о {at}"),
+        }
+    }
+
+    pub fn run_failed_short(self, name: &str) -> String {
+        match self {
+            Lang::En => format!("{name}: the last run failed"),
+            Lang::Uk => format!("{name}: останній запуск не вдався"),
+        }
+    }
+
+    pub fn paused_short(self, name: &str) -> String {
+        match self {
+            Lang::En => format!("{name} is paused"),
+            Lang::Uk => format!("{name} призупинено"),
+        }
+    }
+
+    /// A notification's title and body for a run that failed.
+    pub fn run_failed(self, name: &str, message: &str) -> (String, String) {
+        match self {
+            Lang::En => (format!("{name}: the run failed"), message.to_owned()),
+            Lang::Uk => (format!("{name}: запуск не вдався"), message.to_owned()),
+        }
+    }
+
+    /// A connection paused by itself (an account 8x8 refuses, repeated failures).
+    pub fn paused(self, name: &str, reason: &str) -> (String, String) {
+        match self {
+            Lang::En => (format!("{name} is paused"), format!("{reason}. Open Sendrow to fix it and resume.")),
+            Lang::Uk => (format!("{name} призупинено"), format!("{reason}. Відкрийте Sendrow, виправте й відновіть.")),
+        }
+    }
+
+    /// Rows the flood guard holds for a person.
+    pub fn held(self, name: &str, held: usize) -> (String, String) {
+        match self {
+            Lang::En => (
+                format!("{name}: {held} rows wait for you"),
+                "More new rows than usual at once: open Sendrow to send them or skip them.".to_owned(),
+            ),
+            Lang::Uk => (
+                format!("{name}: {held} рядків чекають на вас"),
+                "Нових рядків більше, ніж зазвичай: відкрийте Sendrow, щоб надіслати чи пропустити їх.".to_owned(),
+            ),
+        }
+    }
+
+    /// Messages that may or may not have gone out.
+    pub fn unknown(self, name: &str, unknown: usize) -> (String, String) {
+        match self {
+            Lang::En => (
+                format!("{name}: {unknown} messages need a look"),
+                "8x8 did not answer in time, so they may or may not have gone out. Review them in Sendrow.".to_owned(),
+            ),
+            Lang::Uk => (
+                format!("{name}: {unknown} повідомлень треба перевірити"),
+                "8x8 не відповів вчасно, тож невідомо, чи їх надіслано. Перегляньте їх у Sendrow.".to_owned(),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_saved_language_picks_the_words_and_english_is_the_default() {
+        assert_eq!(Lang::of(Some("uk")), Lang::Uk);
+        assert_eq!(Lang::of(Some("en")), Lang::En);
+        assert_eq!(Lang::of(None), Lang::En, "no choice yet: English");
+        assert_eq!(Lang::of(Some("de")), Lang::En, "an unknown language falls back to English");
+        assert_eq!(Lang::Uk.pause_all(), "Призупинити все");
+        assert_eq!(Lang::En.last_run("Orders", 3, "14:05"), "Orders: sent 3 at 14:05");
+    }
+}
