@@ -858,3 +858,58 @@ async fn the_app_sends_a_watched_csv_by_itself_in_the_window_and_from_the_tray()
     shoot(client, "22-window-again").await;
     session.stop().await;
 }
+
+/// A `sendrow daemon` child, stopped with SIGTERM on drop.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// With `sendrow daemon` already running the schedule on the data folder,
+/// the window still opens and works, and says in both languages that the
+/// schedule runs elsewhere, instead of failing or running it twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_window_says_so_when_a_daemon_already_runs_the_schedule() {
+    require_display_and_bus();
+    let _one = ONE_WINDOW.lock().await;
+    let (en, uk) = (ui_strings("en"), ui_strings("uk"));
+    let data = tempfile::tempdir().expect("a temp data folder");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sendrow"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("daemon")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sendrow daemon starts");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
+    let daemon = Daemon(child);
+    let mut first = String::new();
+    stderr.read_line(&mut first).expect("the daemon announces itself on stderr");
+    assert!(first.contains("running the schedule"), "the daemon holds the folder's schedule: {first:?}");
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+
+    let session = Session::start(data.path()).await;
+    let client = &session.client;
+    wait_displayed(client, "#view-welcome").await;
+    let banner =
+        wait_text(client, "#scheduler-banner", "the 'schedule runs elsewhere' banner", |t| !t.is_empty()).await;
+    assert!(
+        banner.starts_with(string(&en, "error.scheduler_elsewhere")),
+        "the banner explains in plain words that another Sendrow runs the schedule: {banner:?}"
+    );
+    assert!(displayed(client, "#start-sandbox").await, "the window still works: the first start offers the sandbox");
+    click(client, "#lang-uk").await;
+    wait_text(client, "#scheduler-banner", "the Ukrainian banner", |t| {
+        t.starts_with(string(&uk, "error.scheduler_elsewhere"))
+    })
+    .await;
+    shoot(client, "23-schedule-elsewhere-uk").await;
+    // First: `stop` waits until no sendrow process on the folder is left, the daemon included.
+    drop(daemon);
+    session.stop().await;
+}
