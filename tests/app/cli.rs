@@ -2,13 +2,11 @@
 //! SQLite file, the real OS keychain (Secret Service in the throwaway D-Bus
 //! session the test command starts) and the simulator run as `sendrow sim`.
 
-mod common;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{require_keychain_session, sendrow, text, Sim, BIN};
+use crate::common::{require_keychain_session, sendrow, text, Sim, BIN};
 
 /// Every file under `dir` (the database, its WAL and shared-memory files…)
 /// that contains `needle`.

@@ -3,9 +3,7 @@
 //! kept in the real keychain, a service account signed in by JWT, and a
 //! renamed tab still read by its gid.
 
-mod common;
-
-use common::{require_keychain_session, sendrow, text, Sim};
+use crate::common::{require_keychain_session, sendrow, text, Sim};
 use sendrow_core::source::google::fake::{self, FakeGoogle};
 
 const SHEET: &str = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdEFG";

@@ -1,5 +1,5 @@
 //! Helpers shared by the end-to-end tests of the `sendrow` binary.
-#![allow(dead_code)] // each test binary uses its own subset
+// Not every helper is used by every module.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

@@ -2,11 +2,9 @@
 //! account, a CSV connection, the preview, the one-click test send, runs, the
 //! history and the opt-out list — against `sendrow sim` and the real keychain.
 
-mod common;
-
 use std::path::Path;
 
-use common::{require_keychain_session, sendrow, text, Sim};
+use crate::common::{require_keychain_session, sendrow, text, Sim};
 
 fn json(out: &std::process::Output) -> serde_json::Value {
     assert!(out.status.success() || !out.stdout.is_empty(), "command failed: {}", text(&out.stderr));

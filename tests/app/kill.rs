@@ -5,14 +5,12 @@
 //! history for a person to resolve. Where the kills land differs every time;
 //! what must hold does not.
 
-mod common;
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{require_keychain_session, sendrow, text, Sim, BIN};
+use crate::common::{require_keychain_session, sendrow, text, Sim, BIN};
 
 const ROWS: usize = 1000;
 const KILLS: usize = 12;

@@ -3,14 +3,12 @@
 //! schedule and texts nobody twice; a second scheduler on the same folder is
 //! refused; SIGTERM stops it cleanly.
 
-mod common;
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{require_keychain_session, sendrow, text, Sim, BIN};
+use crate::common::{require_keychain_session, sendrow, text, Sim, BIN};
 
 /// Starts `sendrow daemon` and waits for its first stderr line, which it
 /// prints once it holds the folder's scheduler lock and has loaded its jobs.
