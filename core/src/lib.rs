@@ -49,6 +49,7 @@ pub mod source;
 pub mod store;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -115,6 +116,21 @@ pub struct Core {
     store: Store,
     secrets: Arc<dyn SecretStore>,
     http_timeout: Duration,
+    /// Sends of this `Core` between claiming messages and recording outcomes.
+    sending_now: Arc<AtomicUsize>,
+}
+
+/// Held while a send of this `Core` may have ledger entries in `sending`:
+/// the folder's shared sending lock plus this `Core`'s own count.
+pub(crate) struct Sending {
+    _lock: lock::SendingGuard,
+    count: Arc<AtomicUsize>,
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Core {
@@ -122,7 +138,13 @@ impl Core {
     pub fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Core, Error> {
         std::fs::create_dir_all(data_dir).map_err(|source| Error::DataDir { path: data_dir.to_owned(), source })?;
         let store = Store::open(data_dir)?;
-        Ok(Core { data_dir: data_dir.to_owned(), store, secrets, http_timeout: gateway::DEFAULT_TIMEOUT })
+        Ok(Core {
+            data_dir: data_dir.to_owned(),
+            store,
+            secrets,
+            http_timeout: gateway::DEFAULT_TIMEOUT,
+            sending_now: Arc::default(),
+        })
     }
 
     /// Opens `data_dir` with the OS keychain, as the app and CLI do.
@@ -138,6 +160,21 @@ impl Core {
     /// The data folder.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// Takes the folder's sending lock for a send of this `Core`; hold it
+    /// from before claiming messages until their outcomes are recorded.
+    pub(crate) fn start_sending(&self) -> Result<Sending, Error> {
+        let lock = lock::sending(&self.data_dir)?;
+        self.sending_now.fetch_add(1, Ordering::SeqCst);
+        Ok(Sending { _lock: lock, count: self.sending_now.clone() })
+    }
+
+    /// Whether a run or test send of this `Core` is between claiming
+    /// messages and recording their outcomes. The app waits for this to be
+    /// false before it replaces itself (closing its window to the tray).
+    pub fn is_sending(&self) -> bool {
+        self.sending_now.load(Ordering::SeqCst) > 0
     }
 
     /// What reading a Google source needs: the keychain, the endpoints and

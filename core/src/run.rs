@@ -320,7 +320,7 @@ impl Core {
         let account = self.account(&spec.account)?;
         let gateway = self.gateway(&account)?;
         let sender = spec.sender_id()?;
-        let _sending = lock::sending(self.data_dir())?;
+        let _sending = self.start_sending()?;
         let batch = options.retry.batch_size.clamp(1, send::MAX_BATCH);
         let sender = sender.as_ref().map(|s| s.as_str());
         // Two chunks in flight: one is on the wire while the other's claim and
@@ -436,22 +436,25 @@ impl Core {
             is_test: true,
             not_before: None,
         };
-        let ids = self.store().insert_entries(stored.id, &[entry], Utc::now())?;
-        let id = ids[0];
-        let claimed = self.store().claim_one(id, Utc::now())?.into_iter().collect::<Vec<_>>();
+        // Everything that can refuse comes before the entry exists, and the
+        // sending lock before its claim: no entry is left in `sending`
+        // by an early error, nor claimed while a recovery could run.
         let account = self.account(&spec.account)?;
         let gateway = self.gateway(&account)?;
         let sender = spec.sender_id()?;
-        let delivery = {
-            let _sending = lock::sending(self.data_dir())?;
-            send::deliver(
+        let (id, delivery) = {
+            let _sending = self.start_sending()?;
+            let id = self.store().insert_entries(stored.id, &[entry], Utc::now())?[0];
+            let claimed = self.store().claim_one(id, Utc::now())?.into_iter().collect::<Vec<_>>();
+            let delivery = send::deliver(
                 self.store(),
                 &gateway,
                 &claimed,
                 sender.as_ref().map(|s| s.as_str()),
                 &RetryPolicy::default(),
             )
-            .await?
+            .await?;
+            (id, delivery)
         };
         if let Some(refusal) = &delivery.account_refused {
             let err =
