@@ -7,6 +7,10 @@
 //! file name. Opening or reading a file is not a change: the run's own read
 //! would otherwise set off the next run.
 //!
+//! A file changed while nobody watched it (the app was closed, or starting
+//! over) counts as a change the moment it is first watched again: saved after
+//! the connection's last run, or, before any run, after its schedule was chosen.
+//!
 //! Not here: whether the file is complete. A run that finds it half-written
 //! reports that, and the save that completes it is another change.
 
@@ -77,9 +81,16 @@ impl Watch {
     pub fn follow<'a>(&mut self, jobs: impl Iterator<Item = &'a Job>) -> Vec<Event> {
         let mut failed = Vec::new();
         let mut targets = Vec::new();
+        let mut unseen_changes = Vec::new();
         for job in jobs.filter(|j| matches!(j.schedule, Some(Schedule::OnChange { .. }))) {
             match target(job) {
-                Ok(target) => targets.push(target),
+                Ok(target) => {
+                    let newly_followed = !self.targets.iter().any(|t| t.name == job.name);
+                    if newly_followed && changed_unwatched(job) {
+                        unseen_changes.push(job.name.clone());
+                    }
+                    targets.push(target);
+                }
                 Err(reason) => failed.push(Event::WatchFailed { name: job.name.clone(), reason }),
             }
         }
@@ -109,6 +120,10 @@ impl Watch {
         }
 
         self.pending.retain(|name, _| targets.iter().any(|t| &t.name == name));
+        let now = Instant::now();
+        for name in unseen_changes.into_iter().filter(|name| targets.iter().any(|t| &t.name == name)) {
+            self.pending.entry(name).or_insert(Pending { first: now, last: now });
+        }
         self.targets = targets;
         failed
     }
@@ -182,6 +197,16 @@ impl Watch {
             }
         }
     }
+}
+
+/// Whether `job`'s file was saved after its last run (or, before any run,
+/// after its schedule was chosen): a change no watcher saw.
+fn changed_unwatched(job: &Job) -> bool {
+    let Some(modified) = job.watch_path.as_deref().and_then(|p| std::fs::metadata(p).ok()?.modified().ok()) else {
+        return false;
+    };
+    let modified: chrono::DateTime<chrono::Utc> = modified.into();
+    modified > job.last_run.unwrap_or(job.chosen_at)
 }
 
 fn target(job: &Job) -> Result<Target, String> {

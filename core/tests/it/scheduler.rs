@@ -570,6 +570,53 @@ async fn saving_a_watched_file_runs_its_connection_once() {
     engine.stop().await;
 }
 
+/// Real time and real files: a file saved while nobody watched (the app was
+/// closed) runs its connection as soon as it is watched again; one that did
+/// not change since its last run does not.
+#[tokio::test]
+async fn a_file_saved_while_nobody_watched_runs_once_when_watched_again() {
+    let folder = tempfile::tempdir().unwrap();
+    let changed = folder.path().join("changed.csv");
+    let quiet = folder.path().join("quiet.csv");
+    std::fs::write(&changed, "Name,Phone\n").unwrap();
+    std::fs::write(&quiet, "Name,Phone\n").unwrap();
+    let an_hour_ago = Utc::now() - chrono::Duration::hours(1);
+    let on_change = |name: &str, path: &std::path::Path, last_run: Option<DateTime<Utc>>| Job {
+        watch_path: Some(path.to_owned()),
+        last_run,
+        ..job(name, Some(Schedule::OnChange { on_change: true }), an_hour_ago - chrono::Duration::hours(1))
+    };
+    let mut engine = Engine::start(Clock::Wall);
+    engine
+        .send(Command::Reload(vec![
+            // Saved (just now) after its last run an hour ago.
+            on_change("Changed", &changed, Some(an_hour_ago)),
+            // Never ran, but chosen two hours ago: saved since.
+            on_change("Fresh", &changed, None),
+            // Ran after its last save.
+            on_change("Quiet", &quiet, Some(Utc::now() + chrono::Duration::minutes(1))),
+        ]))
+        .await;
+    let mut started = engine.starts_for(Duration::from_secs(4)).await;
+    started.sort_by(|a, b| a.name.cmp(&b.name));
+    let names: Vec<_> = started.iter().map(|s| (s.name.as_str(), s.cause.clone())).collect();
+    assert_eq!(
+        names,
+        [("Changed", Cause::FileChanged), ("Fresh", Cause::FileChanged)],
+        "the files saved while unwatched run once; the quiet one does not"
+    );
+    // Watched already: a reload is no reason to run again.
+    engine
+        .send(Command::Reload(vec![
+            on_change("Changed", &changed, Some(an_hour_ago)),
+            on_change("Fresh", &changed, None),
+            on_change("Quiet", &quiet, Some(Utc::now() + chrono::Duration::minutes(1))),
+        ]))
+        .await;
+    assert_eq!(engine.starts_for(Duration::from_secs(3)).await, [], "a reload of watched files runs nothing");
+    engine.stop().await;
+}
+
 fn append(path: &std::path::Path, line: &str) {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
