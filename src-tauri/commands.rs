@@ -15,6 +15,7 @@ use sendrow_core::optout::ImportReport;
 use sendrow_core::run::{RunOptions, RunSummary, TestSend};
 use sendrow_core::schedule;
 use sendrow_core::secrets::Secret;
+use sendrow_core::source::google::PendingLogin;
 use sendrow_core::source::SourceSpec;
 use sendrow_core::store::{Entry, OptOut, Resolution};
 use sendrow_core::Core;
@@ -343,4 +344,116 @@ pub fn page_ready() {
     if std::env::var_os("SENDROW_REPORT_READY").is_some() {
         eprintln!("sendrow: window ready");
     }
+}
+
+/// What the wizard needs to know to offer Google sign-in.
+#[derive(Debug, Serialize)]
+pub struct GoogleSetup {
+    /// An OAuth client ID and secret are set up (sign-in needs them).
+    oauth_client: bool,
+}
+
+#[tauri::command]
+pub fn google_setup(state: State<'_, AppState>) -> Result<GoogleSetup, IpcError> {
+    Ok(GoogleSetup { oauth_client: core(&state)?.google_access().oauth_client.is_some() })
+}
+
+/// Keeps the user's OAuth client: the ID in the settings, the secret in the keychain.
+#[tauri::command]
+pub fn set_google_client(state: State<'_, AppState>, client_id: String, client_secret: String) -> Result<(), IpcError> {
+    Ok(core(&state)?.set_google_oauth_client(&client_id, Secret::new(client_secret))?)
+}
+
+/// The window's Google sign-in: started and waiting for `google_sign_in_wait`,
+/// or being waited for (and cancelled when the user starts another).
+#[derive(Default)]
+pub struct SignIn {
+    started: Option<(String, PendingLogin)>,
+    cancel: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Starts signing in as `account` (a name for this sign-in): opens Google's
+/// page in the browser and returns its address, for the window to show in
+/// case no browser opened. `google_sign_in_wait` finishes it. Starting again
+/// (the user closed the browser tab, say) cancels the sign-in before.
+#[tauri::command]
+pub async fn google_sign_in(app: AppHandle, state: State<'_, AppState>, account: String) -> Result<String, IpcError> {
+    let (url, pending) = core(&state)?.start_google_sign_in().await?;
+    let mut slot = state.google_sign_in.lock().await;
+    if let Some(cancel) = slot.cancel.take() {
+        let _ = cancel.send(());
+    }
+    slot.started = Some((account, pending));
+    drop(slot);
+    use tauri_plugin_opener::OpenerExt;
+    // The error quotes the address, whose `state` is not for logs.
+    if app.opener().open_url(&url, None::<&str>).is_err() {
+        eprintln!("warning: no browser opened for the Google sign-in; the window shows its address instead");
+    }
+    Ok(url)
+}
+
+/// How long the window waits for the browser to come back from Google.
+const SIGN_IN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Waits for the browser to come back from Google; the refresh token goes to the keychain.
+#[tauri::command]
+pub async fn google_sign_in_wait(state: State<'_, AppState>) -> Result<(), IpcError> {
+    let (cancel, cancelled) = tokio::sync::oneshot::channel();
+    let (account, pending) = {
+        let mut slot = state.google_sign_in.lock().await;
+        let started = slot.started.take().ok_or_else(|| invalid("start the Google sign-in first"))?;
+        slot.cancel = Some(cancel);
+        started
+    };
+    tokio::select! {
+        finished = tokio::time::timeout(SIGN_IN_PATIENCE, core(&state)?.finish_google_sign_in(pending, &account)) => {
+            match finished {
+                Ok(finished) => Ok(finished?),
+                Err(_) => Err(IpcError {
+                    code: "google_sign_in_timeout",
+                    message: "Google did not answer within 10 minutes; press “Sign in with Google” again".into(),
+                }),
+            }
+        }
+        _ = cancelled => Err(IpcError {
+            code: "google_sign_in_cancelled",
+            message: "a newer sign-in replaced this one".into(),
+        }),
+    }
+}
+
+/// Keeps a pasted service-account JSON key or API key in the keychain under
+/// `entry`; returns the service account's e-mail, to share the sheet with.
+#[tauri::command]
+pub fn store_google_key(state: State<'_, AppState>, entry: String, key: String) -> Result<Option<String>, IpcError> {
+    Ok(core(&state)?.store_google_key(&entry, Secret::new(key))?)
+}
+
+/// The native file dialog for the wizard's source, opening in the home
+/// folder and showing `filter_name` files of `kind` (`csv` or `xlsx`).
+/// Returns the chosen path, or nothing when the user cancelled.
+#[tauri::command]
+pub async fn pick_file(
+    app: AppHandle,
+    kind: String,
+    title: String,
+    filter_name: String,
+) -> Result<Option<String>, IpcError> {
+    use tauri_plugin_dialog::DialogExt;
+    let extensions: &[&str] = match kind.as_str() {
+        "xlsx" => &["xlsx", "xlsm", "xls", "ods"],
+        _ => &["csv", "tsv", "txt"],
+    };
+    let (chosen, picked) = tokio::sync::oneshot::channel();
+    let mut dialog =
+        app.dialog().file().set_title(title).set_directory(base_dir(&app)).add_filter(filter_name, extensions);
+    if let Some(window) = app.get_webview_window("main") {
+        dialog = dialog.set_parent(&window);
+    }
+    dialog.pick_file(move |path| {
+        let _ = chosen.send(path);
+    });
+    let path = picked.await.ok().flatten().and_then(|p| p.into_path().ok());
+    Ok(path.map(|p| p.display().to_string()))
 }

@@ -4,6 +4,7 @@
 
 mod commands;
 mod ipc_error;
+mod relaunch;
 mod scheduler;
 mod tray;
 mod words;
@@ -29,6 +30,9 @@ pub struct AppState {
     core: Result<Arc<Core>, ipc_error::IpcError>,
     scheduler: OnceLock<Result<scheduler::Scheduler, ipc_error::IpcError>>,
     sandbox: tokio::sync::Mutex<Option<Simulator>>,
+    lifecycle: relaunch::Lifecycle,
+    /// The Google sign-in the window started last.
+    google_sign_in: tokio::sync::Mutex<commands::SignIn>,
 }
 
 impl AppState {
@@ -86,11 +90,18 @@ fn start_scheduler(app: &tauri::AppHandle) {
         eprintln!("warning: the schedule does not run in this window: {}", e.message);
     }
     let _ = state.scheduler.set(started);
+    if relaunch::started_paused() {
+        // The scheduler answers with `Paused`, which sets the tray's words.
+        if let Some(scheduler) = scheduler::of(app) {
+            scheduler.send(sendrow_core::scheduler::Command::PauseAll);
+        }
+    }
 }
 
 /// Starts the desktop app on the given data folder (or the OS default);
 /// with `in_tray`, only the tray icon shows until the window is opened.
 pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
+    relaunch::reap_leftovers();
     // Start at login opens the same data folder, in the tray.
     let mut login_args = vec![TRAY_FLAG.to_owned()];
     if let Some(dir) = &data_dir {
@@ -110,8 +121,16 @@ pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
             }
         }))
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_autostart::Builder::new().args(login_args).build())
-        .manage(AppState { core, scheduler: OnceLock::new(), sandbox: tokio::sync::Mutex::new(None) })
+        .manage(AppState {
+            core,
+            scheduler: OnceLock::new(),
+            sandbox: tokio::sync::Mutex::new(None),
+            lifecycle: relaunch::Lifecycle::default(),
+            google_sign_in: tokio::sync::Mutex::default(),
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::wizard_options,
@@ -146,6 +165,12 @@ pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
             commands::get_autostart,
             commands::set_autostart,
             commands::page_ready,
+            commands::google_setup,
+            commands::set_google_client,
+            commands::google_sign_in,
+            commands::google_sign_in_wait,
+            commands::store_google_key,
+            commands::pick_file,
         ])
         // The only setup hook: a second `.setup()` would replace this one.
         .setup(move |app| {
@@ -160,12 +185,13 @@ pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
         .build(tauri::generate_context!());
     match app {
         Ok(app) => {
-            app.run(|_, event| {
-                // Closing the window destroys it (its WebKit processes go, and
-                // their memory with them) and Sendrow stays in the tray; only
-                // Quit (`app.exit`, which carries a code) ends the app.
+            app.run(|app, event| {
+                // Closing the window keeps Sendrow in the tray, started over
+                // without WebKit (relaunch.rs); only Quit (`app.exit`, which
+                // carries a code) ends the app.
                 if let RunEvent::ExitRequested { code: None, api, .. } = event {
                     api.prevent_exit();
+                    relaunch::on_last_window_closed(app);
                 }
             });
             ExitCode::SUCCESS
@@ -185,6 +211,9 @@ fn open_main_window(app: &tauri::AppHandle) -> tauri::Result<tauri::WebviewWindo
 
 /// Shows and focuses the main window, creating it again if it was closed.
 pub(crate) fn show_main_window(app: &tauri::AppHandle) {
+    if !app.state::<AppState>().lifecycle.may_open_window() {
+        return;
+    }
     let window = match app.get_webview_window("main") {
         Some(window) => window,
         None => match open_main_window(app) {
@@ -197,7 +226,7 @@ pub(crate) fn show_main_window(app: &tauri::AppHandle) {
     let _ = window.set_focus();
 }
 
-/// Closes the main window to the tray, releasing its webview.
+/// Closes the main window to the tray (see relaunch.rs for what follows).
 fn close_main_window(app: &tauri::AppHandle) {
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.destroy();
@@ -207,6 +236,7 @@ fn close_main_window(app: &tauri::AppHandle) {
 /// The tray's Quit: the window goes at once; the scheduler is stopped,
 /// letting runs in flight end (bounded), before the app exits.
 pub(crate) fn quit(app: &tauri::AppHandle) {
+    app.state::<AppState>().lifecycle.quit();
     close_main_window(app);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {

@@ -89,6 +89,11 @@ pub fn set_all_paused(app: &AppHandle, paused: bool) {
     refresh(app);
 }
 
+/// Whether "Pause all" is on.
+pub fn all_paused(app: &AppHandle) -> bool {
+    app.try_state::<Tray>().is_some_and(|tray| tray.all_paused.load(Ordering::SeqCst))
+}
+
 /// Sets the menu's words and the status from the store: after a run, a
 /// pause, or a change of language.
 pub fn refresh(app: &AppHandle) {

@@ -32,6 +32,7 @@ const Wizard = {
     $("w-path").value = spec && spec.source.path ? spec.source.path : "";
     $("w-sheet").value = spec && spec.source.sheet ? spec.source.sheet : "";
     $("w-url").value = spec && spec.source.spreadsheet ? spec.source.spreadsheet : "";
+    Google.load(spec && spec.source.type === "google_sheets" ? spec.source.auth : null);
     $("w-name").value = spec ? spec.name : "";
     $("w-name").disabled = Boolean(connection);
     $("w-sample").hidden = true;
@@ -62,11 +63,12 @@ const Wizard = {
     $("path-field").hidden = type === "google_sheets";
     $("sheet-field").hidden = type !== "xlsx";
     $("url-field").hidden = type !== "google_sheets";
+    $("google-access").hidden = type !== "google_sheets";
   },
 
   source() {
     const type = document.querySelector('input[name="source-type"]:checked').value;
-    if (type === "google_sheets") return { type, spreadsheet: $("w-url").value.trim(), auth: { mode: "public_csv" } };
+    if (type === "google_sheets") return { type, spreadsheet: $("w-url").value.trim(), auth: Google.auth() };
     if (type === "xlsx") return { type, path: $("w-path").value.trim(), sheet: $("w-sheet").value.trim() };
     return { type, path: $("w-path").value.trim() };
   },
@@ -127,9 +129,26 @@ const Wizard = {
     if (first && step !== 1) first.focus();
   },
 
+  // Step 1: the system's file dialog; a chosen file is read at once.
+  async pickFile() {
+    const kind = Wizard.source().type;
+    const picked = await call("pick_file", { kind, title: t("source.pickTitle"), filterName: t(kind === "xlsx" ? "source.xlsx" : "source.csv") });
+    if (!picked.ok) return showError("w-error", picked);
+    if (!picked.value) return; // cancelled
+    $("w-path").value = picked.value;
+    await Wizard.read();
+  },
+
   // Step 1: read the source and show what it holds.
   async read() {
     showError("w-error", null);
+    if (Wizard.source().type === "google_sheets") {
+      const kept = await Google.keepPastedKey();
+      if (!kept.ok) {
+        showError("w-error", kept);
+        return false;
+      }
+    }
     const result = await withBusy($("w-read"), $("w-read-progress"), () => call("inspect_source", { source: Wizard.source() }));
     if (!result.ok) {
       $("w-sample").hidden = true;
@@ -424,6 +443,8 @@ const Wizard = {
       });
     }
     $("w-read").addEventListener("click", () => Wizard.read());
+    $("w-pick").addEventListener("click", () => Wizard.pickFile());
+    Google.init();
     for (const id of ["w-path", "w-url", "w-sheet"]) {
       $(id).addEventListener("keydown", (e) => {
         if (e.key === "Enter") Wizard.read();

@@ -10,4 +10,5 @@ mod flow;
 mod google;
 mod i18n;
 mod kill;
+mod tray;
 mod window;

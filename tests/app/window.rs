@@ -217,7 +217,7 @@ fn assert_no_secret_in_files(dir: &Path, secrets: &[&str], when: &str) {
 
 /// Only one window at a time: two WebKitWebDriver sessions on one display
 /// would steal each other's focus and keyboard input.
-static ONE_WINDOW: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static ONE_WINDOW: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn require_display_and_bus() {
     assert!(std::env::var_os("DISPLAY").is_some(), "this test opens a real window and DISPLAY is not set; {RUN_HINT}");
@@ -912,4 +912,113 @@ async fn the_window_says_so_when_a_daemon_already_runs_the_schedule() {
     // First: `stop` waits until no sendrow process on the folder is left, the daemon included.
     drop(daemon);
     session.stop().await;
+}
+
+const SHEET: &str = "1GoogleSheetForTheWindowTest0123456789abcdEF";
+const SA_EMAIL: &str = "reports@demo.iam.gserviceaccount.com";
+const CLIENT_SECRET: &str = "client-secret-SHOULD-NOT-LEAK-456";
+
+/// A Google sheet from the wizard, against the loopback fake of Google: first
+/// through a pasted service-account key (refused until the sheet is shared
+/// with the account, with words that say so), then by signing in with Google
+/// (the OAuth client pasted once, the consent page opened from the address
+/// the window shows). Keys go to the keychain, never to the page or the folder.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_google_sheet_is_read_by_service_account_and_by_signing_in_from_the_wizard() {
+    use sendrow_core::source::google::fake::{self, FakeGoogle, DEFAULT_USER};
+    require_display_and_bus();
+    let _one = ONE_WINDOW.lock().await;
+    let en = ui_strings("en");
+    let google = FakeGoogle::start().await.expect("the fake Google starts");
+    let rows: &[&[&str]] =
+        &[&["ID", "Name", "Phone"], &["1", "Olena", "067 123 45 67"], &["2", "Ivan", "067 765 43 21"]];
+    google.set_tab(SHEET, 7, "Orders", rows);
+    let (key_json, public_key) = fake::service_account_key(SA_EMAIL);
+    google.add_service_account(SA_EMAIL, &public_key);
+    google.add_oauth_client("desktop.apps.googleusercontent.com", CLIENT_SECRET);
+    let private_key_line = key_json
+        .split("\\n")
+        .find(|line| line.len() > 40 && !line.contains("BEGIN"))
+        .expect("the key JSON holds a PEM body")
+        .to_owned();
+    let data = tempfile::tempdir().expect("a temp data folder");
+    let d = data.path().to_owned();
+    let session = Session::start_with(&d, &[], |sim_url| {
+        sendrow_cli(&d, &["google", "base-url", &google.base_url()], "", "Google's endpoints point at the fake");
+        let account = ["account", "add", "main", "--subaccount", SANDBOX_SUBACCOUNT, "--base-url", sim_url];
+        sendrow_cli(&d, &account, SANDBOX_KEY, "an account, so the window opens on its connections");
+    })
+    .await;
+    let client = &session.client;
+
+    click(client, "#new-connection").await;
+    click(client, r#"input[name="source-type"][value="google_sheets"]"#).await;
+    assert!(displayed(client, "#google-access").await, "a Google source asks how Sendrow may read it");
+    type_into(client, "#w-url", &format!("https://docs.google.com/spreadsheets/d/{SHEET}/edit#gid=7")).await;
+
+    // A service account: the key is pasted, kept, and the sheet not yet shared with it.
+    click(client, r#"input[name="google-mode"][value="service_account"]"#).await;
+    client
+        .execute("document.getElementById('g-sa-key').value = arguments[0]", vec![json!(key_json)])
+        .await
+        .expect("the key is pasted");
+    click(client, "#w-read").await;
+    let refused = wait_text(client, "#w-error", "the unshared sheet's error", |t| !t.is_empty()).await;
+    assert!(
+        refused.starts_with(string(&en, "error.google_permission")),
+        "reading a sheet not shared with the service account says so in words: {refused:?}"
+    );
+    let note = text_of(client, "#g-sa-note").await;
+    assert!(note.contains(SA_EMAIL), "the window says whom to share the sheet with: {note:?}");
+    let left = find(client, "#g-sa-key").await.prop("value").await.expect("the key field's value");
+    assert_eq!(left.as_deref(), Some(""), "the pasted key leaves the page once it is in the keychain");
+    google.share_with(SHEET, SA_EMAIL);
+    click(client, "#w-read").await;
+    let columns =
+        wait_text(client, "#w-columns", "the sheet read by the service account", |t| t.contains("Phone")).await;
+    assert!(columns.contains("2 rows"), "both rows of the sheet: {columns:?}");
+    shoot(client, "30-google-service-account").await;
+
+    // Signing in: the OAuth client is asked for once, then Google's page opens.
+    click(client, r#"input[name="google-mode"][value="oauth"]"#).await;
+    wait_displayed(client, "#g-client-id").await;
+    type_into(client, "#g-client-id", "desktop.apps.googleusercontent.com").await;
+    type_into(client, "#g-client-secret", CLIENT_SECRET).await;
+    google.share_with(SHEET, DEFAULT_USER);
+    click(client, "#g-sign-in").await;
+    let consent = wait_for("the sign-in address", || async {
+        let url = find(client, "#g-sign-in-url").await.prop("value").await.ok().flatten().unwrap_or_default();
+        (!url.is_empty()).then_some(url)
+    })
+    .await;
+    assert!(consent.starts_with(&google.base_url()), "the consent page is Google's (here, the fake's): {consent}");
+    assert!(displayed(client, "#g-sign-in-link").await, "the address is shown in case no browser opened");
+    assert!(displayed(client, "#g-sign-in-progress").await, "the window says it waits for the browser");
+    shoot(client, "31-google-sign-in-waiting").await;
+    // The browser's part: the consent page redirects to the app's loopback
+    // address. (If a browser did open here and came first, this finds the
+    // sign-in already done, which is as good.)
+    let _ = reqwest::get(&consent).await;
+    wait_text(client, "#g-sign-in-status", "the finished sign-in", |t| t == string(&en, "google.signedIn")).await;
+    assert!(!displayed(client, "#g-client-id").await, "the client is set up now, so it is not asked for again");
+    click(client, "#w-read").await;
+    wait_for("the sheet read as the signed-in user", || async {
+        (!displayed(client, "#w-error").await && text_of(client, "#w-columns").await.contains("Phone")).then_some(())
+    })
+    .await;
+    shoot(client, "32-google-signed-in").await;
+
+    let page = client.source().await.expect("the page source");
+    for secret in [CLIENT_SECRET, private_key_line.as_str()] {
+        assert!(!page.contains(secret), "a Google secret is in the page: {secret:?}");
+    }
+    session.stop().await;
+    assert_no_secret_in_files(&d, &[CLIENT_SECRET, &private_key_line], "after Google was set up");
+    for entry in [format!("google-sa:{SHEET}"), "google-oauth:google".into()] {
+        let _ = Command::new(env!("CARGO_BIN_EXE_sendrow"))
+            .arg("--data-dir")
+            .arg(&d)
+            .args(["google", "forget", &entry])
+            .status();
+    }
 }

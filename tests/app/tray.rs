@@ -1,0 +1,165 @@
+//! Closing the window to the tray, for real and without WebDriver (whose
+//! session would pin the process image): the app replaces itself with
+//! `sendrow --tray` — the same process, its WebKit processes gone — and its
+//! schedule keeps texting new rows; a second launch brings the window and
+//! WebKit back; closing it again releases them again. No row is texted twice.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{require_keychain_session, sendrow, text, Sim, BIN};
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The app started without WebDriver; killed on drop.
+struct App(Child);
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `(pid, parent pid, name)` of every process, from /proc/PID/stat.
+fn processes() -> Vec<(u32, u32, String)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // "PID (NAME) STATE PPID …"; NAME may hold spaces and parentheses.
+            let (head, tail) = stat.rsplit_once(')')?;
+            let name = head.split_once('(')?.1.to_owned();
+            let ppid = tail.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid, name))
+        })
+        .collect()
+}
+
+/// Names of every process below `root`.
+fn descendants(root: u32) -> Vec<String> {
+    let all = processes();
+    let mut parents = vec![root];
+    let mut names = Vec::new();
+    while let Some(parent) = parents.pop() {
+        for (pid, ppid, name) in &all {
+            if *ppid == parent {
+                parents.push(*pid);
+                names.push(name.clone());
+            }
+        }
+    }
+    names
+}
+
+fn has_webkit(pid: u32) -> bool {
+    descendants(pid).iter().any(|name| name.starts_with("WebKit"))
+}
+
+fn cmdline(pid: u32) -> Vec<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    raw.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect()
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_for_sms(sim: &Sim, count: usize, what: &str) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let messages = sim.messages().await;
+        if messages.len() >= count {
+            return messages;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}: {messages:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn append(path: &Path, line: &str) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    writeln!(f, "{line}").unwrap();
+}
+
+/// A second launch on the folder, as the desktop or autostart would start it;
+/// it hands its arguments to the running app and exits.
+fn second_launch(dir: &Path, args: &[&str]) {
+    let out = sendrow(dir, args, "");
+    assert!(out.status.success(), "the second launch hands over and exits: {}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_window_releases_webkit_and_the_schedule_carries_on() {
+    require_keychain_session();
+    assert!(std::env::var_os("DISPLAY").is_some(), "this test opens a real window: run it with scripts/test");
+    // One app at a time in the D-Bus session: the single-instance name is shared.
+    let _one = crate::window::ONE_WINDOW.lock().await;
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let add =
+        sendrow(d, &["account", "add", "main", "--subaccount", "sandbox_hq", "--base-url", &sim.url], "sandbox-key");
+    assert!(add.status.success(), "account: {}", text(&add.stderr));
+    let csv = d.join("orders.csv");
+    std::fs::write(&csv, "ID,Phone\n1,0671111111\n").unwrap();
+    let spec = serde_json::json!({
+        "name": "Orders", "source": {"type": "csv", "path": csv}, "row_key": {"column": "ID"},
+        "start_from": "new_rows", "account": "main", "phone_field": "Phone", "message": "Order {{ID}} is ready",
+        "schedule": {"on_change": true}
+    });
+    std::fs::write(d.join("spec.json"), spec.to_string()).unwrap();
+    let added = sendrow(d, &["connection", "add", "--file", d.join("spec.json").to_str().unwrap()], "");
+    assert!(added.status.success(), "connection: {}", text(&added.stderr));
+
+    let child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(d)
+        .env_remove("TAURI_WEBVIEW_AUTOMATION")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the app starts");
+    let pid = child.id();
+    let _app = App(child);
+    wait_until("the window's WebKit processes", || has_webkit(pid)).await;
+    assert!(!cmdline(pid).contains(&"--tray".to_owned()), "started with its window: {:?}", cmdline(pid));
+
+    second_launch(d, &["--tray"]);
+    wait_until("the app to start over in the tray without WebKit", || {
+        cmdline(pid).contains(&"--tray".to_owned()) && !has_webkit(pid)
+    })
+    .await;
+    assert_eq!(cmdline(pid)[1..3], ["--data-dir".to_owned(), d.display().to_string()], "same folder after exec");
+
+    append(&csv, "2,0672222222");
+    let sent = wait_for_sms(&sim, 1, "a row appended with the window closed").await;
+    assert_eq!(sent[0]["destination"], "380672222222", "the tray app texted the new row");
+
+    second_launch(d, &[]);
+    wait_until("the window (and WebKit) to come back", || has_webkit(pid)).await;
+    append(&csv, "3,0673333333");
+    wait_for_sms(&sim, 2, "a row appended with the window open again").await;
+
+    second_launch(d, &["--tray"]);
+    wait_until("WebKit to go again", || cmdline(pid).contains(&"--tray".to_owned()) && !has_webkit(pid)).await;
+    append(&csv, "4,0674444444");
+    let sent = wait_for_sms(&sim, 3, "a row appended after the second close").await;
+
+    let mut per_phone = HashMap::new();
+    for message in &sent {
+        *per_phone.entry(message["destination"].as_str().unwrap_or_default().to_owned()).or_insert(0) += 1;
+    }
+    assert!(per_phone.values().all(|&n| n == 1), "nobody was texted twice across the restarts: {per_phone:?}");
+    assert!(!per_phone.contains_key("380671111111"), "the row present before the start is never texted");
+    assert_eq!(per_phone.len(), 3, "rows 2, 3 and 4 were texted: {per_phone:?}");
+}
