@@ -1022,3 +1022,62 @@ async fn a_google_sheet_is_read_by_service_account_and_by_signing_in_from_the_wi
             .status();
     }
 }
+
+/// Runs xdotool with `args`, insisting it succeeds; returns what it printed.
+fn xdotool(args: &[&str]) -> String {
+    let out = Command::new("xdotool").args(args).output().expect("xdotool runs (scripts/deps installs it)");
+    assert!(out.status.success(), "xdotool {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The source file chosen in the system's own file dialog (a GTK window,
+/// driven like a person would: type the path, press Enter) is read at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_system_file_dialog_picks_the_source_file() {
+    require_display_and_bus();
+    let _one = ONE_WINDOW.lock().await;
+    let en = ui_strings("en");
+    let data = tempfile::tempdir().expect("a temp data folder");
+    let files = tempfile::tempdir().expect("a temp folder for the shop's files");
+    let orders = files.path().join("picked-orders.csv");
+    std::fs::write(&orders, ORDERS_CSV).expect("the orders CSV is written");
+    let d = data.path().to_owned();
+    let session = Session::start_with(&d, &[], |sim_url| {
+        let account = ["account", "add", "main", "--subaccount", SANDBOX_SUBACCOUNT, "--base-url", sim_url];
+        sendrow_cli(&d, &account, SANDBOX_KEY, "an account, so the window opens on its connections");
+    })
+    .await;
+    let client = &session.client;
+    click(client, "#new-connection").await;
+    click(client, "#w-pick").await;
+    let title = string(&en, "source.pickTitle");
+    let dialog_shown = || {
+        let found = Command::new("xdotool").args(["search", "--onlyvisible", "--name", title]).output().ok()?;
+        let id = String::from_utf8_lossy(&found.stdout).lines().next()?.trim().to_owned();
+        (!id.is_empty()).then_some(id)
+    };
+    let dialog = wait_for("the file dialog", || std::future::ready(dialog_shown())).await;
+    xdotool(&["windowfocus", "--sync", &dialog]);
+    // Ctrl+L opens GTK's location field, Ctrl+A replaces what it holds.
+    xdotool(&["key", "ctrl+l", "ctrl+a"]);
+    xdotool(&["type", orders.to_str().expect("a UTF-8 path")]);
+    // GTK completes the typed path in the background and ignores an Enter
+    // that comes first; a person presses Enter again, and so does the test.
+    let deadline = Instant::now() + PATIENCE;
+    while dialog_shown().is_some() && Instant::now() < deadline {
+        xdotool(&["key", "Return"]);
+        for _ in 0..10 {
+            if dialog_shown().is_none() {
+                break;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+    assert!(dialog_shown().is_none(), "the dialog took the typed file and closed");
+    let columns = wait_text(client, "#w-columns", "the picked file's columns", |t| t.contains("Телефон")).await;
+    assert!(columns.contains("2 rows"), "the picked file was read at once: {columns:?}");
+    let path = find(client, "#w-path").await.prop("value").await.expect("the path field's value");
+    assert_eq!(path.as_deref(), orders.to_str(), "the path field shows the chosen file");
+    shoot(client, "33-file-picked").await;
+    session.stop().await;
+}
