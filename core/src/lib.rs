@@ -48,9 +48,10 @@ pub mod sim;
 pub mod source;
 pub mod store;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secrets::SecretStore;
@@ -118,6 +119,9 @@ pub struct Core {
     http_timeout: Duration,
     /// Sends of this `Core` between claiming messages and recording outcomes.
     sending_now: Arc<AtomicUsize>,
+    /// One turn per connection: runs of a connection through this `Core`
+    /// (the schedule's, the window's arrow) take turns, never overlap.
+    run_turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Held while a send of this `Core` may have ledger entries in `sending`:
@@ -144,6 +148,7 @@ impl Core {
             secrets,
             http_timeout: gateway::DEFAULT_TIMEOUT,
             sending_now: Arc::default(),
+            run_turns: Mutex::default(),
         })
     }
 
@@ -168,6 +173,12 @@ impl Core {
         let lock = lock::sending(&self.data_dir)?;
         self.sending_now.fetch_add(1, Ordering::SeqCst);
         Ok(Sending { _lock: lock, count: self.sending_now.clone() })
+    }
+
+    /// The turn runs of connection `name` take through this `Core`.
+    pub(crate) fn run_turn(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self.run_turns.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        turns.entry(name.to_owned()).or_default().clone()
     }
 
     /// Whether a run or test send of this `Core` is between claiming

@@ -217,8 +217,13 @@ impl Core {
         Ok((items, observation.warning().map(str::to_owned)))
     }
 
-    /// Runs the connection now.
+    /// Runs the connection now, after any run of it already under way
+    /// through this `Core`.
     pub async fn run(&self, name: &str, options: &RunOptions) -> Result<RunSummary, Error> {
+        // A run asked for while another of this connection is under way
+        // (the arrow during a scheduled run) waits for it, then reads afresh.
+        let turn = self.run_turn(name);
+        let _turn = turn.lock().await;
         let stored = self.stored_connection(name)?;
         let spec = Self::spec_of(&stored)?;
         let started = Utc::now();

@@ -135,6 +135,26 @@ async fn all_rows_are_sent_once_and_later_rows_once_more() {
     assert!(skipped.reason.as_deref().unwrap_or("").contains("too short"), "with why: {skipped:?}");
 }
 
+/// The window's arrow pressed during a scheduled run (both call `Core::run`
+/// on one `Core`): the second run waits for the first, then finds nothing new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_of_one_connection_take_turns() {
+    let slow = sim_with(SimConfig { latency: Duration::from_millis(300), ..SimConfig::default() }).await;
+    let shop = Shop::with_sim(slow).await;
+    shop.write(&["1,Olena,067 123 45 67", "2,Ivan,+380501112233"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    let (options_a, options_b) = (quick(), quick());
+    let (a, b) = tokio::join!(shop.core.run("Orders", &options_a), shop.core.run("Orders", &options_b));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let (first, second) = if a.started_at <= b.started_at { (a, b) } else { (b, a) };
+    assert!(
+        second.started_at >= first.finished_at,
+        "the second run started only after the first ended: {first:?} then {second:?}"
+    );
+    assert_eq!((first.sent, second.sent, second.new_rows), (2, 0, 0), "the rows went once, in the first run");
+    assert_eq!(shop.sim.messages().len(), 2, "8x8 got each row once");
+}
+
 #[tokio::test]
 async fn new_rows_start_never_sends_what_was_there_at_save() {
     let shop = Shop::open().await;
