@@ -377,7 +377,7 @@ pub struct SignIn {
 /// case no browser opened. `google_sign_in_wait` finishes it. Starting again
 /// (the user closed the browser tab, say) cancels the sign-in before.
 #[tauri::command]
-pub async fn google_sign_in(app: AppHandle, state: State<'_, AppState>, account: String) -> Result<String, IpcError> {
+pub async fn google_sign_in(state: State<'_, AppState>, account: String) -> Result<String, IpcError> {
     let (url, pending) = core(&state)?.start_google_sign_in().await?;
     let mut slot = state.google_sign_in.lock().await;
     if let Some(cancel) = slot.cancel.take() {
@@ -385,9 +385,8 @@ pub async fn google_sign_in(app: AppHandle, state: State<'_, AppState>, account:
     }
     slot.started = Some((account, pending));
     drop(slot);
-    use tauri_plugin_opener::OpenerExt;
-    // The error quotes the address, whose `state` is not for logs.
-    if app.opener().open_url(&url, None::<&str>).is_err() {
+    // The error may quote the address, whose `state` is not for logs.
+    if open::that_detached(&url).is_err() {
         eprintln!("warning: no browser opened for the Google sign-in; the window shows its address instead");
     }
     Ok(url)
@@ -440,20 +439,23 @@ pub async fn pick_file(
     title: String,
     filter_name: String,
 ) -> Result<Option<String>, IpcError> {
-    use tauri_plugin_dialog::DialogExt;
     let extensions: &[&str] = match kind.as_str() {
         "xlsx" => &["xlsx", "xlsm", "xls", "ods"],
         _ => &["csv", "tsv", "txt"],
     };
-    let (chosen, picked) = tokio::sync::oneshot::channel();
     let mut dialog =
-        app.dialog().file().set_title(title).set_directory(base_dir(&app)).add_filter(filter_name, extensions);
+        rfd::AsyncFileDialog::new().set_title(title).set_directory(base_dir(&app)).add_filter(filter_name, extensions);
     if let Some(window) = app.get_webview_window("main") {
         dialog = dialog.set_parent(&window);
     }
-    dialog.pick_file(move |path| {
-        let _ = chosen.send(path);
-    });
-    let path = picked.await.ok().flatten().and_then(|p| p.into_path().ok());
-    Ok(path.map(|p| p.display().to_string()))
+    let (chosen, picked) = tokio::sync::oneshot::channel();
+    // GTK dialogs are made on the main thread; the answer comes back async.
+    app.run_on_main_thread(move || {
+        let answer = dialog.pick_file();
+        tauri::async_runtime::spawn(async move {
+            let _ = chosen.send(answer.await.map(|file| file.path().display().to_string()));
+        });
+    })
+    .map_err(|e| IpcError { code: "file_dialog", message: format!("the file dialog could not open: {e}") })?;
+    Ok(picked.await.ok().flatten())
 }

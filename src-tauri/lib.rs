@@ -121,8 +121,6 @@ pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
             }
         }))
         .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_opener::init())
-        .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_autostart::Builder::new().args(login_args).build())
         .manage(AppState {
             core,

@@ -24,6 +24,9 @@ use crate::{scheduler, AppState, TRAY_FLAG};
 /// never asked for does not resume their schedule.
 const PAUSED_ENV: &str = "SENDROW_RELAUNCH_PAUSED";
 
+/// Time for replies still due on the D-Bus connection to leave before `exec`.
+const REPLY_GRACE: Duration = Duration::from_millis(500);
+
 /// Where the app is in its life; guards the window, Quit and a relaunch
 /// against each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +119,9 @@ async fn relaunch(app: AppHandle) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    // A second launch that asked us to close (D-Bus, single instance) is
+    // still owed its reply; `exec` would cut the connection before it went.
+    tokio::time::sleep(REPLY_GRACE).await;
     let reopen = match state.lifecycle.update(|phase| *phase) {
         Phase::Quitting => return app.exit(0),
         Phase::Relaunching { reopen } => reopen,

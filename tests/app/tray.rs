@@ -61,6 +61,23 @@ fn has_webkit(pid: u32) -> bool {
     descendants(pid).iter().any(|name| name.starts_with("WebKit"))
 }
 
+/// The process that owns the single-instance D-Bus name: the app ready to
+/// take a second launch's arguments.
+fn single_instance_owner() -> Option<u32> {
+    let out = Command::new("dbus-send")
+        .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus"])
+        .args(["org.freedesktop.DBus.GetConnectionUnixProcessID", "string:app.sendrow.desktop.SingleInstance"])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).split_whitespace().skip_while(|w| *w != "uint32").nth(1)?.parse().ok()
+}
+
+/// Started over in the tray: the new image (same PID), without WebKit, and
+/// listening for second launches again.
+fn in_tray(pid: u32) -> bool {
+    cmdline(pid).contains(&"--tray".to_owned()) && !has_webkit(pid) && single_instance_owner() == Some(pid)
+}
+
 fn cmdline(pid: u32) -> Vec<String> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     raw.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect()
@@ -131,14 +148,11 @@ async fn closing_the_window_releases_webkit_and_the_schedule_carries_on() {
         .expect("the app starts");
     let pid = child.id();
     let _app = App(child);
-    wait_until("the window's WebKit processes", || has_webkit(pid)).await;
+    wait_until("the window's WebKit processes", || has_webkit(pid) && single_instance_owner() == Some(pid)).await;
     assert!(!cmdline(pid).contains(&"--tray".to_owned()), "started with its window: {:?}", cmdline(pid));
 
     second_launch(d, &["--tray"]);
-    wait_until("the app to start over in the tray without WebKit", || {
-        cmdline(pid).contains(&"--tray".to_owned()) && !has_webkit(pid)
-    })
-    .await;
+    wait_until("the app to start over in the tray without WebKit", || in_tray(pid)).await;
     assert_eq!(cmdline(pid)[1..3], ["--data-dir".to_owned(), d.display().to_string()], "same folder after exec");
 
     append(&csv, "2,0672222222");
@@ -151,7 +165,7 @@ async fn closing_the_window_releases_webkit_and_the_schedule_carries_on() {
     wait_for_sms(&sim, 2, "a row appended with the window open again").await;
 
     second_launch(d, &["--tray"]);
-    wait_until("WebKit to go again", || cmdline(pid).contains(&"--tray".to_owned()) && !has_webkit(pid)).await;
+    wait_until("WebKit to go again", || in_tray(pid)).await;
     append(&csv, "4,0674444444");
     let sent = wait_for_sms(&sim, 3, "a row appended after the second close").await;
 

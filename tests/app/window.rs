@@ -234,6 +234,8 @@ struct Session {
     procs: Processes,
     sim_url: String,
     data_dir: String,
+    /// The app's own HOME: start at login writes ~/.config/autostart there.
+    home: tempfile::TempDir,
 }
 
 impl Session {
@@ -250,8 +252,10 @@ impl Session {
         prepare(&sim_url);
         let data_dir = data_dir.to_str().expect("a UTF-8 temp path").to_owned();
         let (port, native_port) = (free_port(), free_port());
+        let home = tempfile::tempdir().expect("a temp home folder");
         let driver = Command::new(find_tauri_driver())
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("HOME", home.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()
@@ -278,7 +282,7 @@ impl Session {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("tauri-driver must open a session with the sendrow window");
-        Session { client, procs, sim_url, data_dir }
+        Session { client, procs, sim_url, data_dir, home }
     }
 
     /// Closes the window and waits until the app has really quit.
@@ -661,6 +665,26 @@ async fn shop_owner_goes_through_the_seed_flow_in_the_real_window() {
     let data_text = wait_text(client, "#s-data", "the data folder", |t| !t.is_empty()).await;
     assert!(data_text.contains(&session.data_dir), "settings show where the data is: {data_text:?}");
     shoot(client, "19-settings-uk").await;
+    // Start at login: an autostart entry that opens this folder in the tray, and gone again.
+    let entry = session.home.path().join(".config/autostart/Sendrow.desktop");
+    assert!(!entry.exists(), "start at login is off by default");
+    click(client, "#s-autostart").await;
+    wait_for("the switch to turn on", || async {
+        (attr_of(client, "#s-autostart", "aria-checked").await == "true").then_some(())
+    })
+    .await;
+    let desktop = std::fs::read_to_string(&entry).expect("switching it on writes an autostart entry");
+    let exec = desktop.lines().find(|l| l.starts_with("Exec=")).unwrap_or_default();
+    assert!(
+        exec.contains(" --tray") && exec.contains(&format!("--data-dir {}", session.data_dir)),
+        "the entry starts Sendrow in the tray on this data folder: {exec:?}"
+    );
+    click(client, "#s-autostart").await;
+    wait_for("the switch to turn off", || async {
+        (attr_of(client, "#s-autostart", "aria-checked").await == "false").then_some(())
+    })
+    .await;
+    assert!(!entry.exists(), "switching it off removes the entry");
     click(client, "#lang-en").await;
     wait_text(client, "#settings-title", "the English settings title", |t| t == "Settings").await;
 
