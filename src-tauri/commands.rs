@@ -439,23 +439,13 @@ pub async fn pick_file(
     title: String,
     filter_name: String,
 ) -> Result<Option<String>, IpcError> {
-    let extensions: &[&str] = match kind.as_str() {
+    let extensions: &'static [&'static str] = match kind.as_str() {
         "xlsx" => &["xlsx", "xlsm", "xls", "ods"],
         _ => &["csv", "tsv", "txt"],
     };
-    let mut dialog =
-        rfd::AsyncFileDialog::new().set_title(title).set_directory(base_dir(&app)).add_filter(filter_name, extensions);
-    if let Some(window) = app.get_webview_window("main") {
-        dialog = dialog.set_parent(&window);
-    }
     let (chosen, picked) = tokio::sync::oneshot::channel();
-    // GTK dialogs are made on the main thread; the answer comes back async.
-    app.run_on_main_thread(move || {
-        let answer = dialog.pick_file();
-        tauri::async_runtime::spawn(async move {
-            let _ = chosen.send(answer.await.map(|file| file.path().display().to_string()));
-        });
-    })
-    .map_err(|e| IpcError { code: "file_dialog", message: format!("the file dialog could not open: {e}") })?;
-    Ok(picked.await.ok().flatten())
+    let request = crate::file_dialog::Request { title, filter_name, extensions, folder: base_dir(&app) };
+    crate::file_dialog::open(&app, request, chosen)
+        .map_err(|e| IpcError { code: "file_dialog", message: format!("the file dialog could not open: {e}") })?;
+    Ok(picked.await.ok().flatten().map(|path| path.display().to_string()))
 }

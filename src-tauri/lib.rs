@@ -3,6 +3,7 @@
 //! no retry logic. Everything a command does is one call into the core.
 
 mod commands;
+mod file_dialog;
 mod ipc_error;
 mod relaunch;
 mod scheduler;
@@ -102,10 +103,15 @@ fn start_scheduler(app: &tauri::AppHandle) {
 /// this page (216 against 286 MiB PSS for the whole window, measured with
 /// `scripts/bench-app` under Xvfb) and is the usual cause of blank Tauri
 /// windows on Linux; the older path draws this UI just as well. A choice the
-/// user made in the environment stands. Called before any thread exists.
+/// user made in the environment stands. Under WebDriver it stays on: there,
+/// with the older path, WebKitWebDriver's screenshots can wait forever for a
+/// frame (seen under Xvfb), while the page itself renders fine.
+/// Called before any thread exists.
 fn choose_webkit_renderer() {
     #[cfg(target_os = "linux")]
-    if std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none() {
+    if std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none()
+        && std::env::var("TAURI_WEBVIEW_AUTOMATION").as_deref() != Ok("true")
+    {
         std::env::set_var("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
     }
 }

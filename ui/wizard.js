@@ -132,7 +132,8 @@ const Wizard = {
   // Step 1: the system's file dialog; a chosen file is read at once.
   async pickFile() {
     const kind = Wizard.source().type;
-    const picked = await call("pick_file", { kind, title: t("source.pickTitle"), filterName: t(kind === "xlsx" ? "source.xlsx" : "source.csv") });
+    const args = { kind, title: t("source.pickTitle"), filterName: t(kind === "xlsx" ? "source.xlsx" : "source.csv") };
+    const picked = await withBusy($("w-pick"), null, () => call("pick_file", args));
     if (!picked.ok) return showError("w-error", picked);
     if (!picked.value) return; // cancelled
     $("w-path").value = picked.value;

@@ -1049,7 +1049,13 @@ async fn a_google_sheet_is_read_by_service_account_and_by_signing_in_from_the_wi
 
 /// Runs xdotool with `args`, insisting it succeeds; returns what it printed.
 fn xdotool(args: &[&str]) -> String {
-    let out = Command::new("xdotool").args(args).output().expect("xdotool runs (scripts/deps installs it)");
+    // Bounded: `--sync` waits for as long as the window takes.
+    let out = Command::new("timeout")
+        .arg(PATIENCE.as_secs().to_string())
+        .arg("xdotool")
+        .args(args)
+        .output()
+        .expect("xdotool runs (scripts/deps installs it)");
     assert!(out.status.success(), "xdotool {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
