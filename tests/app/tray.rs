@@ -177,3 +177,98 @@ async fn closing_the_window_releases_webkit_and_the_schedule_carries_on() {
     assert!(!per_phone.contains_key("380671111111"), "the row present before the start is never texted");
     assert_eq!(per_phone.len(), 3, "rows 2, 3 and 4 were texted: {per_phone:?}");
 }
+
+/// What the stand-in notification server was asked to show.
+#[derive(Clone, Default)]
+struct Shown(std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>);
+
+impl Shown {
+    fn list(&self) -> Vec<(String, String)> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// `org.freedesktop.Notifications`, the desktop's notification server, as
+/// far as a sender needs it: the tests' D-Bus session has none of its own.
+struct NotificationServer(Shown);
+
+#[zbus::interface(name = "org.freedesktop.Notifications")]
+impl NotificationServer {
+    #[allow(clippy::too_many_arguments)]
+    fn notify(
+        &self,
+        _app_name: String,
+        _replaces_id: u32,
+        _app_icon: String,
+        summary: String,
+        body: String,
+        _actions: Vec<String>,
+        _hints: HashMap<String, zbus::zvariant::OwnedValue>,
+        _expire_timeout: i32,
+    ) -> u32 {
+        let mut shown = self.0 .0.lock().unwrap();
+        shown.push((summary, body));
+        shown.len() as u32
+    }
+
+    fn get_capabilities(&self) -> Vec<String> {
+        vec!["body".into()]
+    }
+
+    fn get_server_information(&self) -> (String, String, String, String) {
+        ("sendrow-tests".into(), "sendrow".into(), "1".into(), "1.2".into())
+    }
+
+    fn close_notification(&self, _id: u32) {}
+}
+
+/// Nobody at the computer, the window never opened: a flood of new rows is
+/// held, and the desktop is told so in words, through a real D-Bus call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_flood_is_told_by_a_desktop_notification() {
+    require_keychain_session();
+    let _one = crate::window::ONE_WINDOW.lock().await;
+    let shown = Shown::default();
+    let _server = zbus::blocking::connection::Builder::session()
+        .and_then(|b| b.name("org.freedesktop.Notifications"))
+        .and_then(|b| b.serve_at("/org/freedesktop/Notifications", NotificationServer(shown.clone())))
+        .and_then(|b| b.build())
+        .expect("the stand-in notification server takes the name on the tests' D-Bus session");
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let add =
+        sendrow(d, &["account", "add", "main", "--subaccount", "sandbox_hq", "--base-url", &sim.url], "sandbox-key");
+    assert!(add.status.success(), "account: {}", text(&add.stderr));
+    let csv = d.join("orders.csv");
+    std::fs::write(&csv, "ID,Phone\n1,0671111111\n").unwrap();
+    let spec = serde_json::json!({
+        "name": "Orders", "source": {"type": "csv", "path": csv}, "row_key": {"column": "ID"},
+        "start_from": "new_rows", "account": "main", "phone_field": "Phone", "message": "Order {{ID}} is ready",
+        "schedule": {"on_change": true}, "flood_limit": 1
+    });
+    std::fs::write(d.join("spec.json"), spec.to_string()).unwrap();
+    let added = sendrow(d, &["connection", "add", "--file", d.join("spec.json").to_str().unwrap()], "");
+    assert!(added.status.success(), "connection: {}", text(&added.stderr));
+
+    let child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(d)
+        .arg("--tray")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the app starts in the tray");
+    let pid = child.id();
+    let _app = App(child);
+    wait_until("the app to take second launches", || single_instance_owner() == Some(pid)).await;
+    append(&csv, "2,0672222222\n3,0673333333");
+    wait_until("a notification about the held rows", || {
+        shown.list().iter().any(|(summary, _)| summary == "Orders: 2 rows wait for you")
+    })
+    .await;
+    let (_, body) = shown.list().into_iter().find(|(s, _)| s.starts_with("Orders:")).unwrap();
+    assert!(body.contains("send them or skip them"), "the body says what to do: {body:?}");
+    assert!(sim.messages().await.is_empty(), "held rows are not texted");
+    assert!(!has_webkit(pid), "all of it without a window");
+}
