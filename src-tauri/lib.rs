@@ -116,6 +116,31 @@ fn choose_webkit_renderer() {
     }
 }
 
+/// One argument for the autostart entry: on Linux it becomes part of the
+/// entry's `Exec=` line, joined with spaces, so an argument with a space
+/// (a data folder under "My Documents") is quoted by the Desktop Entry rules
+/// (reserved characters escaped inside quotes, backslashes doubled again for
+/// the file's own escaping).
+fn exec_arg(arg: &str) -> String {
+    let plain = !arg.is_empty() && !arg.contains(|c: char| c.is_whitespace() || "\"'\\$`><~|&;*?#()".contains(c));
+    if !cfg!(target_os = "linux") || plain {
+        return arg.to_owned();
+    }
+    let mut quoted = String::from("\"");
+    for c in arg.chars() {
+        match c {
+            '\\' => quoted.push_str("\\\\\\\\"),
+            '"' | '`' | '$' => {
+                quoted.push_str("\\\\");
+                quoted.push(c);
+            }
+            _ => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
 /// Starts the desktop app on the given data folder (or the OS default);
 /// with `in_tray`, only the tray icon shows until the window is opened.
 pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
@@ -124,7 +149,7 @@ pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
     // Start at login opens the same data folder, in the tray.
     let mut login_args = vec![TRAY_FLAG.to_owned()];
     if let Some(dir) = &data_dir {
-        login_args.extend(["--data-dir".to_owned(), dir.display().to_string()]);
+        login_args.extend(["--data-dir".to_owned(), exec_arg(&dir.display().to_string())]);
     }
     let core = sendrow_core::data_dir::resolve(data_dir)
         .and_then(|dir| Core::open_with_keychain(&dir))
@@ -262,4 +287,18 @@ pub(crate) fn quit(app: &tauri::AppHandle) {
         }
         app.exit(0);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exec_arg;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn autostart_arguments_with_spaces_are_quoted_for_the_exec_line() {
+        assert_eq!(exec_arg("/home/olena/.local/share/sendrow"), "/home/olena/.local/share/sendrow");
+        assert_eq!(exec_arg("/home/olena/My Shop"), "\"/home/olena/My Shop\"");
+        assert_eq!(exec_arg("/srv/$HOME \"x\""), "\"/srv/\\\\$HOME \\\\\"x\\\\\"\"");
+        assert_eq!(exec_arg("C:\\a b"), "\"C:\\\\\\\\a b\"");
+    }
 }
