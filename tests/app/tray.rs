@@ -272,3 +272,149 @@ async fn a_held_flood_is_told_by_a_desktop_notification() {
     assert!(sim.messages().await.is_empty(), "held rows are not texted");
     assert!(!has_webkit(pid), "all of it without a window");
 }
+
+/// Who registered a tray item: (its bus name, the path it gave).
+#[derive(Clone, Default)]
+struct Items(std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>);
+
+/// `org.kde.StatusNotifierWatcher`, the tray host's side that tray icons
+/// register with, as far as an icon needs it: Xvfb has no tray of its own.
+struct TrayHost(Items);
+
+#[zbus::interface(name = "org.kde.StatusNotifierWatcher")]
+impl TrayHost {
+    fn register_status_notifier_item(&self, service: String, #[zbus(header)] header: zbus::message::Header<'_>) {
+        let sender = header.sender().map(|s| s.to_string()).unwrap_or_default();
+        self.0 .0.lock().unwrap().push((sender, service));
+    }
+
+    fn register_status_notifier_host(&self, _service: String) {}
+
+    #[zbus(property)]
+    fn registered_status_notifier_items(&self) -> Vec<String> {
+        self.0 .0.lock().unwrap().iter().map(|(sender, _)| sender.clone()).collect()
+    }
+
+    #[zbus(property)]
+    fn is_status_notifier_host_registered(&self) -> bool {
+        true
+    }
+
+    #[zbus(property)]
+    fn protocol_version(&self) -> i32 {
+        0
+    }
+}
+
+/// Runs `gdbus call` on the session bus; its GVariant text, or why it failed.
+fn gdbus_call(dest: &str, path: &str, method: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("gdbus")
+        .args(["call", "--session", "--dest", dest, "--object-path", path, "--method", method, "--"])
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(text(&out.stdout))
+    } else {
+        Err(text(&out.stderr))
+    }
+}
+
+/// The tray menu's items as (id, label), read through com.canonical.dbusmenu.
+fn menu_items(dest: &str, menu: &str) -> Vec<(i32, String)> {
+    let layout = gdbus_call(dest, menu, "com.canonical.dbusmenu.GetLayout", &["0", "-1", "[]"]).unwrap_or_default();
+    // Items print as `<(ID, {'label': <'Words'>, …}, …)>`.
+    let mut items = Vec::new();
+    for part in layout.split("<(").skip(1) {
+        let Some((id, rest)) = part.split_once(',') else { continue };
+        let label =
+            rest.split_once("'label': <'").and_then(|(_, l)| l.split_once("'>")).map(|(l, _)| l.replace('_', ""));
+        if let (Ok(id), Some(label)) = (id.trim().parse(), label) {
+            items.push((id, label));
+        }
+    }
+    items
+}
+
+fn click_menu_item(dest: &str, menu: &str, id: i32) {
+    let id = id.to_string();
+    let clicked = gdbus_call(dest, menu, "com.canonical.dbusmenu.Event", &[&id, "clicked", "<0>", "0"]);
+    assert!(clicked.is_ok(), "the tray menu takes the click: {clicked:?}");
+}
+
+/// The tray menu, driven the way a tray host drives it (StatusNotifierItem
+/// and dbusmenu over D-Bus): it shows the status and the actions; "Run all
+/// now" runs a connection with no schedule; "Pause all" turns into "Resume
+/// all"; "Quit" ends the app.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tray_menu_runs_pauses_and_quits() {
+    require_keychain_session();
+    let _one = crate::window::ONE_WINDOW.lock().await;
+    let items = Items::default();
+    let _host = zbus::blocking::connection::Builder::session()
+        .and_then(|b| b.name("org.kde.StatusNotifierWatcher"))
+        .and_then(|b| b.serve_at("/StatusNotifierWatcher", TrayHost(items.clone())))
+        .and_then(|b| b.build())
+        .expect("the stand-in tray host takes the name on the tests' D-Bus session");
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let add =
+        sendrow(d, &["account", "add", "main", "--subaccount", "sandbox_hq", "--base-url", &sim.url], "sandbox-key");
+    assert!(add.status.success(), "account: {}", text(&add.stderr));
+    let csv = d.join("orders.csv");
+    std::fs::write(&csv, "ID,Phone\n1,0671111111\n").unwrap();
+    let spec = serde_json::json!({
+        "name": "Orders", "source": {"type": "csv", "path": csv}, "row_key": {"column": "ID"},
+        "start_from": "all_rows", "account": "main", "phone_field": "Phone", "message": "Order {{ID}} is ready",
+        "schedule": null
+    });
+    std::fs::write(d.join("spec.json"), spec.to_string()).unwrap();
+    let added = sendrow(d, &["connection", "add", "--file", d.join("spec.json").to_str().unwrap()], "");
+    assert!(added.status.success(), "connection: {}", text(&added.stderr));
+
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(d)
+        .arg("--tray")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the app starts in the tray");
+    let pid = child.id();
+    wait_until("the tray icon to register", || !items.0.lock().unwrap().is_empty()).await;
+    let (bus_name, item_path) = items.0.lock().unwrap()[0].clone();
+    let item_path = if item_path.starts_with('/') { item_path } else { "/StatusNotifierItem".to_owned() };
+    let menu = gdbus_call(
+        &bus_name,
+        &item_path,
+        "org.freedesktop.DBus.Properties.Get",
+        &["org.kde.StatusNotifierItem", "Menu"],
+    )
+    .expect("the tray item has a menu");
+    let menu = menu.split('\'').nth(1).expect("the menu's object path").to_owned();
+    let labels = || menu_items(&bus_name, &menu);
+    let find = |label: &str| labels().into_iter().find(|(_, l)| l == label).map(|(id, _)| id);
+    wait_until("the menu's words", || find("Quit").is_some()).await;
+    for label in ["Open Sendrow", "Pause all", "Run all now"] {
+        assert!(find(label).is_some(), "the tray menu offers {label:?}: {:?}", labels());
+    }
+
+    click_menu_item(&bus_name, &menu, find("Run all now").unwrap());
+    let sent = wait_for_sms(&sim, 1, "the row a forced run from the tray sends").await;
+    assert_eq!(sent[0]["destination"], "380671111111", "Run all now ran the connection with no schedule");
+
+    click_menu_item(&bus_name, &menu, find("Pause all").unwrap());
+    wait_until("Pause all to become Resume all", || find("Resume all").is_some()).await;
+
+    click_menu_item(&bus_name, &menu, find("Quit").unwrap());
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "Quit in the tray menu must end the app (pid {pid})");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "Quit ends the app cleanly: {status:?}");
+}
