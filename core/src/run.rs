@@ -223,7 +223,12 @@ impl Core {
         // A run asked for while another of this connection is under way
         // (the arrow during a scheduled run) waits for it, then reads afresh.
         let turn = self.run_turn(name);
+        let asked = std::time::Instant::now();
         let _turn = turn.lock().await;
+        // Its clock moves on by the wait, so quiet hours and `{{$time}}` are
+        // those of when it really runs (an injected test instant included).
+        let waited = chrono::Duration::from_std(asked.elapsed()).unwrap_or_default();
+        let options = &RunOptions { now: options.now + waited, ..options.clone() };
         let stored = self.stored_connection(name)?;
         let spec = Self::spec_of(&stored)?;
         let started = Utc::now();
