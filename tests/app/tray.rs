@@ -108,6 +108,53 @@ fn append(path: &Path, line: &str) {
     writeln!(f, "{line}").unwrap();
 }
 
+/// A data folder with an account on `sim` and the connection "Orders" on
+/// `orders.csv` (one row, ID 1), its spec changed by `extra`.
+struct Shop {
+    dir: tempfile::TempDir,
+    csv: std::path::PathBuf,
+}
+
+impl Shop {
+    fn new(sim: &Sim, extra: serde_json::Value) -> Shop {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let add = sendrow(
+            d,
+            &["account", "add", "main", "--subaccount", "sandbox_hq", "--base-url", &sim.url],
+            "sandbox-key",
+        );
+        assert!(add.status.success(), "account: {}", text(&add.stderr));
+        let csv = d.join("orders.csv");
+        std::fs::write(&csv, "ID,Phone\n1,0671111111\n").unwrap();
+        let mut spec = serde_json::json!({
+            "name": "Orders", "source": {"type": "csv", "path": csv}, "row_key": {"column": "ID"},
+            "start_from": "new_rows", "account": "main", "phone_field": "Phone", "message": "Order {{ID}} is ready"
+        });
+        for (key, value) in extra.as_object().expect("extra spec fields") {
+            spec[key] = value.clone();
+        }
+        std::fs::write(d.join("spec.json"), spec.to_string()).unwrap();
+        let added = sendrow(d, &["connection", "add", "--file", d.join("spec.json").to_str().unwrap()], "");
+        assert!(added.status.success(), "connection: {}", text(&added.stderr));
+        Shop { dir, csv }
+    }
+}
+
+/// `sendrow --data-dir DIR ARGS…` as the desktop starts it (no WebDriver).
+fn start_app(dir: &Path, args: &[&str]) -> App {
+    let child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("TAURI_WEBVIEW_AUTOMATION")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the app starts");
+    App(child)
+}
+
 /// A second launch on the folder, as the desktop or autostart would start it;
 /// it hands its arguments to the running app and exits.
 fn second_launch(dir: &Path, args: &[&str]) {
@@ -122,32 +169,11 @@ async fn closing_the_window_releases_webkit_and_the_schedule_carries_on() {
     // One app at a time in the D-Bus session: the single-instance name is shared.
     let _one = crate::window::ONE_WINDOW.lock().await;
     let sim = Sim::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let add =
-        sendrow(d, &["account", "add", "main", "--subaccount", "sandbox_hq", "--base-url", &sim.url], "sandbox-key");
-    assert!(add.status.success(), "account: {}", text(&add.stderr));
-    let csv = d.join("orders.csv");
-    std::fs::write(&csv, "ID,Phone\n1,0671111111\n").unwrap();
-    let spec = serde_json::json!({
-        "name": "Orders", "source": {"type": "csv", "path": csv}, "row_key": {"column": "ID"},
-        "start_from": "new_rows", "account": "main", "phone_field": "Phone", "message": "Order {{ID}} is ready",
-        "schedule": {"on_change": true}
-    });
-    std::fs::write(d.join("spec.json"), spec.to_string()).unwrap();
-    let added = sendrow(d, &["connection", "add", "--file", d.join("spec.json").to_str().unwrap()], "");
-    assert!(added.status.success(), "connection: {}", text(&added.stderr));
+    let shop = Shop::new(&sim, serde_json::json!({"schedule": {"on_change": true}}));
+    let (d, csv) = (shop.dir.path(), &shop.csv);
 
-    let child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(d)
-        .env_remove("TAURI_WEBVIEW_AUTOMATION")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the app starts");
-    let pid = child.id();
-    let _app = App(child);
+    let app = start_app(d, &[]);
+    let pid = app.0.id();
     wait_until("the window's WebKit processes", || has_webkit(pid) && single_instance_owner() == Some(pid)).await;
     assert!(!cmdline(pid).contains(&"--tray".to_owned()), "started with its window: {:?}", cmdline(pid));
 
@@ -155,18 +181,18 @@ async fn closing_the_window_releases_webkit_and_the_schedule_carries_on() {
     wait_until("the app to start over in the tray without WebKit", || in_tray(pid)).await;
     assert_eq!(cmdline(pid)[1..3], ["--data-dir".to_owned(), d.display().to_string()], "same folder after exec");
 
-    append(&csv, "2,0672222222");
+    append(csv, "2,0672222222");
     let sent = wait_for_sms(&sim, 1, "a row appended with the window closed").await;
     assert_eq!(sent[0]["destination"], "380672222222", "the tray app texted the new row");
 
     second_launch(d, &[]);
     wait_until("the window (and WebKit) to come back", || has_webkit(pid)).await;
-    append(&csv, "3,0673333333");
+    append(csv, "3,0673333333");
     wait_for_sms(&sim, 2, "a row appended with the window open again").await;
 
     second_launch(d, &["--tray"]);
     wait_until("WebKit to go again", || in_tray(pid)).await;
-    append(&csv, "4,0674444444");
+    append(csv, "4,0674444444");
     let sent = wait_for_sms(&sim, 3, "a row appended after the second close").await;
 
     let mut per_phone = HashMap::new();
@@ -235,34 +261,13 @@ async fn a_held_flood_is_told_by_a_desktop_notification() {
         .and_then(|b| b.build())
         .expect("the stand-in notification server takes the name on the tests' D-Bus session");
     let sim = Sim::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let add =
-        sendrow(d, &["account", "add", "main", "--subaccount", "sandbox_hq", "--base-url", &sim.url], "sandbox-key");
-    assert!(add.status.success(), "account: {}", text(&add.stderr));
-    let csv = d.join("orders.csv");
-    std::fs::write(&csv, "ID,Phone\n1,0671111111\n").unwrap();
-    let spec = serde_json::json!({
-        "name": "Orders", "source": {"type": "csv", "path": csv}, "row_key": {"column": "ID"},
-        "start_from": "new_rows", "account": "main", "phone_field": "Phone", "message": "Order {{ID}} is ready",
-        "schedule": {"on_change": true}, "flood_limit": 1
-    });
-    std::fs::write(d.join("spec.json"), spec.to_string()).unwrap();
-    let added = sendrow(d, &["connection", "add", "--file", d.join("spec.json").to_str().unwrap()], "");
-    assert!(added.status.success(), "connection: {}", text(&added.stderr));
+    let shop = Shop::new(&sim, serde_json::json!({"schedule": {"on_change": true}, "flood_limit": 1}));
+    let (d, csv) = (shop.dir.path(), &shop.csv);
 
-    let child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(d)
-        .arg("--tray")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the app starts in the tray");
-    let pid = child.id();
-    let _app = App(child);
+    let app = start_app(d, &["--tray"]);
+    let pid = app.0.id();
     wait_until("the app to take second launches", || single_instance_owner() == Some(pid)).await;
-    append(&csv, "2,0672222222\n3,0673333333");
+    append(csv, "2,0672222222\n3,0673333333");
     wait_until("a notification about the held rows", || {
         shown.list().iter().any(|(summary, _)| summary == "Orders: 2 rows wait for you")
     })
@@ -357,31 +362,11 @@ async fn the_tray_menu_runs_pauses_and_quits() {
         .and_then(|b| b.build())
         .expect("the stand-in tray host takes the name on the tests' D-Bus session");
     let sim = Sim::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let add =
-        sendrow(d, &["account", "add", "main", "--subaccount", "sandbox_hq", "--base-url", &sim.url], "sandbox-key");
-    assert!(add.status.success(), "account: {}", text(&add.stderr));
-    let csv = d.join("orders.csv");
-    std::fs::write(&csv, "ID,Phone\n1,0671111111\n").unwrap();
-    let spec = serde_json::json!({
-        "name": "Orders", "source": {"type": "csv", "path": csv}, "row_key": {"column": "ID"},
-        "start_from": "all_rows", "account": "main", "phone_field": "Phone", "message": "Order {{ID}} is ready",
-        "schedule": null
-    });
-    std::fs::write(d.join("spec.json"), spec.to_string()).unwrap();
-    let added = sendrow(d, &["connection", "add", "--file", d.join("spec.json").to_str().unwrap()], "");
-    assert!(added.status.success(), "connection: {}", text(&added.stderr));
+    let shop = Shop::new(&sim, serde_json::json!({"start_from": "all_rows", "schedule": null}));
+    let d = shop.dir.path();
 
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(d)
-        .arg("--tray")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the app starts in the tray");
-    let pid = child.id();
+    let mut app = start_app(d, &["--tray"]);
+    let pid = app.0.id();
     wait_until("the tray icon to register", || !items.0.lock().unwrap().is_empty()).await;
     let (bus_name, item_path) = items.0.lock().unwrap()[0].clone();
     let item_path = if item_path.starts_with('/') { item_path } else { "/StatusNotifierItem".to_owned() };
@@ -410,7 +395,7 @@ async fn the_tray_menu_runs_pauses_and_quits() {
     click_menu_item(&bus_name, &menu, find("Quit").unwrap());
     let deadline = Instant::now() + PATIENCE;
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = app.0.try_wait().unwrap() {
             break status;
         }
         assert!(Instant::now() < deadline, "Quit in the tray menu must end the app (pid {pid})");

@@ -586,17 +586,19 @@ async fn a_file_saved_while_nobody_watched_runs_once_when_watched_again() {
         last_run,
         ..job(name, Some(Schedule::OnChange { on_change: true }), an_hour_ago - chrono::Duration::hours(1))
     };
-    let mut engine = Engine::start(Clock::Wall);
-    engine
-        .send(Command::Reload(vec![
+    let ran_after_save = Utc::now() + chrono::Duration::minutes(1);
+    let jobs = || {
+        vec![
             // Saved (just now) after its last run an hour ago.
             on_change("Changed", &changed, Some(an_hour_ago)),
             // Never ran, but chosen two hours ago: saved since.
             on_change("Fresh", &changed, None),
             // Ran after its last save.
-            on_change("Quiet", &quiet, Some(Utc::now() + chrono::Duration::minutes(1))),
-        ]))
-        .await;
+            on_change("Quiet", &quiet, Some(ran_after_save)),
+        ]
+    };
+    let mut engine = Engine::start(Clock::Wall);
+    engine.send(Command::Reload(jobs())).await;
     let mut started = engine.starts_for(Duration::from_secs(4)).await;
     started.sort_by(|a, b| a.name.cmp(&b.name));
     let names: Vec<_> = started.iter().map(|s| (s.name.as_str(), s.cause.clone())).collect();
@@ -606,13 +608,7 @@ async fn a_file_saved_while_nobody_watched_runs_once_when_watched_again() {
         "the files saved while unwatched run once; the quiet one does not"
     );
     // Watched already: a reload is no reason to run again.
-    engine
-        .send(Command::Reload(vec![
-            on_change("Changed", &changed, Some(an_hour_ago)),
-            on_change("Fresh", &changed, None),
-            on_change("Quiet", &quiet, Some(Utc::now() + chrono::Duration::minutes(1))),
-        ]))
-        .await;
+    engine.send(Command::Reload(jobs())).await;
     assert_eq!(engine.starts_for(Duration::from_secs(3)).await, [], "a reload of watched files runs nothing");
     engine.stop().await;
 }
