@@ -82,6 +82,11 @@ impl Core {
             Some(Schedule::OnChange { .. }) => spec.source.file().map(|p| p.to_path_buf()),
             _ => None,
         };
+        // A paused connection's waiting messages wait for the person too.
+        let waiting_until = match stored.paused_reason {
+            Some(_) => None,
+            None => self.store().earliest_waiting(stored.id)?,
+        };
         Ok(Job {
             name: stored.name.clone(),
             schedule: spec.schedule.clone(),
@@ -89,6 +94,7 @@ impl Core {
             chosen_at,
             last_run,
             watch_path,
+            waiting_until,
         })
     }
 }

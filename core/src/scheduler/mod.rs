@@ -69,6 +69,9 @@ pub struct Job {
     pub last_run: Option<DateTime<Utc>>,
     /// The file to watch when the schedule is `{"on_change": true}`.
     pub watch_path: Option<PathBuf>,
+    /// When the earliest messages held back by quiet hours may go out, from
+    /// the store: a run then sends them, whatever the schedule.
+    pub waiting_until: Option<DateTime<Utc>>,
 }
 
 /// What a run came to, as the [`Runner`] reports it.
@@ -103,6 +106,8 @@ pub enum Cause {
     },
     /// Its source file changed and then stayed quiet.
     FileChanged,
+    /// Quiet hours ended and messages found during them may go out.
+    QuietHoursEnded,
 }
 
 /// The future a [`Runner`] returns.

@@ -27,13 +27,24 @@ use super::{Cause, Event, Job, RunOutcome};
 use crate::schedule::{self, Schedule};
 
 /// When `job` next runs by the clock: `now` when a run is due or was missed,
-/// `None` for "after" and on-change schedules, no schedule, auto-update off,
+/// or when quiet hours that held messages back are over. `None` when nothing
+/// is timed: "after" and on-change schedules, no schedule, auto-update off,
 /// or a schedule that does not validate. `connection show --json` reports it.
 pub fn next_run<Tz: TimeZone>(job: &Job, tz: &Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let schedule = job.schedule.as_ref().filter(|s| s.validate().is_ok())?;
     if !job.auto_update {
         return None;
     }
+    let waiting = job.waiting_until.map(|t| t.max(now));
+    let scheduled = scheduled_run(job, tz, now);
+    match (scheduled, waiting) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The next instant of the connection's own schedule.
+fn scheduled_run<Tz: TimeZone>(job: &Job, tz: &Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let schedule = job.schedule.as_ref().filter(|s| s.validate().is_ok())?;
     match schedule {
         Schedule::Every { every_minutes } => {
             Some(schedule::next_interval(*every_minutes, job.last_run.as_ref(), &job.chosen_at, &now))
@@ -132,6 +143,11 @@ impl<Tz: TimeZone> Plan<Tz> {
             if let Some(before) = old.get(&job.name) {
                 job.last_run = job.last_run.max(before.last_run);
             }
+            // A run that started once the wait was over sends those messages
+            // (or is sending them now, before the store says so).
+            if job.waiting_until.is_some() && job.waiting_until <= job.last_run {
+                job.waiting_until = None;
+            }
             self.jobs.insert(job.name.clone(), job);
         }
         let names: Vec<String> = self.jobs.keys().cloned().collect();
@@ -192,15 +208,18 @@ impl<Tz: TimeZone> Plan<Tz> {
         if self.paused {
             return;
         }
-        let due: Vec<String> = self
+        let due: Vec<(String, Cause)> = self
             .jobs
             .values()
             .filter(|j| !self.running.contains_key(&j.name))
             .filter(|j| next_run(j, &self.tz, now).is_some_and(|at| at <= now))
-            .map(|j| j.name.clone())
+            .map(|j| {
+                let by_schedule = scheduled_run(j, &self.tz, now).is_some_and(|at| at <= now);
+                (j.name.clone(), if by_schedule { Cause::Schedule } else { Cause::QuietHoursEnded })
+            })
             .collect();
-        for name in due {
-            self.start(&name, Cause::Schedule, now, out);
+        for (name, cause) in due {
+            self.start(&name, cause, now, out);
         }
     }
 
@@ -246,6 +265,9 @@ impl<Tz: TimeZone> Plan<Tz> {
         self.running.insert(name.to_owned(), None);
         if let Some(job) = self.jobs.get_mut(name) {
             job.last_run = Some(now);
+            // This run sends what waited; the reload after it brings any
+            // later wait from the store.
+            job.waiting_until = None;
         }
         out.starts.push(name.to_owned());
         out.events.push(Event::RunStarted { name: name.to_owned(), cause, at: now });
@@ -308,6 +330,7 @@ mod tests {
             chosen_at: utc("2026-03-10T10:00:00Z"),
             last_run: None,
             watch_path: None,
+            waiting_until: None,
         }
     }
 

@@ -335,6 +335,16 @@ impl Store {
         Ok(claimed)
     }
 
+    /// When the connection's earliest message held back by quiet hours may go out.
+    pub fn earliest_waiting(&self, connection_id: i64) -> Result<Option<DateTime<Utc>>, Error> {
+        let first: Option<String> = self.conn().query_row(
+            "SELECT min(not_before) FROM messages WHERE connection_id = ?1 AND status = 'waiting' AND is_test = 0",
+            [connection_id],
+            |r| r.get(0),
+        )?;
+        Ok(first.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&Utc)))
+    }
+
     /// Claims one entry by id (a test send), if it is pending.
     pub fn claim_one(&self, id: i64, now: DateTime<Utc>) -> Result<Option<Entry>, Error> {
         let conn = self.conn();

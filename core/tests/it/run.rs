@@ -257,6 +257,12 @@ async fn rows_found_in_quiet_hours_wait_for_their_end() {
     shop.add(serde_json::json!({"quiet_hours": {"from": "21:00", "to": "08:00"}})).await.unwrap();
     let night = shop.run(&RunOptions { now: kyiv(2026, 5, 1, 22, 30), ..quick() }).await;
     assert_eq!((night.waiting, night.sent), (2, 0), "found at 22:30: both wait: {night:?}");
+    let job = shop.core.jobs().unwrap().into_iter().find(|j| j.name == "Orders").unwrap();
+    assert_eq!(
+        job.waiting_until,
+        Some(kyiv(2026, 5, 2, 8, 0).with_timezone(&chrono::Utc)),
+        "the scheduler learns when quiet hours end, so a run sends them then whatever the schedule"
+    );
     let early = shop.run(&RunOptions { now: kyiv(2026, 5, 2, 7, 59), ..quick() }).await;
     assert_eq!(early.sent, 0, "07:59 is still quiet");
     assert!(shop.sim.messages().is_empty(), "nothing went out at night");

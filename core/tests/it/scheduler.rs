@@ -35,7 +35,7 @@ fn mins(n: u64) -> Duration {
 }
 
 fn job(name: &str, schedule: Option<Schedule>, chosen_at: DateTime<Utc>) -> Job {
-    Job { name: name.into(), schedule, auto_update: true, chosen_at, last_run: None, watch_path: None }
+    Job { name: name.into(), schedule, auto_update: true, chosen_at, last_run: None, watch_path: None, waiting_until: None }
 }
 
 fn every(minutes: u32) -> Option<Schedule> {
@@ -399,6 +399,33 @@ async fn a_schedule_missed_while_closed_runs_once_at_start() {
         seen,
         [("Daily", now), ("Hourly", now), ("Hourly", utc("2026-03-10T11:00:00Z"))],
         "three days closed: each runs once on start (not 72 or 3 times), then on its schedule"
+    );
+    engine.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn messages_held_by_quiet_hours_go_out_when_they_end_whatever_the_schedule() {
+    // 22:30 in Kyiv; quiet hours end at 08:00 (06:00 UTC). The daily run is at
+    // 22:00 and "after" waits for another connection: neither would come.
+    let now = utc("2026-03-10T20:30:00Z");
+    let ends = utc("2026-03-11T06:00:00Z");
+    let mut engine = Engine::at(now);
+    let daily = Job {
+        waiting_until: Some(ends),
+        last_run: Some(now),
+        ..job("Daily", Some(Schedule::At { at: vec!["22:00".into()] }), utc("2026-03-01T00:00:00Z"))
+    };
+    let chained = Job { waiting_until: Some(ends), ..job("Chained", after("Nobody"), now) };
+    let off = Job { waiting_until: Some(ends), auto_update: false, ..job("Off", None, now) };
+    engine.send(Command::Reload(vec![daily, chained, off])).await;
+    let events = engine.events_for(Duration::from_secs(12 * 3600)).await;
+    assert_eq!(next_runs(&events, "Chained").first(), Some(&Some(ends)), "the window shows when they go out");
+    let seen: Vec<(String, Cause, DateTime<Utc>)> =
+        starts(&events).into_iter().map(|s| (s.name, s.cause, s.at)).collect();
+    assert_eq!(
+        seen,
+        [("Chained".to_owned(), Cause::QuietHoursEnded, ends), ("Daily".to_owned(), Cause::QuietHoursEnded, ends)],
+        "each runs once at 08:00 (not again before the store is asked); toggled off stays off"
     );
     engine.stop().await;
 }
