@@ -142,6 +142,10 @@ impl Core {
     pub fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Core, Error> {
         std::fs::create_dir_all(data_dir).map_err(|source| Error::DataDir { path: data_dir.to_owned(), source })?;
         let store = Store::open(data_dir)?;
+        // Entries a crashed process left in `sending` may have gone out: they
+        // are `unknown` from the first look at the history, not only after
+        // the next run. Skipped while another process is sending for real.
+        lock::when_nobody_sends(data_dir, || Ok(store.recover_interrupted(chrono::Utc::now())?))?;
         Ok(Core {
             data_dir: data_dir.to_owned(),
             store,

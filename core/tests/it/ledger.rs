@@ -109,6 +109,25 @@ fn outcomes_only_land_on_entries_being_sent_and_crashes_become_unknown() {
     assert!(!store.resolve(conn, "A", Resolution::Resend, Utc::now()).unwrap(), "a queued entry cannot be resent");
 }
 
+#[test]
+fn opening_the_folder_after_a_crash_shows_interrupted_sends_as_unknown_unless_someone_is_sending() {
+    let (dir, store, conn) = store_with_connection();
+    store.insert_entries(conn, &[entry("A", "+380671234567")], Utc::now()).unwrap();
+    store.claim(conn, false, 10, Utc::now()).unwrap();
+    drop(store);
+    let secrets = Arc::new(sendrow_core::secrets::MemorySecrets::default());
+    let status = || Store::open(dir.path()).unwrap().history(conn).unwrap().remove(0).status;
+    {
+        // Another process is mid-send: its `sending` entry is its own business.
+        let _sending = sendrow_core::lock::sending(dir.path()).unwrap();
+        sendrow_core::Core::open(dir.path(), secrets.clone()).unwrap();
+        assert_eq!(status(), EntryStatus::Sending, "a live send is left alone");
+    }
+    // Nobody sends any more: the process that claimed it died.
+    sendrow_core::Core::open(dir.path(), secrets).unwrap();
+    assert_eq!(status(), EntryStatus::Unknown, "at start-up, before any run");
+}
+
 #[tokio::test]
 async fn batch_delivery_records_queued_and_rejected_items() {
     let sim = sim().await;
