@@ -542,6 +542,9 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
                     summary.held,
                     summary.waiting
                 );
+                if let Some(cost) = summary.cost {
+                    say!("{} segment(s) queued, costing {cost:.2}.", summary.segments);
+                }
             }
             if let Some(w) = &summary.warning {
                 tell!("warning: {w}");

@@ -6,8 +6,9 @@
 //! subaccount. A pass checks the entries that are due, paces itself per
 //! subaccount, waits once when 8x8 still answers 429 (then leaves that
 //! subaccount for the next pass), and stops asking about a message once its
-//! state is final or 48 hours have passed (8x8 forwards no receipts after that). Scheduling passes is the
-//! scheduler's job, not this module's.
+//! state is final or 48 hours have passed since 8x8 queued it (8x8 forwards no
+//! receipts after that). Scheduling passes is the daemon's job, not this
+//! module's.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,7 +21,8 @@ use crate::{Core, Error};
 /// How the poller paces itself.
 #[derive(Debug, Clone)]
 pub struct PollSettings {
-    /// Stop asking this long after a message was accepted (8x8 waits 48 h).
+    /// Stop asking this long after 8x8 queued a message (it forwards no
+    /// receipts after 48 h).
     pub window: chrono::Duration,
     /// Ask about one message at most this often.
     pub recheck_after: chrono::Duration,
@@ -48,6 +50,9 @@ pub struct PollReport {
     pub checked: usize,
     /// Subaccounts that answered 429 (skipped for the rest of the pass).
     pub rate_limited: usize,
+    /// Requests 8x8 answered with 429 at first: someone else used the
+    /// subaccount's second (the pass's own pacing should never cause one).
+    pub told_to_wait: usize,
     /// Accounts found refused (now inactive).
     pub refused_accounts: Vec<String>,
 }
@@ -64,27 +69,31 @@ impl Core {
             .collect();
 
         let mut report = PollReport::default();
-        let mut gateways: HashMap<String, Option<Gateway>> = HashMap::new();
+        let mut gateways: HashMap<String, Option<(Gateway, String)>> = HashMap::new();
+        // 8x8 limits per subaccount, and two accounts may name the same one.
         let mut last_request: HashMap<String, tokio::time::Instant> = HashMap::new();
         for entry in due {
             let (Some(account), Some(umid)) = (account_of.get(&entry.connection_id), entry.umid.as_deref()) else {
                 continue;
             };
-            let gateway = gateways
-                .entry(account.clone())
-                .or_insert_with(|| self.account(account).and_then(|a| self.gateway(&a)).ok());
-            let Some(gateway) = gateway else { continue };
-            if let Some(previous) = last_request.get(account) {
+            let found = gateways.entry(account.clone()).or_insert_with(|| {
+                let account = self.account(account).ok()?;
+                let subaccount = format!("{} {}", account.base_url, account.subaccount_id);
+                Some((self.gateway(&account).ok()?, subaccount))
+            });
+            let Some((gateway, subaccount)) = found else { continue };
+            if let Some(previous) = last_request.get(subaccount.as_str()) {
                 tokio::time::sleep_until(*previous + settings.per_subaccount_gap).await;
             }
             let mut answer = gateway.message_status(umid).await;
             if let Err(gateway::Error::RateLimited { retry_after, .. }) = &answer {
                 // Someone else used this second (a verification, another
                 // poller): wait as told, once.
+                report.told_to_wait += 1;
                 tokio::time::sleep((*retry_after).min(Duration::from_secs(5))).await;
                 answer = gateway.message_status(umid).await;
             }
-            last_request.insert(account.clone(), tokio::time::Instant::now());
+            last_request.insert(subaccount.clone(), tokio::time::Instant::now());
             match answer {
                 Ok(details) => {
                     let error = details.status.error_message.as_deref().map(|m| match details.status.error_code {

@@ -54,7 +54,7 @@ impl Default for RunOptions {
 }
 
 /// What a run did; `run --json` prints it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunSummary {
     /// When it started (RFC 3339).
     pub started_at: String,
@@ -82,6 +82,10 @@ pub struct RunSummary {
     pub error: Option<String>,
     /// New rows that already had their SMS (a test send reached them).
     pub already_sent: usize,
+    /// SMS segments of the messages 8x8 queued in this run.
+    pub segments: usize,
+    /// What they cost, when the connection has a price per segment.
+    pub cost: Option<f64>,
 }
 
 /// One row of a preview: what the next run would send for it.
@@ -206,8 +210,12 @@ impl Core {
         }
         let optouts = self.store().optout_set()?;
         let composed = Self::compose_new(&spec, &template, &observation, &optouts, &now)?;
+        // A row a test send already reached is not texted by the run.
+        let keys: Vec<&str> = composed.iter().map(|(key, _, _)| key.as_str()).collect();
+        let already_sent = self.store().rows_with_entries(stored.id, &keys)?;
         let items = composed
             .into_iter()
+            .filter(|(key, _, _)| !already_sent.contains(key))
             .take(limit.unwrap_or(usize::MAX))
             .map(|(row, line, composed)| {
                 let cost = spec.price_per_segment.map(|p| composed.measure.cost(p));
@@ -356,6 +364,8 @@ impl Core {
             summary.rejected += delivery.rejected;
             summary.failed += delivery.failed;
             summary.unknown += delivery.unknown;
+            summary.segments += delivery.queued_segments;
+            summary.cost = spec.price_per_segment.map(|price| summary.segments as f64 * price);
             if delivery.account_refused.is_some() {
                 refused = delivery.account_refused;
                 claiming = false;
@@ -408,8 +418,9 @@ impl Core {
         if index == 0 || index > count {
             return Err(Error::Invalid(format!("--row {index}: the source has data rows 1 to {count}")));
         }
-        let optouts = HashSet::new();
-        let composed = Self::compose_new(&spec, &template, &observation, &optouts, &now)?;
+        // Composed without the opt-out list so the row's own phone is known;
+        // the list is checked below against wherever the test goes.
+        let composed = Self::compose_new(&spec, &template, &observation, &HashSet::new(), &now)?;
         let (row_key, line, composed) = composed.into_iter().nth(index - 1).expect("index checked above");
         let own_phone = composed.phone.as_ref().map(|p| p.as_str().to_owned());
         let phone = match to {
@@ -427,6 +438,12 @@ impl Core {
                 ))
             })?,
         };
+        if self.store().optout_set()?.contains(&phone) {
+            return Err(Error::Invalid(format!(
+                "{phone} is on the opt-out list, so Sendrow never texts it, not even a test; \
+                 send the test to your own phone with --to, or remove the number from the list first"
+            )));
+        }
         if composed.status != Status::Ready
             && composed.status != Status::InvalidPhone
             && composed.status != Status::MissingPhone
@@ -472,7 +489,10 @@ impl Core {
             self.mark_account_refused(&account.name, &err)?;
         }
         let sent = self.store().entries(&[id])?.remove(0);
-        let counts = sent.status == EntryStatus::Queued && own_phone.as_deref() == Some(phone.as_str());
+        // What may have reached the customer counts too: an `unknown` test
+        // makes the row `unknown`, for a person to resolve, never a resend.
+        let counts = matches!(sent.status, EntryStatus::Queued | EntryStatus::Unknown)
+            && own_phone.as_deref() == Some(phone.as_str());
         if counts {
             self.store().record_test_as_row_message(&sent, Utc::now())?;
         }

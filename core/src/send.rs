@@ -4,7 +4,7 @@
 //! Entries arrive here already claimed (`sending`, committed). More than one
 //! goes out as batches of up to 10,000 with per-message results matched by
 //! `clientMessageId`; a single one through the single-send endpoint. 429 waits
-//! `Retry-After`; 5xx and "unreachable before sending" back off exponentially
+//! `Retry-After` (a long one is left to a later run); 5xx and "unreachable before sending" back off exponentially
 //! with jitter for a bounded number of attempts, then the entries are `failed`
 //! (the next run tries again). Anything that may have reached 8x8 without an
 //! answer is `unknown` and is never retried here. A refused key stops the
@@ -30,8 +30,12 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// The first back-off; doubled each time.
     pub base_delay: Duration,
-    /// The longest back-off (and the longest `Retry-After` honoured).
+    /// The longest back-off.
     pub max_delay: Duration,
+    /// The longest `Retry-After` waited for within a run. 8x8 asking for
+    /// longer makes the chunk `failed`, sent again by a later run: never
+    /// sooner than 8x8 said, and a run never sits on its messages for long.
+    pub max_retry_after: Duration,
     /// Messages per batch request.
     pub batch_size: usize,
 }
@@ -42,6 +46,7 @@ impl Default for RetryPolicy {
             max_attempts: 5,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(60),
             batch_size: MAX_BATCH,
         }
     }
@@ -72,6 +77,8 @@ pub struct Delivery {
     pub unknown: usize,
     /// Returned to `pending` untouched (the account was refused).
     pub unsent: usize,
+    /// SMS segments of the queued messages (what 8x8 bills).
+    pub queued_segments: usize,
     /// Set when 8x8 refused the account's key or subaccount: the caller marks
     /// the account inactive and pauses the connection.
     pub account_refused: Option<AccountRefusal>,
@@ -123,7 +130,7 @@ pub async fn deliver(
     let size = policy.batch_size.clamp(1, MAX_BATCH);
     let mut chunks = entries.chunks(size);
     while let Some(chunk) = chunks.next() {
-        let outcomes = send_chunk(gateway, chunk, sender, policy).await;
+        let (outcomes, requests) = send_chunk(gateway, chunk, sender, policy).await;
         let refused = match &outcomes {
             ChunkResult::AccountRefused(refusal) => Some(refusal.clone()),
             ChunkResult::Outcomes(_) => None,
@@ -135,9 +142,12 @@ pub async fn deliver(
                 chunk.iter().chain(chunks.by_ref().flatten()).map(|e| (e.id, Outcome::Unsent)).collect()
             }
         };
-        store.record(&recorded, Utc::now())?;
-        for (_, outcome) in &recorded {
+        store.record_after_retries(&recorded, requests.saturating_sub(1), Utc::now())?;
+        for (i, (_, outcome)) in recorded.iter().enumerate() {
             delivery.count(outcome);
+            if let (Outcome::Queued { .. }, Some(entry)) = (outcome, chunk.get(i)) {
+                delivery.queued_segments += crate::compose::measure(&entry.text).segments;
+            }
         }
         if refused.is_some() {
             delivery.account_refused = refused;
@@ -152,7 +162,14 @@ enum ChunkResult {
     AccountRefused(AccountRefusal),
 }
 
-async fn send_chunk(gateway: &Gateway, chunk: &[Entry], sender: Option<&str>, policy: &RetryPolicy) -> ChunkResult {
+/// Sends one chunk, retrying as the policy allows; also says how many
+/// requests it took.
+async fn send_chunk(
+    gateway: &Gateway,
+    chunk: &[Entry],
+    sender: Option<&str>,
+    policy: &RetryPolicy,
+) -> (ChunkResult, u32) {
     let mut failures = 0;
     loop {
         let result = if let [only] = chunk {
@@ -165,22 +182,26 @@ async fn send_chunk(gateway: &Gateway, chunk: &[Entry], sender: Option<&str>, po
             };
             gateway.send_batch(&batch).await.map(|r| r.messages.unwrap_or_default())
         };
+        let requests = failures + 1;
         let err = match result {
-            Ok(responses) => return ChunkResult::Outcomes(match_responses(chunk, responses)),
+            Ok(responses) => return (ChunkResult::Outcomes(match_responses(chunk, responses)), requests),
             Err(e) => e,
         };
         if err.rejects_account() {
-            return ChunkResult::AccountRefused(AccountRefusal { code: err.code(), reason: err.reason() });
+            let refusal = AccountRefusal { code: err.code(), reason: err.reason() };
+            return (ChunkResult::AccountRefused(refusal), requests);
         }
         let wait = match &err {
-            gateway::Error::RateLimited { retry_after, .. } => Some((*retry_after).min(policy.max_delay)),
+            gateway::Error::RateLimited { retry_after, .. } => {
+                Some(*retry_after).filter(|w| *w <= policy.max_retry_after)
+            }
             e if e.is_transient() => Some(policy.backoff(failures + 1)),
             _ => None,
         };
         failures += 1;
         match wait {
             Some(wait) if failures < policy.max_attempts => tokio::time::sleep(wait).await,
-            _ => return ChunkResult::Outcomes(chunk.iter().map(|e| (e.id, final_outcome(&err))).collect()),
+            _ => return (ChunkResult::Outcomes(chunk.iter().map(|e| (e.id, final_outcome(&err))).collect()), requests),
         }
     }
 }

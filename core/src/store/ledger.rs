@@ -120,7 +120,7 @@ pub struct Entry {
     pub umid: Option<String>,
     /// 8x8's code when it refused.
     pub error_code: Option<i64>,
-    /// Requests made for it.
+    /// Requests made for it (retries within a run included).
     pub attempts: i64,
     /// Delivery state from 8x8 (queued, sent, delivered, undelivered, …).
     pub delivery_state: Option<String>,
@@ -335,6 +335,29 @@ impl Store {
         Ok(claimed)
     }
 
+    /// Which of `row_keys` already have a real (non-test) entry.
+    pub fn rows_with_entries(
+        &self,
+        connection_id: i64,
+        row_keys: &[&str],
+    ) -> Result<std::collections::HashSet<String>, Error> {
+        let conn = self.conn();
+        let mut found = std::collections::HashSet::new();
+        for chunk in row_keys.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT row_key FROM messages WHERE connection_id = ? AND is_test = 0 AND row_key IN ({marks})"
+            ))?;
+            let values = std::iter::once(rusqlite::types::Value::Integer(connection_id))
+                .chain(chunk.iter().map(|k| rusqlite::types::Value::Text((*k).to_owned())));
+            let rows = stmt.query_map(params_from_iter(values), |r| r.get::<_, String>(0))?;
+            for row in rows {
+                found.insert(row?);
+            }
+        }
+        Ok(found)
+    }
+
     /// When the connection's earliest message held back by quiet hours may go out.
     pub fn earliest_waiting(&self, connection_id: i64) -> Result<Option<DateTime<Utc>>, Error> {
         let first: Option<String> = self.conn().query_row(
@@ -360,6 +383,17 @@ impl Store {
     /// `sending` change, so a late or repeated outcome cannot overwrite a
     /// person's decision.
     pub fn record(&self, outcomes: &[(i64, Outcome)], now: DateTime<Utc>) -> Result<(), Error> {
+        self.record_after_retries(outcomes, 0, now)
+    }
+
+    /// [`Store::record`] for outcomes whose request was retried `retries`
+    /// times: each entry's `attempts` counts every request made for it.
+    pub fn record_after_retries(
+        &self,
+        outcomes: &[(i64, Outcome)],
+        retries: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
         let now = now.to_rfc3339();
         self.write(|tx| {
             // Many outcomes per statement (UPDATE … FROM VALUES): a batch
@@ -368,8 +402,9 @@ impl Store {
                 let tuples = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(",");
                 let mut stmt = tx.prepare_cached(&format!(
                     "UPDATE messages SET status = v.column2, umid = coalesce(v.column3, messages.umid),
-                            error_code = v.column4, reason = v.column5, attempts = messages.attempts - v.column6,
-                            updated_at = ?
+                            error_code = v.column4, reason = v.column5, attempts = messages.attempts + v.column6,
+                            queued_at = CASE WHEN v.column2 = 'queued' THEN ?1 ELSE messages.queued_at END,
+                            updated_at = ?1
                      FROM (VALUES {tuples}) AS v
                      WHERE messages.id = v.column1 AND messages.status = 'sending'"
                 ))?;
@@ -378,20 +413,29 @@ impl Store {
                 values.push(Value::Text(now.clone()));
                 for (id, outcome) in chunk {
                     let text = |s: &str| Value::Text(s.to_owned());
-                    let (status, umid, code, reason, uncount) = match outcome {
-                        Outcome::Queued { umid } => ("queued", text(umid), Value::Null, Value::Null, 0),
+                    let retries = i64::from(retries);
+                    // An unsent entry's claim is taken back: no request carried it.
+                    let (status, umid, code, reason, more_attempts) = match outcome {
+                        Outcome::Queued { umid } => ("queued", text(umid), Value::Null, Value::Null, retries),
                         Outcome::Rejected { code, description } => (
                             "rejected",
                             Value::Null,
                             code.map(Value::Integer).unwrap_or(Value::Null),
                             text(description),
-                            0,
+                            retries,
                         ),
-                        Outcome::Failed { reason } => ("failed", Value::Null, Value::Null, text(reason), 0),
-                        Outcome::Unknown { reason } => ("unknown", Value::Null, Value::Null, text(reason), 0),
-                        Outcome::Unsent => ("pending", Value::Null, Value::Null, Value::Null, 1),
+                        Outcome::Failed { reason } => ("failed", Value::Null, Value::Null, text(reason), retries),
+                        Outcome::Unknown { reason } => ("unknown", Value::Null, Value::Null, text(reason), retries),
+                        Outcome::Unsent => ("pending", Value::Null, Value::Null, Value::Null, -1),
                     };
-                    values.extend([Value::Integer(*id), text(status), umid, code, reason, Value::Integer(uncount)]);
+                    values.extend([
+                        Value::Integer(*id),
+                        text(status),
+                        umid,
+                        code,
+                        reason,
+                        Value::Integer(more_attempts),
+                    ]);
                 }
                 stmt.execute(params_from_iter(values))?;
             }
@@ -460,7 +504,7 @@ impl Store {
         )?)
     }
 
-    /// Queued entries whose delivery is not settled yet, accepted within
+    /// Queued entries whose delivery is not settled yet, queued within
     /// `window` before `now` and not checked since `recheck_after`, oldest
     /// check first.
     pub fn due_for_delivery_check(
@@ -475,7 +519,7 @@ impl Store {
             "SELECT {COLUMNS} FROM messages
              WHERE status = 'queued' AND umid IS NOT NULL
                AND (delivery_state IS NULL OR delivery_state NOT IN ({FINAL_DELIVERY_STATES}))
-               AND created_at >= ?1
+               AND coalesce(queued_at, created_at) >= ?1
                AND (delivery_checked_at IS NULL OR delivery_checked_at <= ?2)
              ORDER BY delivery_checked_at IS NOT NULL, delivery_checked_at, id
              LIMIT ?3"
@@ -497,10 +541,16 @@ impl Store {
         Ok(())
     }
 
-    /// A test send that 8x8 queued for the row's own phone becomes the row's
-    /// message, so no run texts that customer again. Returns whether the row
-    /// had no real entry yet.
+    /// A test send to the row's own phone that 8x8 queued, or that may have
+    /// gone out (`unknown`), becomes the row's message with that status, so
+    /// no run texts that customer again. Returns whether the row had no real
+    /// entry yet.
     pub fn record_test_as_row_message(&self, test: &Entry, now: DateTime<Utc>) -> Result<bool, Error> {
+        let reason = match test.status {
+            EntryStatus::Queued => "sent by the test send",
+            EntryStatus::Unknown => "the test send to this number may or may not have gone out",
+            _ => return Ok(false),
+        };
         let entry = NewEntry {
             row_key: test.row_key.clone(),
             row_line: test.row_line,
@@ -515,9 +565,10 @@ impl Store {
             let ids = insert_entries_tx(tx, test.connection_id, &[entry], now)?;
             for (id, _) in &ids {
                 tx.execute(
-                    "UPDATE messages SET status = 'queued', umid = ?2, attempts = 1,
-                            reason = 'sent by the test send' WHERE id = ?1",
-                    params![id, test.umid],
+                    "UPDATE messages SET status = ?3, umid = ?2, attempts = 1, reason = ?4,
+                            queued_at = CASE WHEN ?3 = 'queued' THEN ?5 END
+                     WHERE id = ?1",
+                    params![id, test.umid, test.status.as_str(), reason, now.to_rfc3339()],
                 )?;
             }
             Ok(!ids.is_empty())

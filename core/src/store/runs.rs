@@ -6,7 +6,8 @@ use super::{Error, Store};
 use crate::run::RunSummary;
 
 const COLUMNS: &str =
-    "started_at, finished_at, new_rows, sent, rejected, failed, skipped, unknown, held, waiting, warning, error, already_sent";
+    "started_at, finished_at, new_rows, sent, rejected, failed, skipped, unknown, held, waiting, warning, error, already_sent, \
+     segments, cost";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     let count = |i: usize| -> rusqlite::Result<usize> { Ok(r.get::<_, i64>(i)? as usize) };
@@ -24,6 +25,8 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
         warning: r.get(10)?,
         error: r.get(11)?,
         already_sent: count(12)?,
+        segments: count(13)?,
+        cost: r.get(14)?,
     })
 }
 
@@ -31,7 +34,7 @@ impl Store {
     /// Records a finished run.
     pub fn record_run(&self, connection_id: i64, run: &RunSummary) -> Result<(), Error> {
         self.conn().execute(
-            &format!("INSERT INTO runs (connection_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
+            &format!("INSERT INTO runs (connection_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),
             params![
                 connection_id,
                 run.started_at,
@@ -46,7 +49,9 @@ impl Store {
                 run.waiting as i64,
                 run.warning,
                 run.error,
-                run.already_sent as i64
+                run.already_sent as i64,
+                run.segments as i64,
+                run.cost
             ],
         )?;
         Ok(())

@@ -170,9 +170,30 @@ async fn transient_faults_are_retried_then_succeed_once() {
     store.insert_entries(conn, &[entry("A", "+380671234567"), entry("B", "+380671234568")], Utc::now()).unwrap();
     let claimed = store.claim(conn, false, 100, Utc::now()).unwrap();
     let policy = RetryPolicy { max_delay: Duration::from_millis(5), ..quick() };
+    let started = std::time::Instant::now();
     let delivery = deliver(&store, &gateway(&sim), &claimed, None, &policy).await.unwrap();
     assert_eq!(delivery.queued, 2, "after a 500 and a 429 the batch went through: {delivery:?}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "8x8's `Retry-After: 1` is waited out in full, though back-offs are capped at 5 ms"
+    );
     assert_eq!(sim.messages().len(), 2, "each message reached 8x8 exactly once");
+    let attempts: Vec<i64> = store.history(conn).unwrap().iter().map(|e| e.attempts).collect();
+    assert_eq!(attempts, [3, 3], "the history counts every request made for a message");
+}
+
+#[tokio::test]
+async fn a_retry_after_longer_than_a_run_waits_leaves_the_messages_to_a_later_run() {
+    let sim = sim().await;
+    sim.queue_faults([Fault::TooManyRequests]);
+    let (_dir, store, conn) = store_with_connection();
+    store.insert_entries(conn, &[entry("A", "+380671234567")], Utc::now()).unwrap();
+    let claimed = store.claim(conn, false, 100, Utc::now()).unwrap();
+    let policy = RetryPolicy { max_retry_after: Duration::from_millis(500), ..quick() };
+    let delivery = deliver(&store, &gateway(&sim), &claimed, None, &policy).await.unwrap();
+    assert_eq!(delivery.failed, 1, "not sent sooner than 8x8 asked, and not waited for here: {delivery:?}");
+    assert!(sim.messages().is_empty(), "nothing was accepted");
+    assert_eq!(store.claim(conn, true, 100, Utc::now()).unwrap().len(), 1, "a later run sends it");
 }
 
 #[tokio::test]
@@ -183,7 +204,7 @@ async fn exhausted_retries_fail_and_the_next_run_tries_again() {
     let claimed = store.claim(conn, false, 100, Utc::now()).unwrap();
     let delivery = deliver(&store, &gateway(&sim), &claimed, None, &quick()).await.unwrap();
     assert_eq!(delivery.failed, 1, "a 5xx that never stops ends failed: {delivery:?}");
-    assert_eq!(store.history(conn).unwrap()[0].attempts, 1, "one claim so far");
+    assert_eq!(store.history(conn).unwrap()[0].attempts, 4, "each of the policy's 4 requests counts");
     assert!(store.claim(conn, false, 100, Utc::now()).unwrap().is_empty(), "failed entries wait for a retrying run");
     let again = store.claim(conn, true, 100, Utc::now()).unwrap();
     assert_eq!(again.len(), 1, "the next run picks the failed entry up again");
@@ -259,4 +280,51 @@ async fn delivery_states_are_polled_and_recorded_with_the_carriers_reason() {
 
     let again = core.check_deliveries(Utc::now(), &settings).await.unwrap();
     assert_eq!(again.checked, 0, "settled messages are not asked about again");
+}
+
+#[tokio::test]
+async fn receipts_are_asked_for_48_hours_after_queueing_one_request_a_second_per_subaccount() {
+    use sendrow_core::account::{AccountInput, Target};
+    use sendrow_core::delivery::PollSettings;
+    use sendrow_core::secrets::{MemorySecrets, Secret};
+
+    let sim = sim_with(SimConfig { delivery_step: Duration::ZERO, ..SimConfig::default() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let core = sendrow_core::Core::open(dir.path(), Arc::new(MemorySecrets::new())).unwrap();
+    // Two accounts on one subaccount (say, two shops of one owner): 8x8's
+    // one request a second is theirs together.
+    for name in ["main", "second"] {
+        core.add_account(AccountInput {
+            name: name.into(),
+            subaccount_id: sendrow_core::sim::SANDBOX_SUBACCOUNT.into(),
+            target: Target::BaseUrl(sim.base_url()),
+            api_key: Secret::new(sendrow_core::sim::SANDBOX_KEY),
+        })
+        .await
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let orders = store.insert_connection("orders", &serde_json::json!({"account": "main"}), true, Utc::now()).unwrap();
+    let returns =
+        store.insert_connection("returns", &serde_json::json!({"account": "second"}), true, Utc::now()).unwrap();
+    // Found three days ago (say the flood guard held them), queued only now.
+    let found = Utc::now() - chrono::Duration::hours(72);
+    for key in ["A", "B"] {
+        for conn in [orders, returns] {
+            store.insert_entries(conn, &[entry(key, "+380671234567")], found).unwrap();
+        }
+    }
+    for conn in [orders, returns] {
+        let claimed = store.claim(conn, false, 10, Utc::now()).unwrap();
+        deliver(&store, &gateway(&sim), &claimed, None, &quick()).await.unwrap();
+    }
+
+    // Adding the accounts verified them with a details request: let that second pass.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let settings = PollSettings { per_subaccount_gap: Duration::from_millis(1100), ..PollSettings::default() };
+    let late = core.check_deliveries(Utc::now() + chrono::Duration::hours(49), &settings).await.unwrap();
+    assert_eq!(late.checked, 0, "49 hours after queueing 8x8 forwards no receipts: {late:?}");
+    let report = core.check_deliveries(Utc::now() + chrono::Duration::hours(47), &settings).await.unwrap();
+    assert_eq!(report.checked, 4, "47 hours after queueing (119 after the rows were found) they are asked: {report:?}");
+    assert_eq!(report.told_to_wait, 0, "paced per subaccount, not per account, so 8x8 never said 429: {report:?}");
 }

@@ -308,6 +308,9 @@ async fn a_test_send_to_the_rows_phone_counts_as_its_message() {
     assert!(test.counts_as_row_message, "it reached the row's own phone");
     let other = shop.core.test_send("Orders", Some(2), Some("+380931234567")).await.unwrap();
     assert!(!other.counts_as_row_message, "a test to another phone leaves the row pending");
+    let (next, _) = shop.core.preview("Orders", None).await.unwrap();
+    let rows: Vec<&str> = next.iter().map(|i| i.row.as_str()).collect();
+    assert_eq!(rows, ["2"], "the preview shows what the run will send: not Olena again");
     let run = shop.run(&quick()).await;
     assert_eq!(run.sent, 1, "the first run texts only the customer who has no message yet: {run:?}");
     assert_eq!((run.new_rows, run.already_sent), (2, 1), "and says one new row already had its SMS: {run:?}");
@@ -320,6 +323,42 @@ async fn a_test_send_to_the_rows_phone_counts_as_its_message() {
     assert_eq!(counts.get("380931234567"), Some(&1), "the owner got the second test");
     let tests = shop.core.history("Orders").unwrap().into_iter().filter(|e| e.is_test).count();
     assert_eq!(tests, 2, "test sends are in the history as tests");
+}
+
+#[tokio::test]
+async fn a_test_send_that_may_have_reached_the_row_makes_the_row_unknown_not_resent() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    shop.sim.queue_faults([Fault::Reset]);
+    let test = shop.core.test_send("Orders", None, None).await.unwrap();
+    assert_eq!(test.status, EntryStatus::Unknown, "the answer was cut off after 8x8 took it: {test:?}");
+    assert!(test.counts_as_row_message, "Olena may have it already");
+    let run = shop.run(&quick()).await;
+    assert_eq!((run.sent, run.already_sent), (0, 1), "the run does not text her on a guess: {run:?}");
+    assert_eq!(shop.sim.messages().len(), 1, "8x8 has the test once, nothing more");
+    let row = shop.core.history("Orders").unwrap().into_iter().find(|e| !e.is_test).unwrap();
+    assert_eq!(row.status, EntryStatus::Unknown, "the row waits for a person: {row:?}");
+    shop.core.resolve("Orders", "1", Resolution::MarkSent).expect("a person can settle it");
+}
+
+#[tokio::test]
+async fn a_test_send_never_texts_an_opted_out_number() {
+    let shop = Shop::open().await;
+    shop.core.add_optout("+380671234567", Country::parse("UA").unwrap(), None).unwrap();
+    shop.write(&["1,Olena,0671234567"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    let err = shop.core.test_send("Orders", None, None).await.unwrap_err().to_string();
+    assert!(
+        err.contains("+380671234567 is on the opt-out list") && err.contains("--to"),
+        "says why and what to do: {err}"
+    );
+    let to = shop.core.test_send("Orders", None, Some("067 123 45 67")).await.unwrap_err().to_string();
+    assert!(to.contains("opt-out list"), "an opted-out --to is refused too: {to}");
+    assert!(shop.sim.messages().is_empty(), "8x8 saw nothing");
+    assert!(shop.core.history("Orders").unwrap().is_empty(), "and nothing was half-written to the history");
+    let own = shop.core.test_send("Orders", None, Some("+380931234567")).await.unwrap();
+    assert_eq!(own.status, EntryStatus::Queued, "the owner's own phone still works");
 }
 
 #[tokio::test]
@@ -375,7 +414,8 @@ async fn a_connection_failing_n_runs_in_a_row_is_paused() {
 #[tokio::test]
 async fn preview_shows_what_would_go_with_encoding_and_cost() {
     let shop = Shop::open().await;
-    shop.write(&["1,Олена,0671234567", "2,Ivan,"]);
+    let long_name = "Олександра-Вікторія Костянтинівна Шевченко-Запорізька";
+    shop.write(&["1,Олена,0671234567", "2,Ivan,", &format!("3,{long_name},0501112233")]);
     shop.add(serde_json::json!({"price_per_segment": 0.05})).await.unwrap();
     let (items, _) = shop.core.preview("Orders", None).await.unwrap();
     let json = serde_json::to_value(&items).unwrap();
@@ -386,11 +426,20 @@ async fn preview_shows_what_would_go_with_encoding_and_cost() {
     assert_eq!(json[0]["status"], "ready", "ready to go");
     assert_eq!(json[0]["cost"], 0.05, "priced per segment");
     assert_eq!(json[1]["status"], "missing_phone", "an empty phone cell is shown, not dropped");
+    assert_eq!(
+        (json[2]["segments"].as_u64(), json[2]["cost"].as_f64()),
+        (Some(2), Some(0.1)),
+        "two parts, twice the price"
+    );
     assert!(shop.sim.messages().is_empty(), "a preview sends nothing");
     let (limited, _) = shop.core.preview("Orders", Some(1)).await.unwrap();
     assert_eq!(limited.len(), 1, "--limit is honoured");
     let run = shop.run(&quick()).await;
-    assert_eq!(run.new_rows, 2, "the preview recorded nothing: the run still finds both rows");
+    assert_eq!(run.new_rows, 3, "the preview recorded nothing: the run still finds every row");
+    assert_eq!(run.segments, 3, "1 + 2 segments queued (the row without a phone is not): {run:?}");
+    assert!(run.cost.is_some_and(|c| (c - 0.15).abs() < 1e-9), "the run's cost is theirs together: {run:?}");
+    let recorded = shop.core.connection_view("Orders").unwrap().last_run.unwrap();
+    assert_eq!((recorded.segments, recorded.cost), (run.segments, run.cost), "and is kept with the run");
 }
 
 #[tokio::test]

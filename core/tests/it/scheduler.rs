@@ -35,7 +35,15 @@ fn mins(n: u64) -> Duration {
 }
 
 fn job(name: &str, schedule: Option<Schedule>, chosen_at: DateTime<Utc>) -> Job {
-    Job { name: name.into(), schedule, auto_update: true, chosen_at, last_run: None, watch_path: None, waiting_until: None }
+    Job {
+        name: name.into(),
+        schedule,
+        auto_update: true,
+        chosen_at,
+        last_run: None,
+        watch_path: None,
+        waiting_until: None,
+    }
 }
 
 fn every(minutes: u32) -> Option<Schedule> {

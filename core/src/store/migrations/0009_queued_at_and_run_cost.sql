@@ -1,0 +1,11 @@
+-- When 8x8 queued a message: delivery receipts are asked for up to 48 hours
+-- from then, not from when the row was found (a held or quiet-hours row may
+-- be queued days later). Messages queued before this version count from
+-- their last change, the closest record there is.
+ALTER TABLE messages ADD COLUMN queued_at TEXT;
+UPDATE messages SET queued_at = updated_at WHERE status = 'queued';
+
+-- What a run's queued messages cost: their segments, and the price when the
+-- connection has one.
+ALTER TABLE runs ADD COLUMN segments INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN cost REAL;
