@@ -185,6 +185,12 @@ pub async fn run_connection(
     Ok(summary?)
 }
 
+/// The history's "Resend failed": the failed messages again, nothing else.
+#[tauri::command]
+pub async fn resend_failed(state: State<'_, AppState>, name: String) -> Result<RunSummary, IpcError> {
+    Ok(core(&state)?.resend_failed(&name, &RunOptions::default()).await?)
+}
+
 /// "Send test data to 8x8": the first data row, to its phone or to `to`.
 #[tauri::command]
 pub async fn test_send(state: State<'_, AppState>, name: String, to: Option<String>) -> Result<TestSend, IpcError> {

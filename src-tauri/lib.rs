@@ -191,6 +191,7 @@ pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
             commands::set_auto_update,
             commands::remove_connection,
             commands::run_connection,
+            commands::resend_failed,
             commands::test_send,
             commands::history,
             commands::resolve,

@@ -65,14 +65,18 @@ const History = {
   async resolve(rowKey, resolution) {
     const result = await call("resolve", { name: History.name, rowKey, resolution });
     if (!result.ok) return showNote("history-note", errorText(result), "error");
-    if (resolution === "resend") return History.resendFailed();
+    // A row a person chose to resend goes out with a run, now.
+    if (resolution === "resend") return History.sendNow("run_connection", { name: History.name, releaseHeld: false });
     await History.render();
   },
 
-  // Failed rows are retried by a run; nothing else is touched.
-  async resendFailed() {
-    const result = await withBusy($("history-resend"), $("history-progress"), () =>
-      call("run_connection", { name: History.name, releaseHeld: false }));
+  // Only the failed messages go again: no new rows are read or sent.
+  resendFailed() {
+    return History.sendNow("resend_failed", { name: History.name });
+  },
+
+  async sendNow(command, args) {
+    const result = await withBusy($("history-resend"), $("history-progress"), () => call(command, args));
     await History.render();
     if (!result.ok) return showNote("history-note", errorText(result), "error");
     const r = result.value;

@@ -114,13 +114,20 @@ pub enum Command {
         #[arg(long)]
         csv: bool,
     },
-    /// Send a row's unknown or failed message again (a person's decision).
+    /// Send a row's unknown or failed message again (a person's decision),
+    /// or every failed message now (`--failed`).
     Resend {
         /// The connection.
         name: String,
         /// The row's key, as `history` shows it.
-        #[arg(long, value_name = "KEY")]
-        row: String,
+        #[arg(long, value_name = "KEY", required_unless_present = "failed", conflicts_with = "failed")]
+        row: Option<String>,
+        /// Send every failed message of the connection again now, and nothing else.
+        #[arg(long)]
+        failed: bool,
+        /// Print what was sent as JSON (with `--failed`).
+        #[arg(long, requires = "failed")]
+        json: bool,
     },
     /// Record that a row's unknown or failed message did arrive.
     MarkSent {
@@ -585,9 +592,23 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
                 }
             }
         }
-        Command::Resend { name, row } => {
+        Command::Resend { name, row: Some(row), .. } => {
             core.resolve(&name, &row, Resolution::Resend)?;
             say!("Row {row:?} will be sent again by the next run of {name:?}.");
+        }
+        Command::Resend { name, row: None, json, .. } => {
+            let summary = core.resend_failed(&name, &RunOptions::default()).await?;
+            if json {
+                print_json(&summary);
+            } else {
+                say!(
+                    "{name}: failed messages sent again: {} sent, {} rejected, {} still failing, {} unknown.",
+                    summary.sent,
+                    summary.rejected,
+                    summary.failed,
+                    summary.unknown
+                );
+            }
         }
         Command::MarkSent { name, row } => {
             core.resolve(&name, &row, Resolution::MarkSent)?;

@@ -19,7 +19,7 @@ use crate::compose::{self, compose_row, Composed, Status, Template};
 use crate::connection::{ConnectionSpec, QuietHours};
 use crate::send::{self, RetryPolicy};
 use crate::source::rows::{self, Memory, Observation, Rules, StartFrom};
-use crate::store::{Entry, EntryStatus, NewEntry, Resolution, StoredConnection};
+use crate::store::{Claim, Entry, EntryStatus, NewEntry, Resolution, StoredConnection};
 use crate::{lock, schedule, Core, Error};
 
 /// Requests a run keeps in flight at once by default.
@@ -325,7 +325,20 @@ impl Core {
         if quiet_until.is_some() {
             return Ok(());
         }
-        self.send_pending(stored, spec, options, summary).await
+        self.send_pending(stored, spec, options, summary, Claim::Due).await
+    }
+
+    /// "Resend failed": sends the connection's failed messages again now,
+    /// and nothing else — no new rows are read, held or waiting rows stay.
+    pub async fn resend_failed(&self, name: &str, options: &RunOptions) -> Result<RunSummary, Error> {
+        let turn = self.run_turn(name);
+        let _turn = turn.lock().await;
+        let stored = self.stored_connection(name)?;
+        let spec = Self::spec_of(&stored)?;
+        let mut summary = RunSummary { started_at: Utc::now().to_rfc3339(), ..RunSummary::default() };
+        let outcome = self.send_pending(&stored, &spec, options, &mut summary, Claim::OnlyFailed).await;
+        summary.finished_at = Utc::now().to_rfc3339();
+        outcome.map(|()| summary)
     }
 
     async fn send_pending(
@@ -334,6 +347,7 @@ impl Core {
         spec: &ConnectionSpec,
         options: &RunOptions,
         summary: &mut RunSummary,
+        scope: Claim,
     ) -> Result<(), Error> {
         let account = self.account(&spec.account)?;
         let gateway = self.gateway(&account)?;
@@ -349,7 +363,7 @@ impl Core {
         let mut refused = None;
         loop {
             while claiming && in_flight.len() < options.in_flight.max(1) {
-                let claimed = self.store().claim(stored.id, true, batch, options.now.with_timezone(&Utc))?;
+                let claimed = self.store().claim_scope(stored.id, scope, batch, options.now.with_timezone(&Utc))?;
                 if claimed.is_empty() {
                     claiming = false;
                     break;

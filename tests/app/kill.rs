@@ -70,18 +70,39 @@ async fn killing_runs_at_random_never_sends_a_row_twice_nor_loses_one() {
             .unwrap()
     };
     let mut killed = 0;
-    for _ in 0..KILLS {
+    let mut killed_mid_send = 0;
+    for round in 0..KILLS {
+        let before = sim.messages().await.len();
         let mut child = run();
-        // 40 batches of 25 at 15 ms each: a whole run takes about 0.6 s, so
-        // most kills land mid-run, some before the first request.
-        std::thread::sleep(Duration::from_millis(rng.below(700)));
+        if round % 2 == 0 {
+            // Anywhere: 40 batches of 25 at 15 ms each take about 0.6 s, so
+            // some kills land before the first request, some mid-run.
+            std::thread::sleep(Duration::from_millis(rng.below(700)));
+        } else {
+            // Surely mid-send: once 8x8 has accepted this run's first
+            // batch, a moment later (or as soon as the run ends, if it
+            // had little left).
+            let waiting_since = std::time::Instant::now();
+            while child.try_wait().unwrap().is_none()
+                && sim.messages().await.len() == before
+                && waiting_since.elapsed() < Duration::from_secs(60)
+            {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            std::thread::sleep(Duration::from_millis(rng.below(60)));
+        }
         if child.try_wait().unwrap().is_none() {
+            let had_sent = sim.messages().await.len() > before;
             child.kill().unwrap(); // SIGKILL: no chance to clean up
             killed += 1;
+            killed_mid_send += usize::from(had_sent);
         }
         child.wait().unwrap();
     }
-    eprintln!("{killed} of {KILLS} runs were killed mid-way");
+    eprintln!(
+        "{killed} of {KILLS} runs were killed, {killed_mid_send} of them after 8x8 had accepted some of their SMS"
+    );
+    assert!(killed_mid_send > 0, "at least one kill must land while a run is sending, or this test proves nothing");
     // Runs to completion until nothing is left to send.
     for _ in 0..5 {
         let mut child = run();

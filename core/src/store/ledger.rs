@@ -264,6 +264,17 @@ pub(crate) fn insert_entries_tx(
     Ok(written)
 }
 
+/// Which entries a claim takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Everything a run sends: pending, failed, and waiting past its time.
+    Due,
+    /// As [`Claim::Due`] without the failed ones.
+    DueButFailed,
+    /// Only failed entries ("resend failed").
+    OnlyFailed,
+}
+
 /// Outcomes per UPDATE statement (6 parameters each).
 const RECORD_CHUNK: usize = 500;
 
@@ -311,6 +322,22 @@ impl Store {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<Vec<Entry>, Error> {
+        self.claim_scope(connection_id, if retry_failed { Claim::Due } else { Claim::DueButFailed }, limit, now)
+    }
+
+    /// [`Store::claim`] for the entries `scope` names.
+    pub fn claim_scope(
+        &self,
+        connection_id: i64,
+        scope: Claim,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Entry>, Error> {
+        let (pending, failed) = match scope {
+            Claim::Due => (true, true),
+            Claim::DueButFailed => (true, false),
+            Claim::OnlyFailed => (false, true),
+        };
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now.to_rfc3339();
@@ -320,13 +347,13 @@ impl Store {
                  WHERE id IN (SELECT id FROM messages
                               WHERE connection_id = ?2 AND is_test = 0
                                 AND status IN ('pending', 'failed', 'waiting')
-                                AND (status = 'pending'
+                                AND ((status = 'pending' AND ?5)
                                      OR (status = 'failed' AND ?3)
-                                     OR (status = 'waiting' AND not_before <= ?1))
+                                     OR (status = 'waiting' AND ?5 AND not_before <= ?1))
                               ORDER BY id LIMIT ?4)
                  RETURNING {COLUMNS}"
             ))?;
-            let rows = stmt.query_map(params![now, connection_id, retry_failed, limit as i64], from_row)?;
+            let rows = stmt.query_map(params![now, connection_id, failed, limit as i64, pending], from_row)?;
             let mut claimed: Vec<Entry> = rows.collect::<Result<_, _>>()?;
             claimed.sort_by_key(|e| e.id);
             claimed

@@ -18,7 +18,7 @@ mod runs;
 
 pub use accounts::NewAccount;
 pub use connections::StoredConnection;
-pub use ledger::{Entry, EntryStatus, NewEntry, Outcome, Resolution};
+pub use ledger::{Claim, Entry, EntryStatus, NewEntry, Outcome, Resolution};
 pub use optouts::OptOut;
 
 use rusqlite::{params, Connection, OptionalExtension};

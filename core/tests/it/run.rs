@@ -326,6 +326,22 @@ async fn a_test_send_to_the_rows_phone_counts_as_its_message() {
 }
 
 #[tokio::test]
+async fn resend_failed_sends_only_the_failed_messages() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    shop.sim.queue_faults([Fault::ServerError; 5]);
+    let first = shop.run(&quick()).await;
+    assert_eq!(first.failed, 1, "8x8 kept failing: {first:?}");
+    shop.write(&["1,Olena,0671234567", "2,Ivan,0501112233"]);
+    let again = shop.core.resend_failed("Orders", &quick()).await.unwrap();
+    assert_eq!((again.sent, again.new_rows), (1, 0), "Olena's message went; the sheet was not read: {again:?}");
+    assert_eq!(shop.destinations(), ["380671234567"], "Ivan's new row waits for a run");
+    let run = shop.run(&quick()).await;
+    assert_eq!((run.new_rows, run.sent), (1, 1), "the next run finds and sends Ivan: {run:?}");
+}
+
+#[tokio::test]
 async fn a_test_send_that_may_have_reached_the_row_makes_the_row_unknown_not_resent() {
     let shop = Shop::open().await;
     shop.write(&["1,Olena,0671234567"]);
