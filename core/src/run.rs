@@ -407,7 +407,12 @@ impl Core {
     fn pause_after_repeated_failures(&self, stored: &StoredConnection, limit: usize) -> Result<(), Error> {
         let recent = self.store().recent_runs(stored.id, limit)?;
         let failing = |r: &RunSummary| r.error.is_some() || (r.failed > 0 && r.sent == 0);
-        if recent.len() == limit && recent.iter().all(failing) {
+        // Only runs since the connection was last resumed or edited count:
+        // a person dealt with the earlier failures.
+        let changed = DateTime::parse_from_rfc3339(&stored.updated_at).ok();
+        let since_change =
+            |r: &RunSummary| DateTime::parse_from_rfc3339(&r.started_at).ok().zip(changed).is_none_or(|(s, c)| s >= c);
+        if recent.len() == limit && recent.iter().all(|r| failing(r) && since_change(r)) {
             let last = recent[0].error.clone().unwrap_or_else(|| "messages kept failing".into());
             let reason = format!("paused after {limit} failed runs in a row; the last said: {last}");
             self.store().set_paused(stored.id, Some(&reason), Utc::now())?;

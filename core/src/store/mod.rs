@@ -116,7 +116,10 @@ impl Store {
         }
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // FULL: a committed claim (`sending`) must survive a power cut too,
+        // or the message could be sent again after it (product.md §4). Runs
+        // commit in chunks, so the cost is a few syncs per run.
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // 16 MB of page cache (the default is 2 MB): a run over a big sheet
         // writes 100,000 rows into several indexes, which thrash a small cache.

@@ -425,6 +425,14 @@ async fn a_connection_failing_n_runs_in_a_row_is_paused() {
     let view = shop.core.connection_view("Orders").unwrap();
     assert_eq!(view.status, "paused", "the third failed run pauses it (pause_after_failures: 3)");
     assert!(view.status_reason.unwrap().contains("3 failed runs"), "and says why");
+    shop.core.set_auto_update("Orders", true).unwrap();
+    let after_resume = shop.run(&quick()).await;
+    assert_eq!(after_resume.failed, 1, "8x8 still fails: {after_resume:?}");
+    assert_eq!(
+        shop.core.connection_view("Orders").unwrap().status,
+        "active",
+        "resumed, one more failure is one, not the fourth in a row"
+    );
 }
 
 #[tokio::test]
