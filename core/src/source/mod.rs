@@ -55,6 +55,16 @@ impl Table {
     }
 }
 
+impl Table {
+    /// Whether the source has its header row but no data row under it yet.
+    /// That is the normal state of a brand-new order sheet, so reading it is
+    /// not an error; only what needs a row to work with (a test send, a
+    /// preview) says so, with [`SourceSpec::no_rows_yet`].
+    pub fn is_header_only(&self) -> bool {
+        !self.headers.is_empty() && self.rows.iter().all(Row::is_blank)
+    }
+}
+
 impl Row {
     /// Whether every cell is empty or whitespace: such rows are never data.
     pub fn is_blank(&self) -> bool {
@@ -122,6 +132,27 @@ impl SourceSpec {
             SourceSpec::GoogleSheets { .. } => {}
         }
         self
+    }
+
+    /// The source as the user knows it, for messages: «orders.csv», the sheet
+    /// «Orders» of «orders.xlsx», or the Google sheet's tab by gid (its title
+    /// is only known after a read).
+    pub fn describe(&self) -> String {
+        let name = |path: &Path| path.file_name().unwrap_or(path.as_os_str()).to_string_lossy().into_owned();
+        match self {
+            SourceSpec::Csv { path } => format!("«{}»", name(path)),
+            SourceSpec::Xlsx { path, sheet } => format!("the sheet «{sheet}» of «{}»", name(path)),
+            SourceSpec::GoogleSheets { spreadsheet, sheet, .. } => {
+                let gid = sheet.or_else(|| google::parse_spreadsheet(spreadsheet).ok()?.gid).unwrap_or(0);
+                format!("the Google sheet's tab with gid {gid}")
+            }
+        }
+    }
+
+    /// The error for something that needs a data row (`to` says what, e.g.
+    /// "send a test") when the source has only its header row.
+    pub fn no_rows_yet(&self, to: &'static str) -> Error {
+        Error::NoRowsYet { source_name: self.describe(), to }
     }
 
     /// The local file the source reads, if it is one (for watching it).
@@ -265,6 +296,14 @@ pub enum Error {
         path: PathBuf,
         /// What calamine said.
         reason: String,
+    },
+    /// The source has its header row but no data row, and something needs one.
+    #[error("{source_name} has column names but no rows under them yet — add a row to {to}")]
+    NoRowsYet {
+        /// The source as the user knows it ([`SourceSpec::describe`]).
+        source_name: String,
+        /// What the row is needed for, e.g. "send a test".
+        to: &'static str,
     },
     /// Reading a Google spreadsheet failed; the text says what to do.
     #[error(transparent)]
