@@ -437,6 +437,10 @@ pub struct Draft {
     pub sample: SourceSample,
     /// The test row's message, when the source has a data row.
     pub preview: Option<crate::compose::Composed>,
+    /// Why there is no preview when the source has its header row but no
+    /// data row yet (a new order sheet): fine for saving, and this says so
+    /// naming the file or sheet.
+    pub no_rows: Option<String>,
     /// Its cost when a price per segment is set.
     pub cost: Option<f64>,
 }
@@ -464,6 +468,7 @@ impl Core {
         let table = self.read_source(&spec.source).await.map_err(|e| Error::Invalid(format!("source: {e}")))?;
         spec.check_columns(&table.headers)?;
         let template = spec.template()?;
+        let no_rows = table.is_header_only().then(|| spec.source.no_rows_yet("see a preview").to_string());
         let first = table.rows.iter().find(|r| !r.is_blank());
         let preview = first.map(|row| {
             let cells = |column: &str| {
@@ -486,7 +491,7 @@ impl Core {
             rows: data.iter().take(5).map(|r| r.cells.clone()).collect(),
             total: data.len(),
         };
-        Ok(Draft { sample, preview, cost })
+        Ok(Draft { sample, preview, no_rows, cost })
     }
 
     /// Replaces a saved connection's spec (same name), checked as on saving.

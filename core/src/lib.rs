@@ -105,6 +105,7 @@ impl Error {
             Error::Gateway(gateway::Error::Unreachable { .. }) => "gateway_unreachable",
             Error::Gateway(_) => "gateway",
             Error::Source(source::Error::Google(e)) => e.code(),
+            Error::Source(source::Error::NoRowsYet { .. }) => "source_no_rows",
             Error::Source(e) if e.is_transient() => "source_busy",
             Error::Source(_) => "source",
         }

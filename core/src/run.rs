@@ -432,6 +432,9 @@ impl Core {
         let mut everything = spec.clone();
         everything.start_from = StartFrom::AllRows;
         let observation = self.observe(&stored, &everything, Some(Memory::default()), Utc::now()).await?;
+        if observation.total == 0 && !observation.headers.is_empty() {
+            return Err(spec.source.no_rows_yet("send a test").into());
+        }
         let index = row.unwrap_or(1);
         let count = observation.new_rows().len();
         if index == 0 || index > count {

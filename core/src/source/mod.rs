@@ -55,6 +55,16 @@ impl Table {
     }
 }
 
+impl Table {
+    /// Whether the source has its header row but no data row under it yet.
+    /// That is the normal state of a brand-new order sheet, so reading it is
+    /// not an error; only what needs a row to work with (a test send, a
+    /// preview) says so, with [`SourceSpec::no_rows_yet`].
+    pub fn is_header_only(&self) -> bool {
+        !self.headers.is_empty() && self.rows.iter().all(Row::is_blank)
+    }
+}
+
 impl Row {
     /// Whether every cell is empty or whitespace: such rows are never data.
     pub fn is_blank(&self) -> bool {
@@ -122,6 +132,27 @@ impl SourceSpec {
             SourceSpec::GoogleSheets { .. } => {}
         }
         self
+    }
+
+    /// The source as the user knows it, for messages: «orders.csv», the sheet
+    /// «Orders» of «orders.xlsx», or the Google sheet's tab by gid (its title
+    /// is only known after a read).
+    pub fn describe(&self) -> String {
+        let name = |path: &Path| path.file_name().unwrap_or(path.as_os_str()).to_string_lossy().into_owned();
+        match self {
+            SourceSpec::Csv { path } => format!("«{}»", name(path)),
+            SourceSpec::Xlsx { path, sheet } => format!("the sheet «{sheet}» of «{}»", name(path)),
+            SourceSpec::GoogleSheets { spreadsheet, sheet, .. } => {
+                let gid = sheet.or_else(|| google::parse_spreadsheet(spreadsheet).ok()?.gid).unwrap_or(0);
+                format!("the Google sheet's tab with gid {gid}")
+            }
+        }
+    }
+
+    /// The error for something that needs a data row (`to` says what, e.g.
+    /// "send a test") when the source has only its header row.
+    pub fn no_rows_yet(&self, to: &'static str) -> Error {
+        Error::NoRowsYet { source_name: self.describe(), to }
     }
 
     /// The local file the source reads, if it is one (for watching it).
@@ -266,6 +297,14 @@ pub enum Error {
         /// What calamine said.
         reason: String,
     },
+    /// The source has its header row but no data row, and something needs one.
+    #[error("{source_name} has column names but no rows under them yet — add a row to {to}")]
+    NoRowsYet {
+        /// The source as the user knows it ([`SourceSpec::describe`]).
+        source_name: String,
+        /// What the row is needed for, e.g. "send a test".
+        to: &'static str,
+    },
     /// Reading a Google spreadsheet failed; the text says what to do.
     #[error(transparent)]
     Google(#[from] google::Error),
@@ -290,18 +329,42 @@ impl Error {
     }
 }
 
-/// Turns raw records into a [`Table`]: the first non-blank record is the
-/// header; blank records are dropped (their lines still count); rows are
-/// padded to the header; columns with no header are dropped when empty and
-/// refused when they hold a value (it would otherwise vanish unseen).
-/// `records` yields `(line, cells)`.
+/// Turns raw records into a [`Table`], naming `path` in any error; see [`assemble`].
 pub(crate) fn build_table(
     path: &Path,
     records: impl IntoIterator<Item = (usize, Vec<String>)>,
 ) -> Result<Table, Error> {
+    assemble(records).map_err(|shape| match shape {
+        Shape::NoHeader => Error::Empty { path: path.to_owned() },
+        Shape::DuplicateHeader { name, first, second } => {
+            Error::DuplicateHeader { path: path.to_owned(), name, first, second }
+        }
+        Shape::UnnamedColumn { column, line } => Error::UnnamedColumn { path: path.to_owned(), column, line },
+    })
+}
+
+/// What keeps records from being a table, before it is known which source
+/// they came from: each kind of source words it for its own users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// No non-blank record at all, so no header row.
+    NoHeader,
+    /// Two columns have the same header (1-based positions).
+    DuplicateHeader { name: String, first: usize, second: usize },
+    /// A value sits in a column with no header (1-based column, its line).
+    UnnamedColumn { column: usize, line: usize },
+}
+
+/// Turns raw records into a [`Table`]: the first non-blank record is the
+/// header, trimmed; blank records are dropped (their lines still count); rows
+/// are padded to the header; columns with no header are dropped when empty and
+/// refused when they hold a value (it would otherwise vanish unseen); two
+/// columns with the same header are refused. `records` yields `(line, cells)`.
+/// Every source goes through here, so all of them agree on what a table is.
+pub(crate) fn assemble(records: impl IntoIterator<Item = (usize, Vec<String>)>) -> Result<Table, Shape> {
     let mut records = records.into_iter().filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
     let Some((_, raw_headers)) = records.next() else {
-        return Err(Error::Empty { path: path.to_owned() });
+        return Err(Shape::NoHeader);
     };
     let mut headers: Vec<String> = raw_headers.iter().map(|h| h.trim().to_owned()).collect();
     let mut rows: Vec<Row> = records.map(|(line, cells)| Row { line, cells }).collect();
@@ -311,7 +374,7 @@ pub(crate) fn build_table(
     let unnamed: Vec<usize> = (0..width).filter(|&i| headers[i].is_empty()).collect();
     for &i in &unnamed {
         if let Some(row) = rows.iter().find(|r| r.cells.get(i).is_some_and(|c| !c.trim().is_empty())) {
-            return Err(Error::UnnamedColumn { path: path.to_owned(), column: i + 1, line: row.line });
+            return Err(Shape::UnnamedColumn { column: i + 1, line: row.line });
         }
     }
     for (second, name) in headers.iter().enumerate() {
@@ -319,12 +382,7 @@ pub(crate) fn build_table(
             continue;
         }
         if let Some(first) = headers[..second].iter().position(|h| h == name) {
-            return Err(Error::DuplicateHeader {
-                path: path.to_owned(),
-                name: name.clone(),
-                first: first + 1,
-                second: second + 1,
-            });
+            return Err(Shape::DuplicateHeader { name: name.clone(), first: first + 1, second: second + 1 });
         }
     }
     if !unnamed.is_empty() {

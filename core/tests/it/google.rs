@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sendrow_core::secrets::{MemorySecrets, Secret, SecretStore};
-use sendrow_core::source::google::fake::{service_account_key, FakeGoogle, Fault};
+use sendrow_core::source::google::fake::{service_account_key, FakeGoogle, Fault, FaultTarget};
 use sendrow_core::source::google::{Error, GoogleAuth, OAuthClient, OAuthFlow, Reader, RetryPolicy, SheetRef, Tab};
 use sendrow_core::source::Table;
 
@@ -336,7 +336,15 @@ async fn public_csv_follows_the_export_redirect_and_spots_private_sheets() {
     );
     assert!(matches!(reader.tabs(ID).await, Err(Error::TabsNeedApi)), "CSV mode cannot list tabs");
     let gone = reader.read(&sheet(999)).await.unwrap_err();
-    assert!(matches!(gone, Error::SpreadsheetNotFound { .. }), "an unknown gid is not found: {gone:?}");
+    assert!(matches!(gone, Error::TabNotFound { gid: 999 }), "an unknown gid in a sheet that exists: {gone:?}");
+    let text = gone.to_string();
+    assert!(text.contains("no tab with gid 999") && text.contains("#gid="), "the tab is what to fix: {text}");
+    assert!(!text.contains("spreadsheet ID"), "the spreadsheet ID is right, so it is not blamed: {text}");
+
+    let missing = SheetRef { spreadsheet_id: "1ThisSpreadsheetDoesNotExist000".into(), gid: 0 };
+    let err = reader.read(&missing).await.unwrap_err();
+    assert!(matches!(err, Error::SpreadsheetNotFound { .. }), "an unknown spreadsheet is still its own error: {err:?}");
+    assert!(err.to_string().contains("check the spreadsheet ID"), "the ID is what to fix: {err}");
 }
 
 #[tokio::test]
@@ -468,4 +476,110 @@ async fn batch_get_returns_ranges_in_the_order_asked() {
     assert_eq!(ranges.len(), 2, "one ValueRange per requested range: {body}");
     assert_eq!(ranges[0]["values"][0][0], "Name", "Archive first, as asked");
     assert_eq!(ranges[1]["values"][1][0], "Ann", "then Leads");
+}
+
+#[tokio::test]
+async fn token_endpoint_faults_back_off_then_succeed_or_say_so() {
+    let google = fake().await;
+    google.share_with(ID, SA_EMAIL);
+    let secrets = Arc::new(MemorySecrets::new());
+    service_account(&google, &secrets);
+    let (retry, slept) = recording_retry();
+    let reader =
+        || Reader::new(sa_auth(), secrets.clone(), None).with_endpoints(google.endpoints()).with_retry(retry.clone());
+
+    google.queue_faults_on(FaultTarget::Token, [Fault::RateLimited { retry_after_secs: 3 }, Fault::ServerError]);
+    let table = reader().read(&sheet(0)).await.expect("a 429 and a 500 from the token endpoint are retried");
+    assert_eq!(table.rows.len(), 2, "the read goes on once a token is granted");
+    assert_eq!(google.count("token:jwt-bearer"), 3, "two refusals, then the token");
+    let waits = slept.lock().unwrap().clone();
+    assert_eq!(waits.len(), 2, "one wait per failure: {waits:?}");
+    assert!(waits[0] >= Duration::from_secs(3), "Retry-After is waited at least: {waits:?}");
+    assert!(waits[1] >= Duration::from_secs(2), "then twice the first delay: {waits:?}");
+
+    slept.lock().unwrap().clear();
+    google.queue_faults_on(FaultTarget::Token, [Fault::ServerError; 4]);
+    let err = reader().read(&sheet(0)).await.expect_err("retries of the token request are bounded");
+    assert!(matches!(err, Error::Server { status: 500, .. }), "the last failure is reported: {err:?}");
+    assert!(err.is_transient(), "the scheduler may try again later");
+    let text = err.to_string();
+    assert!(text.contains("Google had a server error") && text.contains("Backend Error"), "in words: {text}");
+    assert!(!text.contains('{'), "Google's reason, not its JSON: {text}");
+    assert_eq!(slept.lock().unwrap().len(), 3, "four tries in all");
+
+    google.queue_faults_on(FaultTarget::Token, [Fault::RateLimited { retry_after_secs: 1 }; 4]);
+    let err = reader().read(&sheet(0)).await.expect_err("a token endpoint that keeps asking to slow down");
+    assert!(
+        matches!(err, Error::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(1)),
+        "is a rate limit with Google's wait: {err:?}"
+    );
+    assert!(err.to_string().contains("slow down"), "in words: {err}");
+    assert_eq!(google.count("values.get"), 1, "no value read was tried without a token");
+}
+
+#[tokio::test]
+async fn export_faults_back_off_then_succeed_or_say_so() {
+    let google = fake().await;
+    google.share_with_link(ID);
+    let secrets = Arc::new(MemorySecrets::new());
+    let (retry, slept) = recording_retry();
+    let reader = Reader::new(GoogleAuth::PublicCsv, secrets.clone(), None)
+        .with_endpoints(google.endpoints())
+        .with_retry(retry.clone());
+
+    google.queue_faults_on(FaultTarget::Export, [Fault::RateLimited { retry_after_secs: 5 }, Fault::ServerError]);
+    let table = reader.read(&sheet(0)).await.expect("a 429 and a 500 from the export link are retried");
+    assert_eq!(table.rows.len(), 2, "the retried export returns the rows");
+    assert_eq!((google.count("export"), google.count("download")), (3, 1), "two refusals, then the download");
+    let waits = slept.lock().unwrap().clone();
+    assert_eq!(waits.len(), 2, "one wait per failure: {waits:?}");
+    assert!(waits[0] >= Duration::from_secs(5), "Retry-After is waited at least: {waits:?}");
+
+    google.queue_faults_on(FaultTarget::Export, [Fault::ServerError; 4]);
+    let err = reader.read(&sheet(0)).await.expect_err("retries of the export are bounded");
+    assert!(matches!(err, Error::Server { status: 500, .. }), "the last failure is reported: {err:?}");
+    assert!(err.is_transient() && err.to_string().contains("tries again later"), "in words: {err}");
+
+    google.queue_faults_on(FaultTarget::Export, [Fault::RateLimited { retry_after_secs: 2 }; 4]);
+    let err = reader.read(&sheet(0)).await.expect_err("an export that keeps asking to slow down");
+    assert!(
+        matches!(err, Error::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(2)),
+        "is a rate limit with Google's wait: {err:?}"
+    );
+    assert!(err.is_transient() && err.to_string().contains("slow down"), "in words: {err}");
+    assert_eq!(google.count("download"), 1, "nothing was downloaded by the failed reads");
+}
+
+#[tokio::test]
+async fn headers_are_held_to_the_same_rules_as_a_csv_file() {
+    let google = fake().await;
+    google.share_with_link(ID);
+    google.add_api_key(API_KEY, true);
+    let secrets = Arc::new(MemorySecrets::new());
+    let by_api = reader(&google, api_key_auth(&secrets, API_KEY), &secrets);
+    let by_export = reader(&google, GoogleAuth::PublicCsv, &secrets);
+    for (mode, reader) in [("api_key", &by_api), ("public_csv", &by_export)] {
+        google.set_tab(ID, 0, "Leads", &[&[], &[" Name", "Phone ", "", ""], &["Ann", "+1"]]);
+        let table = reader.read(&sheet(0)).await.unwrap_or_else(|e| panic!("{mode}: {e}"));
+        assert_eq!(table.headers, ["Name", "Phone"], "{mode}: headers trimmed, as in a CSV file");
+        assert_eq!(cells(&table), [(3, vec!["Ann", "+1"])], "{mode}: a blank first row is not the header");
+
+        google.set_tab(ID, 0, "Leads", &[&["Name", "Phone", "Name "], &["Ann", "+1", "Ann"]]);
+        let err = reader.read(&sheet(0)).await.expect_err("two columns of one name");
+        assert!(
+            matches!(&err, Error::DuplicateHeader { name, first, second, .. } if name == "Name" && first == "A" && second == "C"),
+            "{mode}: a repeated header is refused as in a CSV file: {err:?}"
+        );
+        assert!(err.to_string().contains("rename one"), "{mode}: says what to do: {err}");
+
+        google.set_tab(ID, 0, "Leads", &[&["Name", "Phone"], &["Ann", "+1"], &["Bob", "+2", "", "call after 6"]]);
+        let err = reader.read(&sheet(0)).await.expect_err("a value right of the last header");
+        assert!(
+            matches!(&err, Error::UnnamedColumn { column, row: 3, .. } if column == "D"),
+            "{mode}: refused like a CSV file's unnamed column, not cut off unseen: {err:?}"
+        );
+        assert!(!err.is_transient(), "{mode}: the user must fix the sheet");
+    }
+    let err = by_api.read(&sheet(0)).await.unwrap_err().to_string();
+    assert!(err.contains("\"Leads\""), "the API names the tab by its title: {err}");
 }

@@ -1,19 +1,110 @@
 //! Sources end to end: real files read by the real readers, new rows detected
 //! and committed to a real SQLite store in a temp folder. Each scenario is a
 //! sequence of file states; after each, exactly the genuinely new rows must
-//! come out, and no row may come out twice over the whole sequence.
+//! come out, and no row may come out twice over the whole sequence. The
+//! scenarios run on a CSV file and on an .xlsx workbook alike (the
+//! `csv::` and `xlsx::` tests): the same steps through two readers.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::Utc;
+use sendrow_core::account::{AccountInput, Target};
+use sendrow_core::connection::ConnectionSpec;
+use sendrow_core::run::RunOptions;
+use sendrow_core::secrets::{MemorySecrets, Secret};
+use sendrow_core::sim::{SANDBOX_KEY, SANDBOX_SUBACCOUNT};
 use sendrow_core::source::rows::{observe, Observation, Outcome, Pause, RowKey, Rules, StartFrom};
 use sendrow_core::source::{self, Error, SourceSpec};
 use sendrow_core::store::{self, Store};
+use sendrow_core::Core;
 
-/// One connection reading one CSV file, with everything it handed on.
+/// The kind of file a scenario saves its states as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Csv,
+    Xlsx,
+}
+
+impl Kind {
+    fn file_name(self) -> &'static str {
+        match self {
+            Kind::Csv => "orders.csv",
+            Kind::Xlsx => "orders.xlsx",
+        }
+    }
+
+    fn spec(self, path: PathBuf) -> SourceSpec {
+        match self {
+            Kind::Csv => SourceSpec::Csv { path },
+            Kind::Xlsx => SourceSpec::Xlsx { path, sheet: "Orders".into() },
+        }
+    }
+
+    /// Saves a header and lines of comma-separated cells (no quoting): a CSV
+    /// file as written, or a workbook with one cell per value on the sheet
+    /// "Orders", each line on its own row so blank lines stay blank rows.
+    fn save(self, path: &Path, header: &str, lines: &[&str]) {
+        match self {
+            Kind::Csv => {
+                let mut text = format!("{header}\r\n");
+                for line in lines {
+                    text.push_str(line);
+                    text.push_str("\r\n");
+                }
+                std::fs::write(path, text).unwrap();
+            }
+            Kind::Xlsx => {
+                let mut book = rust_xlsxwriter::Workbook::new();
+                let sheet = book.add_worksheet().set_name("Orders").unwrap();
+                for (row, line) in std::iter::once(&header).chain(lines).enumerate() {
+                    for (column, value) in line.split(',').enumerate().filter(|(_, v)| !v.is_empty()) {
+                        sheet.write_string(row as u32, column as u16, value).unwrap();
+                    }
+                }
+                book.save(path).unwrap();
+            }
+        }
+    }
+}
+
+/// Runs each scenario (an `async fn(Kind)`) as one test per kind of file.
+macro_rules! on_csv_and_xlsx {
+    ($($scenario:ident),* $(,)?) => {
+        mod csv {
+            $(#[tokio::test]
+            async fn $scenario() {
+                super::$scenario(super::Kind::Csv).await
+            })*
+        }
+        mod xlsx {
+            $(#[tokio::test]
+            async fn $scenario() {
+                super::$scenario(super::Kind::Xlsx).await
+            })*
+        }
+    };
+}
+
+on_csv_and_xlsx!(
+    appending_one_then_three_rows_hands_on_exactly_those,
+    a_row_inserted_in_the_middle_is_new_and_the_last_row_is_not,
+    deleting_two_then_appending_two_hands_on_the_two,
+    sorting_hands_on_nothing,
+    a_blank_row_in_the_middle_neither_hides_nor_repeats_rows,
+    an_edited_cell_is_not_new_with_an_id_column,
+    an_edited_cell_is_new_with_fingerprints_except_in_a_column_added_later,
+    identical_rows_are_two_rows_and_a_third_is_one_more,
+    a_renamed_column_pauses_and_renaming_it_back_resumes,
+    a_cleared_sheet_is_a_warning_and_the_rows_coming_back_are_not_new,
+    a_restart_between_reads_remembers_what_was_seen,
+);
+
+/// One connection reading one file, with everything it handed on.
 struct Harness {
     dir: tempfile::TempDir,
+    kind: Kind,
     store: Store,
     id: i64,
     key: RowKey,
@@ -23,32 +114,27 @@ struct Harness {
 }
 
 impl Harness {
-    fn new(key: RowKey, start_from: StartFrom) -> Harness {
+    fn new(kind: Kind, key: RowKey, start_from: StartFrom) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let id = store.insert_connection("orders", &serde_json::json!({}), true, Utc::now()).unwrap();
         let used = vec!["Name".to_owned(), "Phone".to_owned()];
-        Harness { dir, store, id, key, start_from, used, handed_on: Vec::new() }
+        Harness { dir, kind, store, id, key, start_from, used, handed_on: Vec::new() }
     }
 
     fn path(&self) -> PathBuf {
-        self.dir.path().join("orders.csv")
+        self.dir.path().join(self.kind.file_name())
     }
 
     /// Saves the file with a header and these lines.
     fn save(&self, header: &str, lines: &[&str]) {
-        let mut text = format!("{header}\r\n");
-        for line in lines {
-            text.push_str(line);
-            text.push_str("\r\n");
-        }
-        std::fs::write(self.path(), text).unwrap();
+        self.kind.save(&self.path(), header, lines);
     }
 
     /// One run: read, detect, commit; returns the observation and the names
     /// of the rows handed on.
     async fn run(&mut self) -> (Observation, Vec<String>) {
-        let table = source::read(&SourceSpec::Csv { path: self.path() }).await.expect("the file reads");
+        let table = source::read(&self.kind.spec(self.path())).await.expect("the file reads");
         let rules = Rules { key: &self.key, start_from: self.start_from, used_columns: &self.used };
         let obs = observe(&self.store, self.id, table, &rules, Utc::now()).unwrap();
         let names: Vec<String> = self
@@ -88,10 +174,9 @@ fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
-#[tokio::test]
-async fn appending_one_then_three_rows_hands_on_exactly_those() {
+async fn appending_one_then_three_rows_hands_on_exactly_those(kind: Kind) {
     for key in [RowKey::Fingerprint, RowKey::Column("Name".into())] {
-        let mut h = Harness::new(key.clone(), StartFrom::NewRows);
+        let mut h = Harness::new(kind, key.clone(), StartFrom::NewRows);
         h.save(HEADER, &strs(&rows(&["Anna", "Bohdan", "Chrystia"])));
         let (baseline, names) = h.run().await;
         assert_eq!(baseline.outcome, Outcome::Baseline, "{key:?}: the first read of new_rows is a baseline");
@@ -107,9 +192,8 @@ async fn appending_one_then_three_rows_hands_on_exactly_those() {
     }
 }
 
-#[tokio::test]
-async fn a_row_inserted_in_the_middle_is_new_and_the_last_row_is_not() {
-    let mut h = Harness::new(RowKey::Fingerprint, StartFrom::NewRows);
+async fn a_row_inserted_in_the_middle_is_new_and_the_last_row_is_not(kind: Kind) {
+    let mut h = Harness::new(kind, RowKey::Fingerprint, StartFrom::NewRows);
     h.save(HEADER, &strs(&rows(&["Anna", "Bohdan", "Chrystia"])));
     h.run().await;
     h.save(HEADER, &strs(&rows(&["Anna", "Zoia", "Bohdan", "Chrystia"])));
@@ -117,9 +201,8 @@ async fn a_row_inserted_in_the_middle_is_new_and_the_last_row_is_not() {
     h.assert_each_once();
 }
 
-#[tokio::test]
-async fn deleting_two_then_appending_two_hands_on_the_two() {
-    let mut h = Harness::new(RowKey::Fingerprint, StartFrom::NewRows);
+async fn deleting_two_then_appending_two_hands_on_the_two(kind: Kind) {
+    let mut h = Harness::new(kind, RowKey::Fingerprint, StartFrom::NewRows);
     h.save(HEADER, &strs(&rows(&["Anna", "Bohdan", "Chrystia", "Dmytro"])));
     h.run().await;
     h.save(HEADER, &strs(&rows(&["Anna", "Dmytro"])));
@@ -129,9 +212,8 @@ async fn deleting_two_then_appending_two_hands_on_the_two() {
     h.assert_each_once();
 }
 
-#[tokio::test]
-async fn sorting_hands_on_nothing() {
-    let mut h = Harness::new(RowKey::Fingerprint, StartFrom::AllRows);
+async fn sorting_hands_on_nothing(kind: Kind) {
+    let mut h = Harness::new(kind, RowKey::Fingerprint, StartFrom::AllRows);
     h.save(HEADER, &strs(&rows(&["Chrystia", "Anna", "Bohdan"])));
     let (first, names) = h.run().await;
     assert_eq!(first.total, 3, "all_rows reports the count");
@@ -141,9 +223,8 @@ async fn sorting_hands_on_nothing() {
     h.assert_each_once();
 }
 
-#[tokio::test]
-async fn a_blank_row_in_the_middle_neither_hides_nor_repeats_rows() {
-    let mut h = Harness::new(RowKey::Fingerprint, StartFrom::NewRows);
+async fn a_blank_row_in_the_middle_neither_hides_nor_repeats_rows(kind: Kind) {
+    let mut h = Harness::new(kind, RowKey::Fingerprint, StartFrom::NewRows);
     h.save(HEADER, &strs(&rows(&["Anna", "Bohdan"])));
     h.run().await;
     let r = rows(&["Anna", "Bohdan", "Chrystia"]);
@@ -154,9 +235,8 @@ async fn a_blank_row_in_the_middle_neither_hides_nor_repeats_rows() {
     h.assert_each_once();
 }
 
-#[tokio::test]
-async fn an_edited_cell_is_not_new_with_an_id_column() {
-    let mut h = Harness::new(RowKey::Column("Order".into()), StartFrom::NewRows);
+async fn an_edited_cell_is_not_new_with_an_id_column(kind: Kind) {
+    let mut h = Harness::new(kind, RowKey::Column("Order".into()), StartFrom::NewRows);
     h.used.push("Order".into());
     let header = "Order,Name,Phone,City";
     h.save(header, &["1001,Anna,+380671234567,Kyiv", "1002,Bohdan,+380501234567,Lviv"]);
@@ -166,9 +246,8 @@ async fn an_edited_cell_is_not_new_with_an_id_column() {
     h.assert_each_once();
 }
 
-#[tokio::test]
-async fn an_edited_cell_is_new_with_fingerprints_except_in_a_column_added_later() {
-    let mut h = Harness::new(RowKey::Fingerprint, StartFrom::NewRows);
+async fn an_edited_cell_is_new_with_fingerprints_except_in_a_column_added_later(kind: Kind) {
+    let mut h = Harness::new(kind, RowKey::Fingerprint, StartFrom::NewRows);
     h.save(HEADER, &strs(&rows(&["Anna", "Bohdan"])));
     h.run().await;
     let edited = rows(&["Anna", "Bohdan"])[1].replace("Kyiv", "Lviv");
@@ -181,9 +260,8 @@ async fn an_edited_cell_is_new_with_fingerprints_except_in_a_column_added_later(
     h.assert_each_once();
 }
 
-#[tokio::test]
-async fn identical_rows_are_two_rows_and_a_third_is_one_more() {
-    let mut h = Harness::new(RowKey::Fingerprint, StartFrom::AllRows);
+async fn identical_rows_are_two_rows_and_a_third_is_one_more(kind: Kind) {
+    let mut h = Harness::new(kind, RowKey::Fingerprint, StartFrom::AllRows);
     let same = "Anna,+380671234567,Kyiv";
     h.save(HEADER, &[same, "Bohdan,+380501234567,Lviv", same]);
     assert_eq!(h.new_names().await, ["Anna", "Bohdan", "Anna"], "two identical orders are two orders");
@@ -193,9 +271,8 @@ async fn identical_rows_are_two_rows_and_a_third_is_one_more() {
     assert!(h.new_names().await.is_empty(), "moving identical rows around changes nothing");
 }
 
-#[tokio::test]
-async fn a_renamed_column_pauses_and_renaming_it_back_resumes() {
-    let mut h = Harness::new(RowKey::Fingerprint, StartFrom::NewRows);
+async fn a_renamed_column_pauses_and_renaming_it_back_resumes(kind: Kind) {
+    let mut h = Harness::new(kind, RowKey::Fingerprint, StartFrom::NewRows);
     h.save(HEADER, &strs(&rows(&["Anna"])));
     h.run().await;
     h.save("Name,Telephone,City", &strs(&rows(&["Anna", "Bohdan"])));
@@ -213,9 +290,8 @@ async fn a_renamed_column_pauses_and_renaming_it_back_resumes() {
     h.assert_each_once();
 }
 
-#[tokio::test]
-async fn a_cleared_sheet_is_a_warning_and_the_rows_coming_back_are_not_new() {
-    let mut h = Harness::new(RowKey::Fingerprint, StartFrom::NewRows);
+async fn a_cleared_sheet_is_a_warning_and_the_rows_coming_back_are_not_new(kind: Kind) {
+    let mut h = Harness::new(kind, RowKey::Fingerprint, StartFrom::NewRows);
     let names: Vec<String> = (0..30).map(|i| format!("Client{i:02}")).collect();
     h.save(HEADER, &strs(&rows(&strs(&names))));
     h.run().await;
@@ -236,9 +312,8 @@ async fn a_cleared_sheet_is_a_warning_and_the_rows_coming_back_are_not_new() {
     h.assert_each_once();
 }
 
-#[tokio::test]
-async fn a_restart_between_reads_remembers_what_was_seen() {
-    let mut h = Harness::new(RowKey::Fingerprint, StartFrom::AllRows);
+async fn a_restart_between_reads_remembers_what_was_seen(kind: Kind) {
+    let mut h = Harness::new(kind, RowKey::Fingerprint, StartFrom::AllRows);
     h.save(HEADER, &strs(&rows(&["Anna", "Bohdan"])));
     assert_eq!(h.new_names().await.len(), 2, "first run hands on both");
     h.restart();
@@ -251,7 +326,7 @@ async fn a_restart_between_reads_remembers_what_was_seen() {
 
 #[tokio::test]
 async fn a_half_saved_file_is_retried_not_lost() {
-    let mut h = Harness::new(RowKey::Fingerprint, StartFrom::NewRows);
+    let mut h = Harness::new(Kind::Csv, RowKey::Fingerprint, StartFrom::NewRows);
     h.save(HEADER, &strs(&rows(&["Anna"])));
     h.run().await;
     let full = rows(&["Anna", "Bohdan"]).join("\r\n");
@@ -464,4 +539,52 @@ async fn a_workbook_source_detects_new_rows_like_a_csv() {
     store.commit_observation(&obs, |_| Ok::<_, store::Error>(())).unwrap();
     let again = observe(&store, id, source::read(&spec).await.unwrap(), &rules, Utc::now()).unwrap();
     assert!(again.new_rows().is_empty(), "the same workbook read again has nothing new");
+}
+
+// ---- header only: a new order sheet saves and runs; what needs a row says so ----
+
+#[tokio::test]
+async fn a_header_only_file_saves_but_a_test_send_asks_for_a_row() {
+    let sim = crate::sim().await;
+    for (kind, named) in [(Kind::Csv, "«orders.csv»"), (Kind::Xlsx, "the sheet «Orders» of «orders.xlsx»")] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(kind.file_name());
+        kind.save(&path, "Name,Phone,City", &[]);
+        let core = Core::open(&dir.path().join("data"), Arc::new(MemorySecrets::new())).unwrap();
+        let account = AccountInput {
+            name: "main".into(),
+            subaccount_id: SANDBOX_SUBACCOUNT.into(),
+            target: Target::BaseUrl(sim.base_url()),
+            api_key: Secret::new(SANDBOX_KEY),
+        };
+        core.add_account(account).await.unwrap();
+        let source = serde_json::to_value(kind.spec(kind.file_name().into())).unwrap();
+        let spec: ConnectionSpec = serde_json::from_value(serde_json::json!({
+            "name": "Orders", "source": source, "account": "main", "phone_field": "Phone", "message": "Hi {{Name}}"
+        }))
+        .unwrap();
+
+        let draft = core.check_draft(&spec, dir.path()).await.expect("a header-only source is a good draft");
+        assert!(draft.preview.is_none() && draft.sample.total == 0, "{kind:?}: no row to preview: {draft:?}");
+        let expected = format!("{named} has column names but no rows under them yet — add a row to see a preview");
+        assert_eq!(draft.no_rows.as_deref(), Some(expected.as_str()), "{kind:?}: the draft says why, naming the file");
+        let saved = core.add_connection(spec, dir.path()).await.expect("a brand-new order sheet can be saved");
+        assert_eq!(saved.rows, 0, "{kind:?}: and it has no rows yet");
+        let run = core.run("Orders", &RunOptions::default()).await.expect("a run of a header-only source is fine");
+        assert_eq!((run.new_rows, run.error), (0, None), "{kind:?}: nothing to send, nothing wrong");
+
+        let err = core.test_send("Orders", None, None).await.expect_err("a test send needs a row");
+        assert!(
+            matches!(err, sendrow_core::Error::Source(Error::NoRowsYet { .. })),
+            "{kind:?}: its own error: {err:?}"
+        );
+        let expected = format!("{named} has column names but no rows under them yet — add a row to send a test");
+        assert_eq!(err.to_string(), expected, "{kind:?}: names the file and what to do");
+        assert_eq!(err.code(), "source_no_rows", "{kind:?}: a code of its own for the window");
+
+        kind.save(&path, "Name,Phone,City", &["Anna,+380671234567,Kyiv"]);
+        let test = core.test_send("Orders", None, None).await.expect("with a row the test send goes out");
+        assert_eq!(test.text, "Hi Anna", "{kind:?}: the new row is the one tested");
+    }
+    assert_eq!(sim.messages().len(), 2, "only the two tests with a row reached 8x8");
 }

@@ -266,16 +266,16 @@ async fn values(reader: &Reader, spreadsheet_id: &str, title: &str) -> Result<Ve
 
 /// Resolves the gid to the tab's current title, then reads the tab.
 pub(super) async fn read(reader: &Reader, sheet: &SheetRef) -> Result<Table, Error> {
-    let title = title_of(reader, sheet).await?;
+    let mut title = title_of(reader, sheet).await?;
     let rows = match values(reader, &sheet.spreadsheet_id, &title).await {
         // Renamed between the two calls: resolve once more.
         Err(Error::Refused { status: 400, message, .. }) if message.contains("Unable to parse range") => {
-            let title = title_of(reader, sheet).await?;
+            title = title_of(reader, sheet).await?;
             values(reader, &sheet.spreadsheet_id, &title).await?
         }
         other => other?,
     };
-    Ok(table_from_rows(rows))
+    table_from_rows(rows, &format!("{title:?}"))
 }
 
 #[cfg(test)]

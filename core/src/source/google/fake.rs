@@ -37,7 +37,8 @@ use super::{oauth::pkce_challenge, service_account::Claims, GoogleEndpoints, SCO
 /// The identity the authorize endpoint signs in as unless told otherwise.
 pub const DEFAULT_USER: &str = "me@example.com";
 
-/// A fault for the next value read (`values.get` or `values:batchGet`).
+/// A fault for the next request to a [`FaultTarget`] (the value reads unless
+/// queued with [`FakeGoogle::queue_faults_on`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// 429 `RESOURCE_EXHAUSTED` with this `Retry-After` (seconds).
@@ -52,6 +53,17 @@ pub enum Fault {
     /// 400 "Unable to parse range", as when the tab is renamed between the
     /// reader's `spreadsheets.get` and its `values.get`.
     RenamedMeanwhile,
+}
+
+/// Which endpoint a queued [`Fault`] strikes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultTarget {
+    /// The value reads (`values.get`, `values:batchGet`): every kind of fault.
+    Values,
+    /// The token endpoint, whatever the grant: `RateLimited` and `ServerError` only.
+    Token,
+    /// The CSV export link (before its redirect): `RateLimited` and `ServerError` only.
+    Export,
 }
 
 #[derive(Default)]
@@ -86,7 +98,7 @@ struct World {
     service_accounts: HashMap<String, Vec<u8>>,
     api_keys: HashMap<String, bool>,
     token_lifetime: u64,
-    faults: VecDeque<Fault>,
+    faults: HashMap<FaultTarget, VecDeque<Fault>>,
     downloads: HashMap<String, String>,
     counts: HashMap<String, usize>,
 }
@@ -218,7 +230,19 @@ impl FakeGoogle {
 
     /// Queues faults for the next value reads, one each, in order.
     pub fn queue_faults(&self, faults: impl IntoIterator<Item = Fault>) {
-        self.shared.world().faults.extend(faults);
+        self.queue_faults_on(FaultTarget::Values, faults);
+    }
+
+    /// Queues faults for the next requests to `target`, one each, in order.
+    /// Panics on a fault that endpoint cannot have (an expired token or a
+    /// renamed tab outside the value reads): that is a mistake in the test.
+    pub fn queue_faults_on(&self, target: FaultTarget, faults: impl IntoIterator<Item = Fault>) {
+        let faults: Vec<Fault> = faults.into_iter().collect();
+        if target != FaultTarget::Values {
+            let odd = faults.iter().find(|f| !matches!(f, Fault::RateLimited { .. } | Fault::ServerError));
+            assert!(odd.is_none(), "the fake's {target:?} endpoint only fails with 429 or 500, not {odd:?}");
+        }
+        self.shared.world().faults.entry(target).or_default().extend(faults);
     }
 
     /// How many requests of a kind were served: `spreadsheets.get`,
@@ -343,9 +367,40 @@ fn readable<'w>(world: &'w World, id: &str, who: &Option<String>) -> Result<&'w 
     }
 }
 
+fn next_fault(world: &mut World, target: FaultTarget) -> Option<Fault> {
+    world.faults.get_mut(&target)?.pop_front()
+}
+
+fn with_retry_after(mut response: Response, seconds: u64) -> Response {
+    response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+    response
+}
+
+/// Applies the next queued token-endpoint fault, if any, in the OAuth error shape.
+fn token_fault(world: &mut World) -> Option<Response> {
+    match next_fault(world, FaultTarget::Token)? {
+        Fault::RateLimited { retry_after_secs } => Some(with_retry_after(
+            token_error(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", "Rate limit exceeded."),
+            retry_after_secs,
+        )),
+        _ => Some(token_error(StatusCode::INTERNAL_SERVER_ERROR, "internal_failure", "Backend Error")),
+    }
+}
+
+/// Applies the next queued export fault, if any: Docs answers with HTML pages.
+fn export_fault(world: &mut World) -> Option<Response> {
+    match next_fault(world, FaultTarget::Export)? {
+        Fault::RateLimited { retry_after_secs } => Some(with_retry_after(
+            html(StatusCode::TOO_MANY_REQUESTS, "<title>Error 429 (Too Many Requests)!!1</title>"),
+            retry_after_secs,
+        )),
+        _ => Some(html(StatusCode::INTERNAL_SERVER_ERROR, "<title>Error 500 (Server Error)!!1</title>")),
+    }
+}
+
 /// Applies the next queued fault, if any, to a value read.
 fn fault(world: &mut World, headers: &HeaderMap) -> Option<Response> {
-    match world.faults.pop_front()? {
+    match next_fault(world, FaultTarget::Values)? {
         Fault::RateLimited { retry_after_secs } => {
             let mut response = google_error(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -564,6 +619,9 @@ async fn token(State(shared): State<Arc<Shared>>, Form(form): Form<HashMap<Strin
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
     let grant_type = get("grant_type");
     count(&mut world, &format!("token:{}", grant_type.rsplit(':').next().unwrap_or_default()));
+    if let Some(response) = token_fault(&mut world) {
+        return response;
+    }
     let client_ok = || world.clients.get(&get("client_id")).is_some_and(|s| *s == get("client_secret"));
     let identity = match grant_type.as_str() {
         "authorization_code" => {
@@ -654,6 +712,9 @@ async fn export(
 ) -> Response {
     let mut world = shared.world();
     count(&mut world, "export");
+    if let Some(response) = export_fault(&mut world) {
+        return response;
+    }
     let Some(sheet) = world.spreadsheets.get(&id) else {
         return html(StatusCode::NOT_FOUND, "<title>Page Not Found</title><p>Sorry, unable to open the file.");
     };
@@ -664,8 +725,9 @@ async fn export(
              <body><form action=\"https://accounts.google.com/signin\"><input type=email name=identifier></form></body></html>",
         );
     }
-    let gid = q.get("gid").and_then(|g| g.parse::<u32>().ok()).unwrap_or(0);
-    let Some(tab) = sheet.tabs.iter().find(|t| t.gid == gid) else {
+    // Without a gid the export is of the first tab.
+    let gid = q.get("gid").and_then(|g| g.parse::<u32>().ok());
+    let Some(tab) = sheet.tabs.iter().find(|t| gid.is_none_or(|gid| t.gid == gid)) else {
         return html(StatusCode::NOT_FOUND, "<title>Page Not Found</title><p>Sorry, unable to open the file.");
     };
     if q.get("format").map(String::as_str) != Some("csv") {
@@ -695,5 +757,62 @@ async fn download(State(shared): State<Arc<Shared>>, Path(nonce): Path<String>) 
     match world.downloads.remove(&nonce) {
         Some(csv) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response(),
         None => html(StatusCode::NOT_FOUND, "<p>Gone."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::service_account::{claims, sign, ServiceAccountKey};
+    use super::*;
+
+    const EMAIL: &str = "bot@proj.iam.gserviceaccount.com";
+
+    /// Posts `claims`, signed by `key`, to the fake's token endpoint as a
+    /// service account would: the status and the JSON answer.
+    async fn post_jwt(google: &FakeGoogle, key: &ServiceAccountKey, claims: &Claims) -> (u16, Value) {
+        let assertion = sign(key, claims).expect("a generated key signs");
+        let form = [("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion.as_str())];
+        let answer = reqwest::Client::new().post(google.endpoints().token).form(&form).send().await.unwrap();
+        let status = answer.status().as_u16();
+        (status, answer.json().await.expect("the token endpoint answers JSON"))
+    }
+
+    // Sendrow only ever signs good claims, so without this the fake's claim
+    // checks could be broken and every test would still pass.
+    #[tokio::test]
+    async fn the_token_endpoint_refuses_a_jwt_with_any_bad_claim() {
+        let google = FakeGoogle::start().await.unwrap();
+        let (json, public_key) = service_account_key(EMAIL);
+        google.add_service_account(EMAIL, &public_key);
+        let key = ServiceAccountKey::parse(&json).unwrap();
+        let now = now();
+        let good = claims(&key, &google.endpoints().token, now);
+        let (status, body) = post_jwt(&google, &key, &good).await;
+        assert_eq!(status, 200, "the claims Sendrow signs are accepted, so a refusal below is the claim's: {body}");
+        assert!(body["access_token"].as_str().is_some_and(|t| t.starts_with("ya29.")), "a token is granted: {body}");
+
+        let bad = [
+            (
+                Claims { aud: "https://oauth2.googleapis.com/token".into(), ..good.clone() },
+                "audience",
+                "another audience",
+            ),
+            (
+                Claims { scope: "https://www.googleapis.com/auth/drive.readonly".into(), ..good.clone() },
+                "scope",
+                "a scope without spreadsheets.readonly",
+            ),
+            (Claims { iat: now - 7200, exp: now - 3600, ..good.clone() }, "iat and exp", "an expired exp"),
+            (Claims { exp: now + 7200, ..good.clone() }, "iat and exp", "a lifetime over an hour"),
+            (Claims { iat: now + 600, exp: now + 1200, ..good.clone() }, "iat and exp", "an iat in the future"),
+        ];
+        for (claims, words, what) in bad {
+            let (status, body) = post_jwt(&google, &key, &claims).await;
+            assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{what} is refused: {body}");
+            let description = body["error_description"].as_str().unwrap_or_default();
+            assert!(description.contains(words), "{what}: Google's reason names the claim: {description}");
+            assert!(body.get("access_token").is_none(), "{what}: no token is granted: {body}");
+        }
+        assert_eq!(google.shared.world().access_tokens.len(), 1, "only the good JWT bought a token");
     }
 }

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Row, Table};
+use super::{Shape, Table};
 use crate::secrets::{self, SecretStore};
 pub use oauth::{OAuthClient, OAuthFlow, PendingLogin};
 pub use service_account::ServiceAccountKey;
@@ -180,22 +180,39 @@ fn is_spreadsheet_id(text: &str) -> bool {
     text.len() >= 20 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Builds the table from a tab's rows as Google returns them: the first row is
-/// the header; ragged rows are padded (and cut) to the header's width; blank
-/// rows are skipped, keeping every other row's sheet row number.
-pub(crate) fn table_from_rows(rows: Vec<Vec<String>>) -> Table {
-    let mut rows = rows.into_iter().enumerate();
-    let Some((_, headers)) = rows.next() else { return Table::default() };
-    let width = headers.len();
-    let rows = rows
-        .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()))
-        .map(|(i, mut cells)| {
-            // Cells right of the last header have no field name a template could use.
-            cells.resize(width, String::new());
-            Row { line: i + 1, cells }
-        })
-        .collect();
-    Table { headers, rows }
+/// Builds the table from a tab's rows as Google returns them, by the same
+/// rules as a CSV file (`source::assemble`): the first non-blank row is the
+/// header, trimmed; ragged rows are padded; blank rows are skipped, keeping
+/// every other row's sheet row number; a repeated header, or a value in a
+/// column with no header, is refused. A tab with nothing in it is an empty
+/// table. `tab` names the tab in errors (`"Orders"`, or `with gid 42`).
+pub(crate) fn table_from_rows(rows: Vec<Vec<String>>, tab: &str) -> Result<Table, Error> {
+    let records = rows.into_iter().enumerate().map(|(i, cells)| (i + 1, cells));
+    match super::assemble(records) {
+        Ok(table) => Ok(table),
+        Err(Shape::NoHeader) => Ok(Table::default()),
+        Err(Shape::DuplicateHeader { name, first, second }) => Err(Error::DuplicateHeader {
+            tab: tab.to_owned(),
+            name,
+            first: column_letters(first),
+            second: column_letters(second),
+        }),
+        Err(Shape::UnnamedColumn { column, line }) => {
+            Err(Error::UnnamedColumn { tab: tab.to_owned(), column: column_letters(column), row: line })
+        }
+    }
+}
+
+/// A 1-based column number as the letters Google Sheets shows: 1 → A, 27 → AA.
+fn column_letters(mut column: usize) -> String {
+    let mut letters = Vec::new();
+    while column > 0 {
+        column -= 1;
+        letters.push(b'A' + (column % 26) as u8);
+        column /= 26;
+    }
+    letters.reverse();
+    String::from_utf8(letters).expect("ASCII letters")
 }
 
 /// A function that waits; [`RetryPolicy`] calls it between attempts.
@@ -331,6 +348,44 @@ pub enum Error {
         spreadsheet_id: String,
         /// Google's words.
         message: String,
+    },
+    /// The export link has no tab with this gid, though the spreadsheet is
+    /// there (the CSV export cannot list tabs to choose from).
+    #[error(
+        "the spreadsheet is there, but it has no tab with gid {gid} (was the tab deleted?); open the tab you want in \
+         the browser and paste its address, which ends in #gid=…, again"
+    )]
+    TabNotFound {
+        /// The gid asked for.
+        gid: u32,
+    },
+    /// Two columns of the header row have the same name.
+    #[error(
+        "the sheet's tab {tab}: columns {first} and {second} are both named {name:?}; rename one so each column has \
+         its own name"
+    )]
+    DuplicateHeader {
+        /// The tab: its title in quotes, or `with gid N`.
+        tab: String,
+        /// The repeated name.
+        name: String,
+        /// The first column with it, as letters (`A`).
+        first: String,
+        /// The second, as letters.
+        second: String,
+    },
+    /// A column has a value but no name in the header row.
+    #[error(
+        "the sheet's tab {tab}: column {column} has a value in row {row} but no name in the header row; type a name \
+         for the column in the header row, or clear the value"
+    )]
+    UnnamedColumn {
+        /// The tab: its title in quotes, or `with gid N`.
+        tab: String,
+        /// The column, as letters (`F`).
+        column: String,
+        /// The first sheet row with a value there.
+        row: usize,
     },
     /// The stored gid is not among the spreadsheet's tabs (deleted?).
     #[error(
@@ -505,7 +560,9 @@ impl Error {
         match self {
             Error::BadSpreadsheet { .. } | Error::PublishedLink => "google_bad_address",
             Error::SpreadsheetNotFound { .. } => "google_not_found",
-            Error::NoSuchTab { .. } => "google_no_such_tab",
+            Error::NoSuchTab { .. } | Error::TabNotFound { .. } => "google_no_such_tab",
+            // The same words as a CSV file with the same fault.
+            Error::DuplicateHeader { .. } | Error::UnnamedColumn { .. } => "source",
             Error::PermissionDenied { .. } | Error::NotShared => "google_permission",
             Error::ApiKeyRejected { .. } => "google_api_key",
             Error::Unauthenticated { .. } | Error::ReconnectGoogle { .. } | Error::NotConnected { .. } => {
@@ -593,13 +650,39 @@ mod tests {
     #[test]
     fn rows_are_padded_and_blank_rows_skipped_keeping_row_numbers() {
         let s = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
-        let table =
-            table_from_rows(vec![s(&["id", "name", "phone"]), s(&["1", "Ann"]), vec![], s(&["", "", ""]), s(&["3"])]);
-        assert_eq!(table.headers, s(&["id", "name", "phone"]), "the first row names the fields");
+        let table = table_from_rows(
+            vec![vec![], s(&[" id", "name ", "phone"]), s(&["1", "Ann"]), vec![], s(&["", "", ""]), s(&["3"])],
+            "\"Leads\"",
+        )
+        .unwrap();
+        assert_eq!(table.headers, s(&["id", "name", "phone"]), "the first non-blank row names the fields, trimmed");
         assert_eq!(table.rows.len(), 2, "blank rows carry nothing to send");
-        assert_eq!((table.rows[0].line, table.rows[1].line), (2, 5), "lines are the sheet's row numbers");
+        assert_eq!((table.rows[0].line, table.rows[1].line), (3, 6), "lines are the sheet's row numbers");
         assert_eq!(table.rows[0].cells, s(&["1", "Ann", ""]), "short rows are padded to the header");
-        assert_eq!(table_from_rows(vec![]), Table::default(), "an empty tab is an empty table");
+        assert_eq!(table_from_rows(vec![], "\"Leads\"").unwrap(), Table::default(), "an empty tab is an empty table");
+    }
+
+    #[test]
+    fn header_faults_are_refused_like_a_csv_files() {
+        let s = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let dup = table_from_rows(vec![s(&["Phone", "Name", "Phone "])], "\"Leads\"").unwrap_err();
+        assert!(
+            matches!(&dup, Error::DuplicateHeader { name, first, second, .. } if name == "Phone" && first == "A" && second == "C"),
+            "a repeated header, even with a stray space, is named with its columns: {dup:?}"
+        );
+        let unnamed =
+            table_from_rows(vec![s(&["Name", "Phone"]), s(&["Ann", "1"]), s(&["Bo", "2", "", "note"])], "with gid 7")
+                .unwrap_err();
+        assert!(
+            matches!(&unnamed, Error::UnnamedColumn { column, row: 3, .. } if column == "D"),
+            "a value with no header is refused, not cut off: {unnamed:?}"
+        );
+        assert!(unnamed.to_string().contains("tab with gid 7"), "the tab is named: {unnamed}");
+        assert_eq!(column_letters(1), "A", "first column");
+        assert_eq!(
+            (column_letters(26), column_letters(27), column_letters(703)),
+            ("Z".into(), "AA".into(), "AAA".into())
+        );
     }
 
     #[test]

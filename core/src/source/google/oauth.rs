@@ -275,7 +275,11 @@ pub(super) async fn token_request(
         return Err(TokenFailure::Other(Error::RateLimited { retry_after, message }));
     }
     if reply.status.is_server_error() {
-        let message = String::from_utf8_lossy(&reply.body).chars().take(200).collect();
+        let message = match serde_json::from_slice::<TokenError>(&reply.body) {
+            Ok(t) if !t.error_description.is_empty() => t.error_description,
+            Ok(t) if !t.error.is_empty() => t.error,
+            _ => String::from_utf8_lossy(&reply.body).chars().take(200).collect(),
+        };
         return Err(TokenFailure::Other(Error::Server { status: reply.status.as_u16(), message }));
     }
     match serde_json::from_slice::<TokenError>(&reply.body) {

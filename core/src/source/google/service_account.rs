@@ -80,7 +80,7 @@ impl ServiceAccountKey {
 }
 
 /// The JWT claims Google wants for a service account.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct Claims {
     pub iss: String,
     pub scope: String,
@@ -101,11 +101,17 @@ pub(crate) fn claims(key: &ServiceAccountKey, audience: &str, now: u64) -> Claim
 
 /// The signed JWT (`header.claims.signature`) for `audience` at `now` (Unix seconds).
 pub(super) fn assertion(key: &ServiceAccountKey, audience: &str, now: u64) -> Result<String, Error> {
+    sign(key, &claims(key, audience, now))
+}
+
+/// `claims` as a JWT signed with RS256 by `key`. Separate from [`assertion`]
+/// so tests can sign claims Sendrow would never send, to see the fake refuse them.
+pub(crate) fn sign(key: &ServiceAccountKey, claims: &Claims) -> Result<String, Error> {
     let mut header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
     if let Some(kid) = &key.private_key_id {
         header["kid"] = kid.clone().into();
     }
-    let claims = serde_json::to_vec(&claims(key, audience, now)).expect("claims always serialize");
+    let claims = serde_json::to_vec(claims).expect("claims always serialize");
     let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims));
     let pair = key.key_pair()?;
     let mut signature = vec![0; pair.public_modulus_len()];
