@@ -185,6 +185,21 @@ pub async fn run_connection(
     Ok(summary?)
 }
 
+/// The sheet shrank on purpose: drop the warning and go on.
+#[tauri::command]
+pub fn dismiss_warning(state: State<'_, AppState>, name: String) -> Result<(), IpcError> {
+    Ok(core(&state)?.dismiss_warning(&name)?)
+}
+
+/// Start over from new rows; returns how many rows now count as seen.
+#[tauri::command]
+pub async fn start_over(state: State<'_, AppState>, name: String) -> Result<usize, IpcError> {
+    let rows = core(&state)?.start_over(&name).await?;
+    // A lifted pause changes when it next runs by itself.
+    state.reload();
+    Ok(rows)
+}
+
 /// The history's "Resend failed": the failed messages again, nothing else.
 #[tauri::command]
 pub async fn resend_failed(state: State<'_, AppState>, name: String) -> Result<RunSummary, IpcError> {

@@ -192,6 +192,8 @@ pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
             commands::remove_connection,
             commands::run_connection,
             commands::resend_failed,
+            commands::dismiss_warning,
+            commands::start_over,
             commands::test_send,
             commands::history,
             commands::resolve,

@@ -92,7 +92,16 @@ const Connections = {
         el("button", { type: "button", class: "link danger", onclick: () => Connections.remove(c.name) }, t("conn.remove"))));
 
     if (c.last_run && c.last_run.error) card.append(el("p", { class: "banner error" }, c.last_run.error));
-    if (c.warning) card.append(el("p", { class: "banner warn" }, c.warning));
+    if (c.warning) {
+      card.append(el("div", { class: "banner warn with-actions row-warning" },
+        el("span", {}, c.warning),
+        el("button", { type: "button", onclick: () => Connections.dismissWarning(c.name) }, t("banner.dismissWarning"))));
+    }
+    if (c.status === "paused") {
+      card.append(el("div", { class: "banner with-actions start-over" },
+        el("span", {}, t("banner.startOverHint")),
+        el("button", { type: "button", onclick: () => Connections.startOver(c.name) }, t("banner.startOver"))));
+    }
     const held = c.counts.held || 0;
     if (held > 0) {
       card.append(el("div", { class: "banner warn with-actions held" },
@@ -135,6 +144,22 @@ const Connections = {
     const r = result.value;
     const summary = t("run.done", { found: r.new_rows, sent: r.sent, failed: r.failed + r.rejected, skipped: r.skipped });
     Connections.note(name, summary, r.failed + r.rejected + r.unknown > 0 ? "warn" : "ok");
+  },
+
+  // The sheet shrank on purpose: runs go on from the rows there are now.
+  async dismissWarning(name) {
+    const result = await call("dismiss_warning", { name });
+    await Connections.render();
+    Connections.note(name, result.ok ? t("banner.warningDismissed") : errorText(result), result.ok ? "ok" : "error");
+  },
+
+  // Rows can no longer be recognised: what is in the source now counts as
+  // already texted, and only rows added afterwards are sent.
+  async startOver(name) {
+    if (!window.confirm(t("conn.confirmStartOver", { name }))) return;
+    const result = await call("start_over", { name });
+    await Connections.render();
+    Connections.note(name, result.ok ? t("banner.startedOver", { n: result.value }) : errorText(result), result.ok ? "ok" : "error");
   },
 
   async skipHeld(name) {

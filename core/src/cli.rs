@@ -223,6 +223,17 @@ pub enum ConnectionCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Confirm that the source shrank on purpose, so runs go on.
+    DismissWarning {
+        /// The connection.
+        name: String,
+    },
+    /// Start over from new rows: every row in the source now counts as
+    /// already seen (none is sent), and a pause is lifted.
+    StartOver {
+        /// The connection.
+        name: String,
+    },
 }
 
 /// `sendrow optout …`
@@ -474,6 +485,14 @@ async fn connection(core: &Core, cmd: ConnectionCommand) -> Result<ExitCode, Err
             } else {
                 say!("Connection {name:?} removed.")
             }
+        }
+        ConnectionCommand::DismissWarning { name } => {
+            core.dismiss_warning(&name)?;
+            say!("The warning of {name:?} is dismissed; the next run goes on from the rows there are now.");
+        }
+        ConnectionCommand::StartOver { name } => {
+            let rows = core.start_over(&name).await?;
+            say!("{name:?} starts over: the {rows} row(s) in the source now will not be sent; rows added from now on will.");
         }
     }
     Ok(ExitCode::SUCCESS)

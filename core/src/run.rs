@@ -586,6 +586,33 @@ impl Core {
         }
     }
 
+    /// The user confirms that the source shrank on purpose (rows deleted,
+    /// sheet cleared): the warning goes and runs go on from what is there.
+    pub fn dismiss_warning(&self, name: &str) -> Result<(), Error> {
+        let stored = self.stored_connection(name)?;
+        Ok(self.store().dismiss_row_warning(stored.id)?)
+    }
+
+    /// Starts the connection over from new rows: every row in the source now
+    /// counts as seen (never sent), whatever `start_from` says, and a pause
+    /// is lifted. For a source whose rows can no longer be recognised (the
+    /// ID column changed, a column of a fingerprint was renamed). Returns how
+    /// many rows the source has.
+    pub async fn start_over(&self, name: &str) -> Result<usize, Error> {
+        let turn = self.run_turn(name);
+        let _turn = turn.lock().await;
+        let stored = self.stored_connection(name)?;
+        let mut spec = Self::spec_of(&stored)?;
+        spec.start_from = StartFrom::NewRows;
+        let observation = self.observe(&stored, &spec, Some(Memory::default()), Utc::now()).await?;
+        if let Some(pause) = observation.pause() {
+            return Err(Error::Invalid(format!("{name:?} cannot start over as it is: {pause}")));
+        }
+        self.store().start_over(&observation)?;
+        self.store().set_paused(stored.id, None, Utc::now())?;
+        Ok(observation.total)
+    }
+
     /// Drops the rows the flood guard holds (the UI's "skip").
     pub fn skip_held(&self, name: &str) -> Result<usize, Error> {
         let stored = self.stored_connection(name)?;

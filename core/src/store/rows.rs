@@ -114,6 +114,22 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Starts the connection over: forgets every row it has seen and records
+    /// `observation` (a first read of the source as it is now) in one
+    /// transaction, so a failure leaves the old memory whole, never an empty
+    /// one that a later read would take for "every row is new".
+    pub fn start_over(&self, observation: &Observation) -> Result<(), Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM seen_rows WHERE connection_id = ?1", [observation.connection_id])?;
+        tx.execute("DELETE FROM row_state WHERE connection_id = ?1", [observation.connection_id])?;
+        record(&tx, observation)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
 fn record(tx: &rusqlite::Transaction<'_>, observation: &Observation) -> Result<(), Error> {
     let id = observation.connection_id;
     let write = &observation.write;

@@ -326,6 +326,48 @@ async fn a_test_send_to_the_rows_phone_counts_as_its_message() {
 }
 
 #[tokio::test]
+async fn a_sheet_emptied_on_purpose_goes_on_once_the_warning_is_dismissed() {
+    let shop = Shop::open().await;
+    let rows: Vec<String> = (1..=40).map(|i| format!("{i},Customer {i},+38067{:07}", 1_000_000 + i)).collect();
+    shop.write(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+    shop.add(serde_json::json!({})).await.unwrap();
+    assert_eq!(shop.run(&quick()).await.sent, 40, "the first run sends the 40 rows there are");
+    // The owner archives last month's orders, then two new ones come in.
+    shop.write(&["40,Customer 40,+380671000040", "41,Olena,0671234567", "42,Ivan,0501112233"]);
+    let warned = shop.run(&quick()).await;
+    assert!(warned.warning.is_some() && warned.sent == 0, "3 rows where there were 40: a warning first: {warned:?}");
+    shop.core.dismiss_warning("Orders").unwrap();
+    assert_eq!(shop.core.connection_view("Orders").unwrap().warning, None, "the warning is gone");
+    let run = shop.run(&quick()).await;
+    assert_eq!((run.new_rows, run.sent), (2, 2), "the two new orders go out, row 40 not again: {run:?}");
+    assert_eq!(shop.sim.messages().len(), 42, "42 customers, 42 SMS");
+}
+
+#[tokio::test]
+async fn starting_over_counts_the_rows_there_are_as_seen_and_lifts_the_pause() {
+    let shop = Shop::open().await;
+    let sheet = |header: &str, rows: &[&str]| {
+        std::fs::write(shop.csv(), format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    };
+    sheet("Order ID,Name,Phone,Note", &["1,Olena,0671234567,gift"]);
+    // No ID column: rows are told apart by all their columns.
+    shop.add(serde_json::json!({"row_key": null})).await.unwrap();
+    assert_eq!(shop.run(&quick()).await.sent, 1, "Olena is texted");
+    sheet("Order ID,Name,Phone,Comment", &["1,Olena,0671234567,gift", "2,Ivan,0501112233,"]);
+    assert!(shop.core.run("Orders", &quick()).await.is_err(), "a renamed column of the fingerprint pauses it");
+    assert_eq!(shop.core.connection_view("Orders").unwrap().status, "paused");
+
+    assert_eq!(shop.core.start_over("Orders").await.unwrap(), 2, "both rows there are now count as seen");
+    assert_eq!(shop.core.connection_view("Orders").unwrap().status, "active", "and the pause is lifted");
+    let quiet = shop.run(&quick()).await;
+    assert_eq!((quiet.new_rows, quiet.sent), (0, 0), "nobody is texted for starting over, not even Ivan: {quiet:?}");
+    sheet("Order ID,Name,Phone,Comment", &["1,Olena,0671234567,gift", "2,Ivan,0501112233,", "3,Petro,0931234567,"]);
+    let next = shop.run(&quick()).await;
+    assert_eq!(next.sent, 1, "a row added afterwards is sent: {next:?}");
+    assert_eq!(shop.destinations(), ["380671234567", "380931234567"], "Olena once, Petro once");
+}
+
+#[tokio::test]
 async fn resend_failed_sends_only_the_failed_messages() {
     let shop = Shop::open().await;
     shop.write(&["1,Olena,0671234567"]);
