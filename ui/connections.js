@@ -91,7 +91,8 @@ const Connections = {
         el("button", { type: "button", class: "link", id: `edit-${key}`, onclick: () => Wizard.open(c) }, t("conn.edit")),
         el("button", { type: "button", class: "link danger", onclick: () => Connections.remove(c.name) }, t("conn.remove"))));
 
-    if (c.last_run && c.last_run.error) card.append(el("p", { class: "banner error" }, c.last_run.error));
+    // Said as the last run's, so it does not contradict a pause lifted since.
+    if (c.last_run && c.last_run.error) card.append(el("p", { class: "banner error" }, t("banner.lastRunStopped", { error: c.last_run.error })));
     if (c.warning) {
       card.append(el("div", { class: "banner warn with-actions row-warning" },
         el("span", {}, c.warning),

@@ -1111,3 +1111,110 @@ async fn the_system_file_dialog_picks_the_source_file() {
     shoot(client, "33-file-picked").await;
     session.stop().await;
 }
+
+/// The card's way out of the states a run cannot leave by itself: a sheet
+/// that shrank on purpose (dismiss the warning), rows that can no longer be
+/// recognised (start over from new rows), and messages 8x8 kept failing
+/// (the history's "Resend failed", which sends those and nothing else).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cards_lead_out_of_a_shrink_warning_a_pause_and_failed_messages() {
+    require_display_and_bus();
+    let _one = ONE_WINDOW.lock().await;
+    let en = ui_strings("en");
+    let data = tempfile::tempdir().expect("a temp data folder");
+    let d = data.path().to_owned();
+    let orders = d.join("orders.csv");
+    let returns = d.join("returns.csv");
+    let session = Session::start_with(&d, &[], |sim_url| {
+        let account = ["account", "add", "main", "--subaccount", SANDBOX_SUBACCOUNT, "--base-url", sim_url];
+        sendrow_cli(&d, &account, SANDBOX_KEY, "the account both connections send through");
+        let mut last_month = String::from("ID,Phone\n");
+        for i in 1..=30 {
+            last_month.push_str(&format!("{i},+38067{:07}\n", 1_000_000 + i));
+        }
+        std::fs::write(&orders, last_month).expect("the orders CSV is written");
+        std::fs::write(&returns, "Order,Phone,Note\n7,0671234567,gift\n").expect("the returns CSV is written");
+        let specs = [
+            json!({"name": "Orders", "source": {"type": "csv", "path": orders}, "row_key": {"column": "ID"},
+                   "start_from": "new_rows", "account": "main", "phone_field": "Phone", "message": "Order {{ID}}"}),
+            json!({"name": "Returns", "source": {"type": "csv", "path": returns}, "start_from": "new_rows",
+                   "account": "main", "phone_field": "Phone", "message": "Return {{Order}}"}),
+        ];
+        for (i, spec) in specs.iter().enumerate() {
+            let path = d.join(format!("spec{i}.json"));
+            std::fs::write(&path, spec.to_string()).expect("the spec is written");
+            sendrow_cli(&d, &["connection", "add", "--file", path.to_str().unwrap()], "", "a connection");
+            let name = spec["name"].as_str().unwrap();
+            sendrow_cli(&d, &["run", name], "", "the first run sees the rows there are");
+        }
+        // Last month's orders are archived; one of them stays, one is new.
+        std::fs::write(&orders, "ID,Phone\n30,+380671000030\n31,0502222222\n").expect("orders archived");
+        // Returns has no ID column, and a column of its rows' fingerprint is renamed.
+        std::fs::write(&returns, "Order,Phone,Comment\n7,0671234567,gift\n8,0633333333,\n").expect("column renamed");
+        for name in ["Orders", "Returns"] {
+            let run = Command::new(env!("CARGO_BIN_EXE_sendrow"))
+                .arg("--data-dir")
+                .arg(&d)
+                .args(["run", name])
+                .output()
+                .expect("the sendrow binary runs");
+            assert!(run.status.success() == (name == "Orders"), "Orders warns, Returns pauses: {run:?}");
+        }
+    })
+    .await;
+    let client = &session.client;
+
+    let warning = wait_displayed(client, &card("Orders", ".row-warning")).await;
+    assert!(warning.text().await.unwrap().contains("the last read found 30"), "the card shows the shrink");
+    let dismiss = card("Orders", ".row-warning button");
+    assert_eq!(text_of(client, &dismiss).await, string(&en, "banner.dismissWarning"), "in the shop owner's words");
+    wait_displayed(client, &card("Returns", ".start-over")).await;
+    shoot(client, "30-shrink-warning-and-pause").await;
+    click(client, &dismiss).await;
+    wait_text(client, &card("Orders", "[role=status]"), "the note after dismissing", |t| {
+        t == string(&en, "banner.warningDismissed")
+    })
+    .await;
+    assert!(!displayed(client, &card("Orders", ".row-warning")).await, "the warning is gone");
+
+    // 8x8 fails every attempt of the next run: the new order ends `failed`.
+    let faults = json!({"next": ["500", "500", "500", "500", "500"]});
+    reqwest::Client::new()
+        .post(format!("{}/_sim/faults", session.sim_url))
+        .json(&faults)
+        .send()
+        .await
+        .expect("the simulator takes faults");
+    click(client, &card("Orders", "button[id^=run-]")).await;
+    wait_text(client, &card("Orders", ".last-run"), "the failed run on the card", |t| t.contains("failed 1")).await;
+    assert!(session.sim_messages().await.is_empty(), "8x8 accepted nothing yet");
+    std::fs::write(&orders, "ID,Phone\n30,+380671000030\n31,0502222222\n32,0503333333\n").expect("one more order");
+    click(client, "#history-Orders").await;
+    wait_text(client, "#history-title", "the history of Orders", |t| t.contains("Orders")).await;
+    click(client, "#history-resend").await;
+    let sent = wait_for_sms(&session, 1, "the failed message to go again").await;
+    assert_eq!(sent.len(), 1, "only the failed message went: {sent:?}");
+    assert_eq!(sent[0]["destination"], "380502222222", "order 31, not the new order 32, nor order 30 again");
+    click(client, "#history-back").await;
+
+    let start_over = card("Returns", ".start-over button");
+    assert_eq!(
+        text_of(client, &card("Returns", ".badge")).await,
+        string(&en, "connStatus.paused"),
+        "Returns is paused"
+    );
+    // The confirmation is the browser's own dialog; the test says yes to it.
+    client.execute("window.confirm = () => true", vec![]).await.expect("the page takes a script");
+    click(client, &start_over).await;
+    wait_text(client, &card("Returns", ".badge"), "the resumed connection", |t| t == string(&en, "connStatus.active"))
+        .await;
+    let note = text_of(client, &card("Returns", "[role=status]")).await;
+    assert!(note.contains('2'), "the note says the 2 rows there are will not be texted: {note:?}");
+    shoot(client, "31-started-over").await;
+    append_row(&returns, "9,0674444444,");
+    click(client, &card("Returns", "button[id^=run-]")).await;
+    let sent = wait_for_sms(&session, 2, "the return added after starting over").await;
+    assert_eq!(sent.len(), 2, "starting over texted nobody; only the row added afterwards went: {sent:?}");
+    assert_eq!(sent[1]["destination"], "380674444444", "return 9, not 7 or 8 from before: {sent:?}");
+    session.stop().await;
+}
