@@ -8,6 +8,7 @@ mod gateway;
 mod google;
 mod google_rows;
 mod ledger;
+mod local_time;
 mod optout;
 mod run;
 mod scheduler;
