@@ -498,6 +498,32 @@ async fn connection(core: &Core, cmd: ConnectionCommand) -> Result<ExitCode, Err
     Ok(ExitCode::SUCCESS)
 }
 
+/// ` because of "ї" "є"` for the preview: the characters that forced UCS-2
+/// (the first eight), invisible ones by code point; empty for GSM-7.
+fn ucs2_because(culprits: &[char]) -> String {
+    if culprits.is_empty() {
+        return String::new();
+    }
+    let shown = |&c: &char| {
+        if (c.is_whitespace() && c != ' ') || format!("{c:?}").contains("\\u") {
+            format!("U+{:04X}", u32::from(c))
+        } else {
+            format!("\"{c}\"")
+        }
+    };
+    let mut text: String = culprits.iter().take(8).map(|c| format!(" {}", shown(c))).collect();
+    if culprits.len() > 8 {
+        text.push_str(" …");
+    }
+    format!(" because of{text}")
+}
+
+/// A cost without float noise: `0.14`, not `0.14000000000000001`.
+fn amount(value: f64) -> String {
+    let text = format!("{value:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
     match command {
         Command::Preview { name, json, limit } => {
@@ -512,18 +538,29 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
             } else {
                 for i in &items {
                     let to = i.composed.phone.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "-".into());
+                    let m = &i.composed.measure;
+                    let cost = i.cost.map(|c| format!(", cost {}", amount(c))).unwrap_or_default();
                     say!(
-                        "[{}] {} → {} ({}, {} part(s)): {}",
+                        "[{}] {} → {} ({}{}, {} part(s){cost}): {}",
                         i.composed.status.as_str(),
                         i.row,
                         to,
-                        i.composed.measure.encoding.as_str(),
-                        i.composed.measure.segments,
+                        m.encoding.as_str(),
+                        ucs2_because(&m.ucs2_culprits),
+                        m.segments,
                         i.composed.text
                     );
                     if let Some(reason) = &i.composed.reason {
                         say!("    {reason}");
                     }
+                }
+                let ready: Vec<_> =
+                    items.iter().filter(|i| i.composed.status == crate::compose::Status::Ready).collect();
+                // Every item has a cost when the connection has a price.
+                if items.iter().all(|i| i.cost.is_some()) {
+                    let price: f64 = ready.iter().filter_map(|i| i.cost).sum();
+                    let parts: usize = ready.iter().map(|i| i.composed.measure.segments).sum();
+                    say!("{} message(s) ready, {parts} part(s), cost {}", ready.len(), amount(price));
                 }
             }
         }

@@ -110,13 +110,31 @@ fn default_flood_limit() -> u32 {
 
 impl ConnectionSpec {
     /// Parses a spec file's JSON; a syntax error or unknown field is named
-    /// with its line and column.
+    /// with its line and column, and a bad value with its field
+    /// (`start_from: unknown variant …`), which serde_json alone leaves out.
     pub fn parse(json: &str) -> Result<ConnectionSpec, Error> {
-        serde_json::from_str(json).map_err(|e| {
+        let invalid = |e: &dyn std::fmt::Display| {
             Error::Invalid(format!(
                 "the connection spec is not valid: {e}. See the README for the fields a connection has"
             ))
-        })
+        };
+        let mut de = serde_json::Deserializer::from_str(json);
+        let spec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            // serde names Rust types; the user wrote JSON.
+            let why = e.inner().to_string().replace("expected u32", "expected a whole number of 0 or more");
+            match e.path().to_string().as_str() {
+                "." => invalid(&why),
+                // Untagged, so serde cannot say which kind was meant.
+                "schedule" => invalid(&format!(
+                    "schedule: {}; a schedule is one of {{\"every_minutes\": 15}}, {{\"at\": [\"09:00\"]}}, \
+                     {{\"after\": \"Other connection\"}}, {{\"on_change\": true}} or null",
+                    why.replace("data did not match any variant of untagged enum Schedule", "this is not a schedule")
+                )),
+                path => invalid(&format!("{path}: {why}")),
+            }
+        })?;
+        de.end().map_err(|e| invalid(&e))?;
+        Ok(spec)
     }
 
     /// How rows are identified.
@@ -169,18 +187,34 @@ impl ConnectionSpec {
         self.country()?;
         self.sender_id()?;
         if self.phone_field.trim().is_empty() {
-            return Err(invalid("phone_field", "name the column that holds the phone numbers".into()));
+            return Err(invalid(
+                "phone_field",
+                format!("{:?} is empty: name the column that holds the phone numbers", self.phone_field),
+            ));
         }
         if let Some(schedule) = &self.schedule {
-            schedule.validate().map_err(|e| invalid("schedule", e))?;
+            let field = match schedule {
+                Schedule::Every { .. } => "schedule.every_minutes",
+                Schedule::At { .. } => "schedule.at",
+                Schedule::After { .. } => "schedule.after",
+                Schedule::OnChange { .. } => "schedule.on_change",
+            };
+            schedule.validate().map_err(|e| invalid(field, e))?;
             if let (Schedule::OnChange { .. }, SourceSpec::GoogleSheets { .. }) = (schedule, &self.source) {
                 return Err(invalid(
-                    "schedule",
-                    "on_change watches a file; for a Google sheet use {\"every_minutes\": N}".into(),
+                    field,
+                    format!(
+                        "true watches a file, and a Google sheet is not one: use {{\"every_minutes\": N}} \
+                         with N one of {:?}",
+                        schedule::INTERVALS
+                    ),
                 ));
             }
             if matches!(schedule, Schedule::After { after } if after == &self.name) {
-                return Err(invalid("schedule", format!("{:?} cannot run after itself", self.name)));
+                return Err(invalid(
+                    field,
+                    format!("{:?} cannot run after itself: name another connection, or use null", self.name),
+                ));
             }
         }
         if let Some(q) = &self.quiet_hours {
@@ -188,13 +222,22 @@ impl ConnectionSpec {
             schedule::parse_time(&q.to).map_err(|e| invalid("quiet_hours.to", e))?;
         }
         if self.flood_limit == 0 {
-            return Err(invalid("flood_limit", "must be at least 1 (the default is 100)".into()));
+            return Err(invalid(
+                "flood_limit",
+                format!("0 would hold every run: use 1 or more (the default is {DEFAULT_FLOOD_LIMIT})"),
+            ));
         }
         if self.pause_after_failures == 0 {
-            return Err(invalid("pause_after_failures", "must be at least 1 (the default is 5)".into()));
+            return Err(invalid(
+                "pause_after_failures",
+                format!("0 would pause before any run: use 1 or more (the default is {})", default_pause_after()),
+            ));
         }
-        if self.price_per_segment.is_some_and(|p| !p.is_finite() || p < 0.0) {
-            return Err(invalid("price_per_segment", "must be a number of 0 or more".into()));
+        if let Some(price) = self.price_per_segment.filter(|p| !p.is_finite() || *p < 0.0) {
+            return Err(invalid(
+                "price_per_segment",
+                format!("{price} is not a price: use a number of 0 or more, e.g. 0.05, or leave it out"),
+            ));
         }
         Ok(())
     }
@@ -286,15 +329,9 @@ impl Core {
         spec.source = spec.source.relative_to(base_dir);
         spec.check_alone()?;
         if self.store().connection(&spec.name)?.is_some() {
-            return Err(crate::store::Error::DuplicateConnection(spec.name).into());
+            return Err(Error::Invalid(format!("name: {}", crate::store::Error::DuplicateConnection(spec.name))));
         }
-        self.account(&spec.account).map_err(|_| {
-            let names: Vec<String> = self.accounts().unwrap_or_default().into_iter().map(|a| a.name).collect();
-            Error::Invalid(format!(
-                "account: there is no 8x8 account named {:?}; the accounts are {names:?} (add one with `sendrow account add`)",
-                spec.account
-            ))
-        })?;
+        self.account(&spec.account).map_err(|_| self.unknown_account(&spec.account))?;
         if let Some(Schedule::After { after }) = &spec.schedule {
             self.check_chain(&spec.name, after)?;
         }
@@ -324,6 +361,20 @@ impl Core {
         Ok(Saved { connection: self.connection_view(&spec.name)?, rows: total, will_send })
     }
 
+    /// The error for a spec naming an account that does not exist, listing
+    /// the ones that do.
+    fn unknown_account(&self, name: &str) -> Error {
+        let names: Vec<String> = self.accounts().unwrap_or_default().into_iter().map(|a| a.name).collect();
+        let known = if names.is_empty() {
+            "there are no accounts yet".to_owned()
+        } else {
+            format!("the accounts are {names:?}")
+        };
+        Error::Invalid(format!(
+            "account: there is no 8x8 account named {name:?}; {known} (add one with `sendrow account add`)"
+        ))
+    }
+
     /// Refuses a chain of "after" schedules that comes back to `name`.
     fn check_chain(&self, name: &str, first: &str) -> Result<(), Error> {
         let mut path = vec![name.to_owned()];
@@ -332,13 +383,22 @@ impl Core {
             if path.contains(&current) {
                 path.push(current);
                 return Err(Error::Invalid(format!(
-                    "schedule.after: this would make a loop of connections running after each other: {}",
+                    "schedule.after: {first:?} would make a loop of connections running after each other: {}; \
+                     name a connection that does not run after {name:?}",
                     path.join(" → ")
                 )));
             }
-            let stored = self.store().connection(&current)?.ok_or_else(|| {
-                Error::Invalid(format!("schedule.after: there is no connection named {current:?} to run after"))
-            })?;
+            let Some(stored) = self.store().connection(&current)? else {
+                let names: Vec<String> = self.store().connections()?.into_iter().map(|c| c.name).collect();
+                let known = if names.is_empty() {
+                    "there are no connections yet: add that one first".to_owned()
+                } else {
+                    format!("the connections are {names:?}")
+                };
+                return Err(Error::Invalid(format!(
+                    "schedule.after: there is no connection named {current:?} to run after; {known}"
+                )));
+            };
             path.push(current);
             next = match Self::spec_of(&stored)?.schedule {
                 Some(Schedule::After { after }) => Some(after),
@@ -463,8 +523,7 @@ impl Core {
         let mut spec = spec.clone();
         spec.source = spec.source.relative_to(base_dir);
         spec.check_alone()?;
-        self.account(&spec.account)
-            .map_err(|_| Error::Invalid(format!("account: there is no 8x8 account named {:?}", spec.account)))?;
+        self.account(&spec.account).map_err(|_| self.unknown_account(&spec.account))?;
         let table = self.read_source(&spec.source).await.map_err(|e| Error::Invalid(format!("source: {e}")))?;
         spec.check_columns(&table.headers)?;
         let template = spec.template()?;
@@ -503,11 +562,17 @@ impl Core {
         let mut spec = spec;
         spec.source = spec.source.relative_to(base_dir);
         if spec.row_key != old.row_key {
-            return Err(Error::Invalid(
-                "row_key: changing how rows are identified would make every row look new; \
-                 add a new connection instead (with start_from \"new_rows\")"
-                    .into(),
-            ));
+            let shown = |k: &Option<RowKeySpec>| match k {
+                Some(k) => format!("the column {:?}", k.column),
+                None => "the rows' content".to_owned(),
+            };
+            return Err(Error::Invalid(format!(
+                "row_key: changing how rows are identified (from {} to {}) would make every row look new; \
+                 keep {} or add a new connection instead (with start_from \"new_rows\")",
+                shown(&old.row_key),
+                shown(&spec.row_key),
+                shown(&old.row_key)
+            )));
         }
         self.check_draft(&spec, base_dir).await?;
         if let Some(Schedule::After { after }) = &spec.schedule {

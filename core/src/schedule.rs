@@ -52,13 +52,15 @@ impl Schedule {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             Schedule::Every { every_minutes } if !INTERVALS.contains(every_minutes) => {
-                Err(format!("every_minutes {every_minutes} is not offered: use one of {INTERVALS:?} (minutes)"))
+                Err(format!("{every_minutes} minutes is not offered: use one of {INTERVALS:?} (minutes)"))
             }
-            Schedule::At { at } if at.is_empty() => Err("\"at\" needs at least one time, e.g. [\"09:00\"]".into()),
+            Schedule::At { at } if at.is_empty() => Err("[] has no times: give at least one, e.g. [\"09:00\"]".into()),
             Schedule::At { at } => at.iter().try_for_each(|t| parse_time(t).map(|_| ())),
-            Schedule::After { after } if after.trim().is_empty() => Err("\"after\" needs a connection name".into()),
+            Schedule::After { after } if after.trim().is_empty() => {
+                Err(format!("{after:?} names no connection: give the name of the connection to run after"))
+            }
             Schedule::OnChange { on_change: false } => {
-                Err("\"on_change\": false is not a schedule; use null for no schedule".into())
+                Err("false is not a schedule: use true to run when the file changes, or null for no schedule".into())
             }
             _ => Ok(()),
         }

@@ -129,3 +129,71 @@ async fn a_flood_is_held_until_run_yes_and_opt_outs_are_skipped() {
     assert!(!numbers.contains(&"380501112233".to_owned()), "the opted-out number was never texted: {numbers:?}");
     let _ = sendrow(d, &["account", "remove", "main"], "");
 }
+
+#[tokio::test]
+async fn connections_are_listed_switched_shown_with_their_last_run_and_removed() {
+    require_keychain_session();
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(
+        d,
+        &sim,
+        "1001;Олена;067 123 45 67\n1002;Іван;050 111 22 33\n1003;Без номера;\n",
+        serde_json::json!({"price_per_segment": 0.07}),
+    );
+    let mut second: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("spec.json")).unwrap()).unwrap();
+    second["name"] = "Returns".into();
+    second["schedule"] = serde_json::Value::Null;
+    std::fs::write(d.join("returns.json"), second.to_string()).unwrap();
+    let saved = sendrow(d, &["connection", "add", "--file", d.join("returns.json").to_str().unwrap()], "");
+    assert!(saved.status.success(), "a second connection is saved: {}", text(&saved.stderr));
+
+    let list = json(&sendrow(d, &["connection", "list", "--json"], ""));
+    let names: Vec<&str> = list.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["Orders", "Returns"], "list --json has both, by name: {list}");
+    assert_eq!(list[0]["account"], "main", "with the account: {list}");
+    assert_eq!((list[0]["status"].as_str(), list[0]["auto_update"].as_bool()), (Some("active"), Some(true)));
+    assert!(list[1]["next_run"].is_null(), "a connection without a schedule has no next run: {list}");
+
+    // The plain preview shows why the text is UCS-2 and what it costs.
+    let preview = sendrow(d, &["preview", "Orders"], "");
+    let shown = text(&preview.stdout);
+    assert!(preview.status.success(), "preview works: {}", text(&preview.stderr));
+    assert!(
+        shown.contains("(UCS2 because of \"О\" \"л\" \"е\" \"н\" \"а\" \"з\" \"м\" \"о\" …, 1 part(s), cost 0.07)"),
+        "each line names the characters that forced UCS-2 and the cost: {shown}"
+    );
+    assert!(shown.contains("2 message(s) ready, 2 part(s), cost 0.14"), "and the run's total: {shown}");
+
+    let off = json(&sendrow(d, &["connection", "disable", "Orders", "--json"], ""));
+    assert_eq!((off["auto_update"].as_bool(), off["next_run"].as_str()), (Some(false), None), "switched off: {off}");
+    let on = json(&sendrow(d, &["connection", "enable", "Orders", "--json"], ""));
+    assert_eq!(on["name"], "Orders", "enable --json prints the connection: {on}");
+    assert_eq!((on["auto_update"].as_bool(), on["status"].as_str()), (Some(true), Some("active")), "on: {on}");
+    let next = on["next_run"].as_str().expect("switched on, the daily schedule has a next run again");
+    assert!(chrono::DateTime::parse_from_rfc3339(next).is_ok(), "next_run is RFC 3339: {next}");
+
+    let before = json(&sendrow(d, &["connection", "show", "Orders", "--json"], ""));
+    assert!(before["last_run"].is_null(), "no run yet, no last run: {before}");
+    let run = json(&sendrow(d, &["run", "Orders", "--json"], ""));
+    assert_eq!((run["sent"].as_u64(), run["skipped"].as_u64()), (Some(2), Some(1)), "the run: {run}");
+    let after = json(&sendrow(d, &["connection", "show", "Orders", "--json"], ""));
+    assert_eq!(after["last_run"], run, "show --json has the last run's summary, as the run printed it");
+    assert_eq!(sim.messages().await.len(), 2, "and 8x8 got those two messages");
+
+    let removed = json(&sendrow(d, &["connection", "remove", "Returns", "--json"], ""));
+    assert_eq!(removed, serde_json::json!({"removed": "Returns"}), "remove --json says what went");
+    let gone = sendrow(d, &["connection", "show", "Returns", "--json"], "");
+    assert!(!gone.status.success(), "showing a removed connection fails");
+    assert!(gone.stdout.is_empty(), "with no JSON on stdout: {}", text(&gone.stdout));
+    let why = text(&gone.stderr);
+    assert!(
+        why.contains("no connection named \"Returns\"") && why.contains("sendrow connection list"),
+        "naming it and where to look: {why}"
+    );
+    let list = json(&sendrow(d, &["connection", "list", "--json"], ""));
+    let names: Vec<&str> = list.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["Orders"], "the other connection is untouched: {list}");
+    let _ = sendrow(d, &["account", "remove", "main"], "");
+}

@@ -340,6 +340,12 @@ mod tests {
         );
         check("3.8067123456E+11", "UA", Want::Invalid("lost digits"), "even one lost digit is refused");
         check("1.65025E+10", "US", Want::Invalid("lost digits"), "refused whatever the country");
+        check("4.474001235E+11", "GB", Want::Invalid("lost digits"), "GB: the last two digits were rounded");
+        check("4.47400123E+11", "GB", Want::Invalid("lost digits"), "GB: rounded down, still refused");
+        check("4.85123457E+10", "PL", Want::Invalid("lost digits"), "PL: rounded to 9 significant digits");
+        check("4,8512346E+10", "PL", Want::Invalid("lost digits"), "PL in a comma-decimal locale");
+        check("4.91512346E+12", "DE", Want::Invalid("lost digits"), "DE: rounded away four digits");
+        check("4.9151234568E+12", "DE", Want::Invalid("lost digits"), "DE: one digit short");
         check("3.806712345678E+11", "UA", Want::Invalid("not a whole number"), "a fraction is no number");
     }
 

@@ -3,10 +3,12 @@
 //! keychain is exercised end to end from the root package's tests).
 
 mod accounts;
+mod connection_spec;
 mod gateway;
 mod google;
 mod google_rows;
 mod ledger;
+mod local_time;
 mod optout;
 mod run;
 mod scheduler;
