@@ -197,3 +197,42 @@ async fn connections_are_listed_switched_shown_with_their_last_run_and_removed()
     assert_eq!(names, vec!["Orders"], "the other connection is untouched: {list}");
     let _ = sendrow(d, &["account", "remove", "main"], "");
 }
+
+/// `{{$date}} {{$time}}` are the machine's local time: the real binary run
+/// under `TZ=<+14>-14`, where the local date and hour always differ from UTC's.
+#[tokio::test]
+async fn template_times_follow_the_machines_time_zone() {
+    require_keychain_session();
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, &sim, "1001;Олена;067 123 45 67\n", serde_json::json!({"message": "{{$date}} {{$time}}"}));
+    // The wall clock 14 hours ahead of UTC, as `{{$date}} {{$time}}` writes it.
+    let kiritimati = || (chrono::Utc::now() + chrono::Duration::hours(14)).format("%Y-%m-%d %H:%M").to_string();
+    let in_kiritimati = |args: &[&str]| {
+        std::process::Command::new(crate::common::BIN)
+            .arg("--data-dir")
+            .arg(d)
+            .args(args)
+            .env("TZ", "<+14>-14")
+            .output()
+            .expect("sendrow runs")
+    };
+
+    let before = kiritimati();
+    let preview = json(&in_kiritimati(&["preview", "Orders", "--json"]));
+    let after = kiritimati();
+    let shown = preview[0]["text"].as_str().expect("the previewed text").to_owned();
+    assert!(before <= shown && shown <= after, "the preview shows local time {shown:?}, between {before} and {after}");
+
+    let before = kiritimati();
+    let run = in_kiritimati(&["run", "Orders"]);
+    let after = kiritimati();
+    assert!(run.status.success(), "the run succeeds: {}", text(&run.stderr));
+    let sent = sim.messages().await;
+    let sent = sent[0]["text"].as_str().expect("the sent text");
+    assert!(
+        before.as_str() <= sent && sent <= after.as_str(),
+        "8x8 got local time {sent:?}, between {before} and {after}"
+    );
+}

@@ -1,12 +1,10 @@
-//! `{{$time}}`, `{{$date}}` and friends are the machine's local time at send
-//! time, never UTC: the offset of the run's clock is applied, and the default
-//! clock of a preview and a run is the local time zone (checked in a child
-//! process whose `TZ` is 14 hours from UTC, so UTC could not pass by chance).
+//! `{{$time}}`, `{{$date}}` and friends are the wall time of the run's clock,
+//! never UTC. That the default clock is the machine's time zone is checked on
+//! the real binary under another `TZ` (`tests/app/flow.rs`).
 
-use std::process::Command;
 use std::sync::Arc;
 
-use chrono::{Duration, FixedOffset, TimeZone, Utc};
+use chrono::{FixedOffset, TimeZone, Utc};
 use sendrow_core::account::{AccountInput, Target};
 use sendrow_core::connection::ConnectionSpec;
 use sendrow_core::run::RunOptions;
@@ -61,56 +59,4 @@ async fn a_run_renders_the_time_in_its_clocks_offset() {
         let texts: Vec<String> = sim.messages().into_iter().map(|m| m.text).collect();
         assert_eq!(texts, vec![expected.to_owned()], "8x8 got the local wall time, {format}");
     }
-}
-
-const CHILD: &str = "local_time::child_preview_and_run_use_the_local_zone";
-const OFFSET_VAR: &str = "SENDROW_TEST_UTC_OFFSET_MINUTES";
-
-#[test]
-fn variables_follow_the_machines_time_zone() {
-    // 14 hours ahead of UTC: the local date and hour always differ from UTC's.
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([CHILD, "--exact", "--ignored", "--test-threads=1"])
-        .env("TZ", "<+14>-14")
-        .env(OFFSET_VAR, "840")
-        .output()
-        .expect("the test binary runs itself");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "the child test failed under TZ=<+14>-14:\n{report}");
-    assert!(stdout.contains("1 passed"), "the child test ran (not filtered away):\n{report}");
-}
-
-/// `{{$date}} {{$time}}` as the local wall clock shows it `offset` minutes
-/// from UTC right now.
-fn wall_clock(offset: i64) -> String {
-    (Utc::now().naive_utc() + Duration::minutes(offset)).format("%Y-%m-%d %H:%M").to_string()
-}
-
-#[tokio::test]
-#[ignore = "run by variables_follow_the_machines_time_zone in a child process with TZ set"]
-async fn child_preview_and_run_use_the_local_zone() {
-    let offset: i64 = std::env::var(OFFSET_VAR)
-        .expect("run by variables_follow_the_machines_time_zone, which sets the zone")
-        .parse()
-        .unwrap();
-    assert_eq!(
-        i64::from(chrono::Local::now().offset().local_minus_utc()),
-        offset * 60,
-        "TZ took effect in this process"
-    );
-    let (_dir, core, sim) = clock_connection("YYYY-MM-DD").await;
-
-    let before = wall_clock(offset);
-    let (items, _) = core.preview("Clock", None).await.unwrap();
-    let after = wall_clock(offset);
-    let shown = &items[0].composed.text[..16];
-    assert!(before.as_str() <= shown && shown <= after.as_str(), "the preview's {shown} is local ({before}…{after})");
-
-    let before = wall_clock(offset);
-    core.run("Clock", &RunOptions::default()).await.unwrap();
-    let after = wall_clock(offset);
-    let sent = sim.messages().into_iter().map(|m| m.text).next().expect("the run sent the row");
-    let sent = &sent[..16];
-    assert!(before.as_str() <= sent && sent <= after.as_str(), "the run's {sent} is local ({before}…{after})");
 }
