@@ -556,8 +556,8 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
                 }
                 let ready: Vec<_> =
                     items.iter().filter(|i| i.composed.status == crate::compose::Status::Ready).collect();
-                // Every item has a cost when the connection has a price.
-                if items.iter().all(|i| i.cost.is_some()) {
+                // Ready items have a cost when the connection has a price.
+                if ready.iter().any(|i| i.cost.is_some()) {
                     let price: f64 = ready.iter().filter_map(|i| i.cost).sum();
                     let parts: usize = ready.iter().map(|i| i.composed.measure.segments).sum();
                     say!("{} message(s) ready, {parts} part(s), cost {}", ready.len(), amount(price));
@@ -606,7 +606,7 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
                     summary.waiting
                 );
                 if let Some(cost) = summary.cost {
-                    say!("{} segment(s) queued, costing {cost:.2}.", summary.segments);
+                    say!("{} segment(s) queued, costing {}.", summary.segments, amount(cost));
                 }
             }
             if let Some(w) = &summary.warning {

@@ -218,7 +218,11 @@ impl Core {
             .filter(|(key, _, _)| !already_sent.contains(key))
             .take(limit.unwrap_or(usize::MAX))
             .map(|(row, line, composed)| {
-                let cost = spec.price_per_segment.map(|p| composed.measure.cost(p));
+                // A row that will not be sent costs nothing.
+                let cost = spec
+                    .price_per_segment
+                    .filter(|_| composed.status == Status::Ready)
+                    .map(|p| composed.measure.cost(p));
                 PreviewItem { row, line, composed, cost }
             })
             .collect();

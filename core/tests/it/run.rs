@@ -492,6 +492,7 @@ async fn preview_shows_what_would_go_with_encoding_and_cost() {
     assert_eq!(json[0]["status"], "ready", "ready to go");
     assert_eq!(json[0]["cost"], 0.05, "priced per segment");
     assert_eq!(json[1]["status"], "missing_phone", "an empty phone cell is shown, not dropped");
+    assert_eq!(json[1]["cost"], serde_json::Value::Null, "and costs nothing, as it is not sent");
     assert_eq!(
         (json[2]["segments"].as_u64(), json[2]["cost"].as_f64()),
         (Some(2), Some(0.1)),
