@@ -10,6 +10,7 @@ mod ledger;
 mod optout;
 mod run;
 mod scheduler;
+mod simulator;
 mod sources;
 mod tidy;
 
