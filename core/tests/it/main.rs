@@ -3,6 +3,7 @@
 //! keychain is exercised end to end from the root package's tests).
 
 mod accounts;
+mod delivery;
 mod gateway;
 mod google;
 mod google_rows;
