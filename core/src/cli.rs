@@ -297,6 +297,9 @@ pub enum AccountCommand {
     Remove {
         /// The account.
         name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -775,9 +778,13 @@ async fn account(core: &Core, cmd: AccountCommand) -> Result<ExitCode, Error> {
             }
             Ok(if view.status == "active" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        AccountCommand::Remove { name } => {
+        AccountCommand::Remove { name, json } => {
             core.remove_account(&name)?;
-            say!("Account {name:?} removed, and its API key deleted from the keychain.");
+            if json {
+                print_json(&serde_json::json!({"removed": name}));
+            } else {
+                say!("Account {name:?} removed, and its API key deleted from the keychain.");
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
