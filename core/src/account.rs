@@ -351,8 +351,19 @@ mod tests {
 
     #[test]
     fn regions_parse_and_map_to_documented_hosts() {
-        assert_eq!(Region::parse("EU").map(Region::base_url), Some("https://sms.8x8.uk"), "EU is the .uk host");
-        assert_eq!(Region::parse("us").map(Region::base_url), Some("https://sms.us.8x8.com"), "US host");
+        // 8x8-sms-api.md §1.1, one row per region.
+        let documented = [
+            ("apac", "https://sms.8x8.com"),
+            ("us", "https://sms.us.8x8.com"),
+            ("eu", "https://sms.8x8.uk"),
+            ("id", "https://sms.8x8.id"),
+        ];
+        for (name, host) in documented {
+            assert_eq!(Region::parse(name).map(Region::base_url), Some(host), "{name}");
+            assert_eq!(Region::parse(&name.to_uppercase()).map(Region::as_str), Some(name), "{name} in any case");
+        }
+        let all: Vec<_> = Region::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(all, ["apac", "us", "eu", "id"], "every region is offered, and no other");
         assert_eq!(Region::parse("mars"), None, "unknown regions are refused");
     }
 

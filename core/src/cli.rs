@@ -315,6 +315,9 @@ pub enum AccountCommand {
     Remove {
         /// The account.
         name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -339,6 +342,9 @@ pub struct SimArgs {
     /// Send requests allowed per second per subaccount before 429 (default 1800, as 8x8).
     #[arg(long)]
     pub rate_limit: Option<u32>,
+    /// The Retry-After of every 429, in whole seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1)]
+    pub retry_after: u64,
     /// A destination whose messages end undelivered; repeat for more.
     #[arg(long, value_name = "NUMBER")]
     pub undeliverable: Vec<String>,
@@ -852,9 +858,13 @@ async fn account(core: &Core, cmd: AccountCommand) -> Result<ExitCode, Error> {
             }
             Ok(if view.status == "active" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        AccountCommand::Remove { name } => {
+        AccountCommand::Remove { name, json } => {
             core.remove_account(&name)?;
-            say!("Account {name:?} removed, and its API key deleted from the keychain.");
+            if json {
+                print_json(&serde_json::json!({"removed": name}));
+            } else {
+                say!("Account {name:?} removed, and its API key deleted from the keychain.");
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -953,6 +963,7 @@ async fn sim(args: SimArgs) -> Result<ExitCode, Error> {
         fail_rate: args.fail_rate,
         faults: args.faults,
         rate_limit: args.rate_limit,
+        retry_after_secs: args.retry_after,
         undeliverable: args.undeliverable,
         delivery_step: Duration::from_millis(args.delivery_step_ms),
     };

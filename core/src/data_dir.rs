@@ -17,3 +17,20 @@ pub fn resolve(explicit: Option<PathBuf>) -> Result<PathBuf, crate::Error> {
         None => default_dir(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_explicit_folder_wins_over_the_os_default() {
+        // The CLI passes `--data-dir`, or else `SENDROW_DATA_DIR`, as `explicit`
+        // (clap prefers the flag; tests/app/cli.rs runs the binary with both).
+        let chosen = PathBuf::from("/tmp/chosen-by-flag");
+        assert_eq!(resolve(Some(chosen.clone())).unwrap(), chosen, "the given folder is used as is");
+        if let Ok(default) = resolve(None) {
+            assert!(default.ends_with("sendrow"), "the default is Sendrow's own folder: {}", default.display());
+            assert_ne!(default, chosen, "and only used without one");
+        }
+    }
+}

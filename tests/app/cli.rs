@@ -61,6 +61,47 @@ async fn right_key_is_active_and_lives_only_in_the_keychain() {
 }
 
 #[test]
+fn account_remove_json_says_what_was_removed() {
+    require_keychain_session();
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let add = sendrow(
+        dir.path(),
+        &["account", "add", "gone", "--subaccount", "sandbox_hq", "--base-url", &sim.url],
+        "sandbox-key",
+    );
+    assert!(add.status.success(), "the account is added: {}", text(&add.stderr));
+
+    let remove = sendrow(dir.path(), &["account", "remove", "gone", "--json"], "");
+    assert!(remove.status.success(), "remove --json works: {}", text(&remove.stderr));
+    let removed: serde_json::Value = serde_json::from_slice(&remove.stdout).expect("remove --json prints JSON");
+    assert_eq!(removed, serde_json::json!({"removed": "gone"}), "it names the removed account");
+    let list = sendrow(dir.path(), &["account", "list", "--json"], "");
+    assert_eq!(text(&list.stdout).trim(), "[]", "the account is gone");
+
+    let again = sendrow(dir.path(), &["account", "remove", "gone", "--json"], "");
+    assert!(!again.status.success(), "removing it twice is an error");
+    assert!(text(&again.stdout).is_empty(), "errors go to stderr, not into the JSON: {}", text(&again.stdout));
+    assert!(text(&again.stderr).contains("no account named \"gone\""), "{}", text(&again.stderr));
+}
+
+#[test]
+fn data_dir_flag_wins_over_sendrow_data_dir() {
+    let from_env = tempfile::tempdir().unwrap();
+    let from_flag = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(from_flag.path())
+        .args(["account", "list", "--json"])
+        .env("SENDROW_DATA_DIR", from_env.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(from_flag.path().join("sendrow.db").exists(), "--data-dir chose the folder");
+    assert!(!from_env.path().join("sendrow.db").exists(), "SENDROW_DATA_DIR was not used");
+}
+
+#[test]
 fn wrong_key_saves_an_inactive_account_and_fails_with_8x8s_reason() {
     require_keychain_session();
     let sim = Sim::start(&[]);
@@ -163,6 +204,38 @@ fn no_keychain_means_a_clear_error_and_nothing_saved() {
     assert!(text(&out.stderr).contains("keychain is not available"), "the keychain is named: {}", text(&out.stderr));
     let list = sendrow(dir.path(), &["account", "list", "--json"], "");
     assert_eq!(text(&list.stdout).trim(), "[]", "no account was saved without its key");
+}
+
+#[tokio::test]
+async fn sim_rate_limit_and_retry_after_flags_take_effect() {
+    // 8x8's default is 1,800 a second: any 429 among five at once is the flag's doing.
+    let sim = Sim::start(&["--rate-limit", "1", "--retry-after", "4"]);
+    let client = reqwest::Client::new();
+    let sends: Vec<_> = (0..5)
+        .map(|i| {
+            let body =
+                serde_json::json!({"destination": "+380671234567", "text": "hi", "clientMessageId": format!("r-{i}")});
+            tokio::spawn(
+                client
+                    .post(format!("{}/api/v1/subaccounts/sandbox_hq/messages", sim.url))
+                    .bearer_auth("sandbox-key")
+                    .json(&body)
+                    .send(),
+            )
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for send in sends {
+        answers.push(send.await.unwrap().unwrap());
+    }
+    let limited: Vec<_> = answers.iter().filter(|a| a.status() == 429).collect();
+    let accepted = answers.iter().filter(|a| a.status() == 200).count();
+    assert!(!limited.is_empty() && accepted >= 1, "some go, the rest are limited: {answers:?}");
+    assert_eq!(accepted + limited.len(), answers.len(), "nothing else happened: {answers:?}");
+    for a in &limited {
+        assert_eq!(a.headers()["retry-after"], "4", "--retry-after sets the header");
+    }
+    assert_eq!(sim.messages().await.len(), accepted, "limited requests queued nothing");
 }
 
 #[tokio::test]

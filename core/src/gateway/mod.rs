@@ -246,15 +246,32 @@ impl Gateway {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
+            .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
         let bytes = response.bytes().await.map_err(|e| transport_error(url, &e, sends))?;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| unreadable_success(url, &e, sends));
         }
         Err(error_from_response(status, &bytes, retry_after))
     }
+}
+
+/// `Retry-After` as RFC 9110 §10.2.3 allows it: delay-seconds or an HTTP-date
+/// (IMF-fixdate, or the obsolete RFC 850 and asctime forms a recipient must
+/// still accept). A date already past means "now". `None` when unreadable.
+fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        // Negative, NaN or too big for a Duration: unreadable, not a panic.
+        return Duration::try_from_secs_f64(secs).ok();
+    }
+    let date =
+        chrono::DateTime::parse_from_rfc2822(value).map(|d| d.with_timezone(&chrono::Utc)).ok().or_else(|| {
+            ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"]
+                .iter()
+                .find_map(|format| chrono::NaiveDateTime::parse_from_str(value, format).ok())
+                .map(|naive| naive.and_utc())
+        })?;
+    Some((date - now).to_std().unwrap_or(Duration::ZERO))
 }
 
 /// A transport failure. Only a failure to connect proves the request never
@@ -343,5 +360,25 @@ mod tests {
         );
         let invalid = error_from_response(StatusCode::BAD_REQUEST, &body(1002, "Invalid MSISDN"), None);
         assert!(!invalid.is_transient() && invalid.code() == Some(1002), "validation errors keep 8x8's code");
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_an_http_date() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-29T18:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let read = |v: &str| parse_retry_after(v, now);
+        assert_eq!(read("3"), Some(Duration::from_secs(3)), "delay-seconds");
+        assert_eq!(read(" 0 "), Some(Duration::ZERO), "zero, with spaces around");
+        assert_eq!(read("Sun, 29 Nov 2026 18:00:07 GMT"), Some(Duration::from_secs(7)), "IMF-fixdate");
+        assert_eq!(read("Sunday, 29-Nov-26 18:00:05 GMT"), Some(Duration::from_secs(5)), "the RFC 850 form");
+        assert_eq!(read("Sun Nov 29 18:00:09 2026"), Some(Duration::from_secs(9)), "the asctime form");
+        assert_eq!(read("Sun, 29 Nov 2026 17:59:00 GMT"), Some(Duration::ZERO), "a date already past means now");
+        assert_eq!(read("-1"), None, "a negative delay is not valid");
+        assert_eq!(read("1e300"), None, "a delay too long for a Duration is unreadable, not a panic");
+        assert_eq!(
+            read("Tue Dec  1 18:00:00 2026"),
+            Some(Duration::from_secs(2 * 86_400)),
+            "asctime pads a one-digit day with a space"
+        );
+        assert_eq!(read("soon"), None, "nonsense is not a delay");
     }
 }

@@ -13,7 +13,8 @@
 //! message) and `POST /_sim/faults` (`{"next": ["timeout", "500"]}` queues
 //! faults for the next send requests, one each, in order).
 //!
-//! Not here: webhooks/DLR callbacks, scheduling, cancellation and exports.
+//! `scheduled` and `expiry` are checked as documented, but a scheduled message
+//! is not held back. Not here: webhooks/DLR callbacks, cancellation and exports.
 
 // Early returns here are whole HTTP responses; boxing them would only add noise
 // to a test server where a few bytes on the stack do not matter.
@@ -47,7 +48,7 @@ pub const SANDBOX_KEY: &str = "sandbox-key";
 /// A fault the simulator can inject into send requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Fault {
-    /// 429 with `Retry-After: 1`; nothing accepted.
+    /// 429 with `Retry-After` ([`SimConfig::retry_after_secs`]); nothing accepted.
     #[serde(rename = "429")]
     TooManyRequests,
     /// 500 with code 2000; nothing accepted.
@@ -87,6 +88,8 @@ pub struct SimConfig {
     pub faults: Vec<Fault>,
     /// Send requests allowed per second per subaccount; `None` is 8x8's 1,800.
     pub rate_limit: Option<u32>,
+    /// The `Retry-After` of every 429, in seconds (8x8's example says 1).
+    pub retry_after_secs: u64,
     /// Destinations (digits, no `+`) whose messages end `undelivered`.
     pub undeliverable: Vec<String>,
     /// Time from one delivery state to the next.
@@ -101,6 +104,7 @@ impl Default for SimConfig {
             fail_rate: 0.0,
             faults: vec![Fault::ServerError],
             rate_limit: None,
+            retry_after_secs: 1,
             undeliverable: Vec::new(),
             delivery_step: Duration::from_secs(1),
         }
@@ -145,6 +149,8 @@ struct Shared {
     next_faults: Mutex<VecDeque<Fault>>,
     // Fixed one-second windows per (subaccount, kind of endpoint).
     windows: Mutex<Windows>,
+    // How far tests have moved the simulator's clock past the real one.
+    clock_offset: Mutex<Duration>,
 }
 
 /// A running simulator; it stops when dropped or on [`Simulator::stop`].
@@ -165,6 +171,7 @@ impl Simulator {
             messages: Mutex::default(),
             next_faults: Mutex::default(),
             windows: Mutex::default(),
+            clock_offset: Mutex::default(),
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = router(shared.clone());
@@ -196,6 +203,13 @@ impl Simulator {
     /// Makes the next send requests meet these faults, one each, in order.
     pub fn queue_faults(&self, faults: impl IntoIterator<Item = Fault>) {
         lock(&self.shared.next_faults).extend(faults);
+    }
+
+    /// Moves the simulator's clock on by `by`: delivery states and rate-limit
+    /// windows see that much more time passed. For tests that must see each
+    /// state without depending on how fast the machine is.
+    pub fn advance_clock(&self, by: Duration) {
+        *lock(&self.shared.clock_offset) += by;
     }
 
     /// Stops serving; requests in flight are dropped.
@@ -242,6 +256,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/subaccounts/{sub}/messages/{umid}", get(message_details))
         .route("/_sim/messages", get(list_messages).delete(clear_messages))
         .route("/_sim/faults", post(queue_faults))
+        // INFERRED: 8x8 documents no 405; its envelope on every error (§4.3)
+        // is kept, with 2001 as for a path it does not serve.
+        .method_not_allowed_fallback(|| async {
+            error(StatusCode::METHOD_NOT_ALLOWED, 2001, "Function not implemented for this HTTP method")
+        })
         .fallback(|| async { error(StatusCode::NOT_FOUND, 2001, "Function not implemented") })
         .with_state(shared)
 }
@@ -258,6 +277,11 @@ fn error(status: StatusCode, code: i64, message: &str) -> Response {
         "timestamp": timestamp,
     });
     (status, Json(body)).into_response()
+}
+
+/// `^[A-Za-z0-9\-._&]{3,50}$`, 8x8's pattern for `{subAccountId}`.
+fn is_subaccount_id(sub: &str) -> bool {
+    (3..=50).contains(&sub.len()) && sub.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._&".contains(&b))
 }
 
 fn too_many(retry_after_secs: u64) -> Response {
@@ -287,16 +311,30 @@ impl Shared {
         if owned.peek().is_none() {
             return Err(unauthenticated());
         }
+        // The path pattern of 8x8's OpenAPI file (§1.2), checked once the key is
+        // known. INFERRED: 400/1000 as for other malformed parameters (§9.3).
+        if !is_subaccount_id(sub) {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                1000,
+                "Invalid parameter: subAccountId must match ^[A-Za-z0-9\\-._&]{3,50}$",
+            ));
+        }
         if !owned.any(|(s, _)| s == sub) {
             return Err(error(StatusCode::UNAUTHORIZED, 1001, "Provided subAccountId doesn't belongs to your account"));
         }
         Ok(())
     }
 
+    /// The real monotonic clock plus what tests advanced it by.
+    fn now(&self) -> Instant {
+        Instant::now() + *lock(&self.clock_offset)
+    }
+
     /// Fixed one-second windows; `limit` requests per window per subaccount.
     fn over_limit(&self, sub: &str, kind: &'static str, limit: u32) -> bool {
+        let now = self.now();
         let mut windows = lock(&self.windows);
-        let now = Instant::now();
         let entry = windows.entry((sub.to_owned(), kind)).or_insert((now, 0));
         if now.duration_since(entry.0) >= Duration::from_secs(1) {
             *entry = (now, 0);
@@ -320,17 +358,17 @@ impl Shared {
         tokio::time::sleep(self.config.latency).await;
         self.authorize(headers, sub)?;
         if self.over_limit(sub, "send", self.config.rate_limit.unwrap_or(1800)) {
-            return Err(too_many(1));
+            return Err(too_many(self.config.retry_after_secs));
         }
         match self.draw_fault() {
-            Some(Fault::TooManyRequests) => Err(too_many(1)),
+            Some(Fault::TooManyRequests) => Err(too_many(self.config.retry_after_secs)),
             Some(Fault::ServerError) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, 2000, "Internal server error")),
             other => Ok(other),
         }
     }
 
     fn record<'a>(&self, sub: &str, accepted: impl Iterator<Item = (&'a Accepted, &'a str)>, batch_id: Option<&str>) {
-        let now = Instant::now();
+        let now = self.now();
         let received_at = Utc::now();
         let mut messages = lock(&self.messages);
         for (accepted, umid) in accepted {
@@ -511,7 +549,7 @@ async fn message_details(
     }
     // 8x8 documents one details request per second per subaccount.
     if s.over_limit(&sub, "details", 1) {
-        return too_many(1);
+        return too_many(s.config.retry_after_secs);
     }
     if uuid::Uuid::parse_str(&umid).is_err() {
         return error(StatusCode::BAD_REQUEST, 1000, "Invalid umid.");
@@ -520,7 +558,7 @@ async fn message_details(
     let Some(m) = found else {
         return error(StatusCode::NOT_FOUND, 1300, "Message not found.");
     };
-    let age = m.accepted_at.elapsed();
+    let age = s.now().saturating_duration_since(m.accepted_at);
     let step = s.config.delivery_step;
     let undeliverable = s.config.undeliverable.iter().any(|d| d.trim_start_matches('+') == m.destination);
     let status = if age < step {

@@ -306,4 +306,18 @@ mod tests {
         assert!(store.delete_account("main").unwrap(), "the account existed");
         assert!(store.account("main").unwrap().is_none(), "and is gone");
     }
+
+    #[test]
+    fn the_database_file_is_in_wal_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mode: String = store.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal", "readers do not block the writer");
+        drop(store);
+        // WAL is a property of the file: a plain connection, as another
+        // process would open, finds it without asking.
+        let other = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let mode: String = other.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal", "the mode is kept in the file");
+    }
 }

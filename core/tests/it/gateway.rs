@@ -86,7 +86,9 @@ async fn single_send_validation_errors_keep_8x8s_code() {
         (sms("+380671234567", "", "v"), 1004),
         (SmsRequest { source: Some("A-very-long-sender-id".into()), ..sms("+380671234567", "hi", "v") }, 1005),
         (SmsRequest { encoding: Some("EBCDIC".into()), ..sms("+380671234567", "hi", "v") }, 1003),
-        (sms("+380671234567", &"x".repeat(1531), "v"), 1004),
+        // 8x8 truncates past 10 parts; only beyond any sensible length does it refuse.
+        (sms("+380671234567", &"x".repeat(153 * 256), "v"), 1004),
+        (sms("+380671234567", "hi", &"c".repeat(351)), 1000),
     ];
     for (request, code) in cases {
         let err = gw.send(&request).await.unwrap_err();
@@ -99,8 +101,120 @@ async fn single_send_validation_errors_keep_8x8s_code() {
 }
 
 #[tokio::test]
-async fn server_errors_and_429_are_transient_with_retry_after() {
+async fn text_past_ten_parts_is_truncated_and_still_sent() {
     let sim = sim().await;
+    let sent = gateway(&sim).send(&sms("+380671234567", &"x".repeat(1531), "t-10")).await.unwrap();
+    assert!(sent.status.is_queued(), "8x8 documents truncation, not refusal: {sent:?}");
+    let recorded = &sim.messages()[0];
+    assert_eq!(recorded.text, "x".repeat(1530), "what goes out is cut to 10 parts of 153 septets");
+    assert_eq!(recorded.sms_count, 10, "and billed as 10 parts");
+}
+
+#[tokio::test]
+async fn references_at_their_length_limits_pass_and_one_more_is_refused() {
+    let sim = sim().await;
+    let gw = gateway(&sim);
+    let at_limit = gw.send(&sms("+380671234567", "hi", &"c".repeat(350))).await.unwrap();
+    assert_eq!(at_limit.client_message_id.map(|c| c.len()), Some(350), "350 characters are allowed (since Dec 2025)");
+
+    let batch = |id: &str| BatchRequest {
+        messages: vec![sms("+380671234567", "hi", "b-1")],
+        client_batch_id: Some(id.into()),
+        include_messages_in_response: true,
+    };
+    let ok = gw.send_batch(&batch(&"b".repeat(20))).await.unwrap();
+    assert_eq!(ok.client_batch_id.map(|c| c.len()), Some(20), "a 20-character clientBatchId is echoed");
+    let err = gw.send_batch(&batch(&"b".repeat(21))).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Rejected { status: 400, code: 3014, ref message } if message == "Too long ClientBatchId"),
+        "a 21-character clientBatchId refuses the whole batch: {err:?}"
+    );
+    assert_eq!(sim.messages().len(), 2, "the refused batch queued nothing");
+}
+
+#[tokio::test]
+async fn batches_need_one_to_ten_thousand_messages() {
+    let sim = sim().await;
+    let gw = gateway(&sim);
+    let batch = |n: usize| BatchRequest {
+        messages: (0..n).map(|i| sms("+380671234567", "hi", &format!("n-{i}"))).collect(),
+        client_batch_id: None,
+        include_messages_in_response: false,
+    };
+    let empty = gw.send_batch(&batch(0)).await.unwrap_err();
+    assert!(
+        matches!(empty, Error::Rejected { status: 400, code: 3012, ref message } if message == "Missed messages"),
+        "an empty batch: {empty:?}"
+    );
+    let over = gw.send_batch(&batch(10_001)).await.unwrap_err();
+    assert!(
+        matches!(over, Error::Rejected { status: 400, code: 1100, ref message } if message == "Bulk limit reached"),
+        "10,001 messages: {over:?}"
+    );
+    assert!(sim.messages().is_empty(), "neither queued anything");
+    let full = gw.send_batch(&batch(10_000)).await.unwrap();
+    assert_eq!((full.accepted_count, full.rejected_count), (10_000, 0), "10,000 is the documented maximum");
+    assert!(full.messages.is_none(), "without includeMessagesInResponse, messages is null");
+}
+
+#[tokio::test]
+async fn rejected_batch_items_carry_8x8s_documented_words() {
+    let sim = sim().await;
+    let batch = BatchRequest {
+        messages: vec![
+            sms("+380671234567", &"x".repeat(153 * 256), "w-text"),
+            SmsRequest { source: Some("Seventeen-chars-1".into()), ..sms("+380671234567", "hi", "w-source") },
+            sms("+380671234567", "hi", "w-ok"),
+        ],
+        client_batch_id: None,
+        include_messages_in_response: true,
+    };
+    let answer = gateway(&sim).send_batch(&batch).await.unwrap();
+    assert_eq!((answer.accepted_count, answer.rejected_count), (1, 2), "{answer:?}");
+    let items = answer.messages.unwrap();
+    let status = |id: &str| items.iter().find(|m| m.client_message_id.as_deref() == Some(id)).unwrap().status.clone();
+    assert_eq!(status("w-text").code, "REJECTED");
+    assert_eq!(status("w-text").description, "Invalid Text value. Reached max allowed limit", "text beyond any limit");
+    assert_eq!(status("w-source").code, "REJECTED");
+    assert_eq!(status("w-source").description, "Invalid Source value. Reached max allowed limit", "a 17-char source");
+    assert!(status("w-ok").is_queued(), "the good item still goes");
+}
+
+#[tokio::test]
+async fn a_subaccount_id_outside_8x8s_pattern_is_refused_after_the_key() {
+    let sim = sim().await;
+    let err = gateway_as(&sim, "a b", SANDBOX_KEY).send(&sms("+380671234567", "x", "p")).await.unwrap_err();
+    assert!(matches!(err, Error::Rejected { status: 400, code: 1000, .. }), "a space is not allowed: {err:?}");
+    let bad_key = gateway_as(&sim, "ab", "wrong").send(&sms("+380671234567", "x", "p")).await.unwrap_err();
+    assert!(matches!(bad_key, Error::BadKey { code: 1200, .. }), "the key is checked first: {bad_key:?}");
+}
+
+#[tokio::test]
+async fn status_of_an_unknown_or_malformed_umid_is_a_typed_rejection() {
+    let sim = sim_with(SimConfig {
+        accounts: vec![(SANDBOX_SUBACCOUNT.into(), SANDBOX_KEY.into()), ("second_hq".into(), SANDBOX_KEY.into())],
+        ..SimConfig::default()
+    })
+    .await;
+    // One details request per second per subaccount: each look uses its own.
+    let unknown = gateway(&sim).message_status("0f6b7c1e-0000-4000-8000-000000000000").await.unwrap_err();
+    match &unknown {
+        Error::Rejected { status: 404, code: 1300, message } => assert_eq!(message, "Message not found."),
+        other => panic!("an unknown umid is 404/1300, got {other:?}"),
+    }
+    assert!(!unknown.is_transient() && !unknown.rejects_account(), "not found is neither a retry nor a bad key");
+    let malformed = gateway_as(&sim, "second_hq", SANDBOX_KEY).message_status("not-a-umid").await.unwrap_err();
+    match &malformed {
+        Error::Rejected { status: 400, code: 1000, message } => assert_eq!(message, "Invalid umid."),
+        other => panic!("a malformed umid is 400/1000, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn server_errors_and_429_are_transient_with_retry_after() {
+    // Not 8x8's usual 1 s, which the gateway also assumes when the header is
+    // missing: only reading the header can give 3.
+    let sim = sim_with(SimConfig { retry_after_secs: 3, ..SimConfig::default() }).await;
     sim.queue_faults([Fault::ServerError, Fault::TooManyRequests]);
     let gw = gateway(&sim);
     let server = gw.send(&sms("+380671234567", "x", "a")).await.unwrap_err();
@@ -109,8 +223,8 @@ async fn server_errors_and_429_are_transient_with_retry_after() {
     let limited = gw.send(&sms("+380671234567", "x", "a")).await.unwrap_err();
     match limited {
         Error::RateLimited { retry_after, ref message } => {
-            assert_eq!(retry_after, Duration::from_secs(1), "Retry-After is read from the header");
-            assert!(message.starts_with("Quota exceeded"), "8x8's words: {message}");
+            assert_eq!(retry_after, Duration::from_secs(3), "Retry-After is read from the header");
+            assert_eq!(message, "Quota exceeded. Please try again in 3 second(s).", "8x8's words");
         }
         other => panic!("expected a rate limit, got {other:?}"),
     }
@@ -128,6 +242,14 @@ async fn rate_limit_answers_429_past_the_configured_rate() {
     let outcomes = [a, b, c];
     let limited = outcomes.iter().filter(|o| matches!(o, Err(Error::RateLimited { .. }))).count();
     assert_eq!(limited, 1, "the third request in the window is refused: {outcomes:?}");
+    let waits: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Err(Error::RateLimited { retry_after, .. }) => Some(*retry_after),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(waits, [Duration::from_secs(1)], "8x8's example wait by default");
     assert_eq!(sim.messages().len(), 2, "limited requests queued nothing");
 }
 
@@ -180,6 +302,15 @@ async fn delivery_state_starts_queued_and_ends_delivered_or_undelivered() {
     let pending = gateway(&slow).send(&sms("+380671234567", "x", "d-0")).await.unwrap();
     let fresh = gateway(&slow).message_status(&pending.umid).await.unwrap();
     assert_eq!(fresh.status.state, "queued", "a message starts queued");
+    // The simulator's clock, not the wall clock, moves it on; a new hour is
+    // also a new window for the one-look-per-second limit.
+    slow.advance_clock(Duration::from_secs(3600));
+    let handed_over = gateway(&slow).message_status(&pending.umid).await.unwrap();
+    assert_eq!(handed_over.status.state, "sent", "after one step it is with the operator");
+    assert_eq!(handed_over.status.detail.as_deref(), Some("delivered_to_operator"), "with 8x8's detail");
+    slow.advance_clock(Duration::from_secs(3600));
+    let done = gateway(&slow).message_status(&pending.umid).await.unwrap();
+    assert_eq!(done.status.state, "delivered", "after two steps it has arrived");
 
     let fast = sim_with(SimConfig {
         accounts: vec![(SANDBOX_SUBACCOUNT.into(), SANDBOX_KEY.into()), ("second_hq".into(), SANDBOX_KEY.into())],

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod connection_spec;
+mod delivery;
 mod gateway;
 mod google;
 mod google_rows;
@@ -12,6 +13,7 @@ mod local_time;
 mod optout;
 mod run;
 mod scheduler;
+mod simulator;
 mod sources;
 mod tidy;
 

@@ -250,6 +250,22 @@ async fn opted_out_numbers_are_skipped_with_that_reason() {
     assert_eq!(entry.reason.as_deref(), Some("the number is on the opt-out list"), "the reason is kept");
 }
 
+/// The simulator, like 8x8, truncates text past 10 parts and sends it; only
+/// Sendrow's composer stands between a long template and a cut-off SMS.
+#[tokio::test]
+async fn text_over_ten_parts_is_never_sent() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567", "2,Ivan,0501112233"]);
+    // 1,530 septets fill 10 parts exactly; the name tips Olena's into an 11th.
+    let filler = "x".repeat(1530 - "Ivan".len());
+    shop.add(serde_json::json!({"message": format!("{{{{Name}}}}{filler}")})).await.unwrap();
+    let run = shop.run(&quick()).await;
+    assert_eq!((run.sent, run.skipped), (1, 1), "the 11-part message is held back: {run:?}");
+    assert_eq!(shop.destinations(), vec!["380501112233"], "8x8 saw only the 10-part one");
+    let entry = shop.core.history("Orders").unwrap().into_iter().find(|e| e.row_key == "1").unwrap();
+    assert!(entry.reason.as_deref().unwrap_or("").contains("needs 11 parts"), "with why: {entry:?}");
+}
+
 #[tokio::test]
 async fn rows_found_in_quiet_hours_wait_for_their_end() {
     let shop = Shop::open().await;
