@@ -499,7 +499,7 @@ pub enum Error {
     #[error("listing tabs needs the Sheets API; paste the tab's address (with #gid=…) instead")]
     TabsNeedApi,
     /// 429 beyond the retries.
-    #[error("Google asks Sendrow to slow down ({message}); Sendrow tries again after {} s", retry_after.as_secs())]
+    #[error("Google asked Sendrow to slow down ({message}; wait {} s): nothing was sent, and the next run reads the sheet again", retry_after.as_secs())]
     RateLimited {
         /// How long Google asked to wait (or our own back-off).
         retry_after: Duration,
