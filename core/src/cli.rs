@@ -595,12 +595,23 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
             if let Some(size) = std::env::var("SENDROW_BATCH_SIZE").ok().and_then(|v| v.parse().ok()) {
                 options.retry.batch_size = size;
             }
-            let summary = core.run(&name, &options).await?;
+            let asked = chrono::Utc::now().to_rfc3339();
+            let summary = match core.run(&name, &options).await {
+                Ok(summary) => summary,
+                Err(e) => {
+                    // A run that stopped part-way still says what it did.
+                    let recorded = core.connection_view(&name).ok().and_then(|c| c.last_run);
+                    if let Some(run) = recorded.filter(|r| json && r.started_at >= asked) {
+                        print_json(&run);
+                    }
+                    return Err(e);
+                }
+            };
             if json {
                 print_json(&summary);
             } else {
                 say!(
-                    "{name}: {} new row(s) ({} already had their SMS); sent {}, rejected {}, failed {}, skipped {}, unknown {}, held {}, waiting {}.",
+                    "{name}: {} new row(s) ({} already had their SMS); sent {}, rejected {}, failed {}, skipped {}, unknown {}, held {}, waiting {}, left for the next run {}.",
                     summary.new_rows,
                     summary.already_sent,
                     summary.sent,
@@ -609,7 +620,8 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
                     summary.skipped,
                     summary.unknown,
                     summary.held,
-                    summary.waiting
+                    summary.waiting,
+                    summary.pending
                 );
                 if let Some(cost) = summary.cost {
                     say!("{} segment(s) queued, costing {}.", summary.segments, amount(cost));

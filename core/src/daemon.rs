@@ -140,6 +140,11 @@ pub fn start(
         }
         let mut deliveries = tokio::time::interval(DELIVERY_CHECK_EVERY);
         deliveries.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // A pass asks 8x8 once a second per subaccount and can take minutes:
+        // it runs beside this loop, one at a time, so shutdown and reloads
+        // never wait for it. Stopping it mid-pass loses nothing (it only
+        // reads from 8x8, and each answer is recorded in one statement).
+        let mut checking: Option<tokio::task::JoinHandle<()>> = None;
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -154,9 +159,17 @@ pub fn start(
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 _ = deliveries.tick() => {
-                    let _ = keeper_core.check_deliveries(Utc::now(), &PollSettings::default()).await;
+                    if checking.as_ref().is_none_or(|pass| pass.is_finished()) {
+                        let core = keeper_core.clone();
+                        checking = Some(tokio::spawn(async move {
+                            let _ = core.check_deliveries(Utc::now(), &PollSettings::default()).await;
+                        }));
+                    }
                 }
             }
+        }
+        if let Some(pass) = checking {
+            pass.abort();
         }
         let _ = stop_tx.send(true);
         let _ = engine.await;

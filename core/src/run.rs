@@ -76,6 +76,9 @@ pub struct RunSummary {
     pub held: usize,
     /// Rows waiting for quiet hours to end.
     pub waiting: usize,
+    /// Messages found but not sent yet, left for the next run (8x8 failed
+    /// part-way, or the account was refused).
+    pub pending: usize,
     /// Something the user should look at (e.g. the sheet came back empty).
     pub warning: Option<String>,
     /// Why the run could not do its work.
@@ -246,6 +249,8 @@ impl Core {
         let started = Utc::now();
         let mut summary = RunSummary { started_at: started.to_rfc3339(), ..RunSummary::default() };
         let outcome = self.run_inner(&stored, &spec, options, &mut summary).await;
+        // What is left for the next run (a chunk failed, the key was refused).
+        summary.pending = self.store().count_status(stored.id, EntryStatus::Pending)?;
         summary.finished_at = Utc::now().to_rfc3339();
         if let Err(e) = &outcome {
             summary.error = Some(e.to_string());
@@ -326,7 +331,11 @@ impl Core {
         if options.release_held {
             self.store().release_held(stored.id, EntryStatus::Pending, now_utc)?;
         }
-        if quiet_until.is_some() {
+        if let Some(until) = quiet_until {
+            // Everything due now waits for this window's end, so the
+            // scheduler's wake-up always lies ahead (after a sleep through
+            // the last end, a clock change, or released held rows).
+            summary.waiting = self.store().defer_until(stored.id, until, now_utc)?;
             return Ok(());
         }
         self.send_pending(stored, spec, options, summary, Claim::Due).await
@@ -514,7 +523,9 @@ impl Core {
                 crate::gateway::Error::BadKey { code: refusal.code.unwrap_or(1200), message: refusal.reason.clone() };
             self.mark_account_refused(&account.name, &err)?;
         }
-        let sent = self.store().entries(&[id])?.remove(0);
+        let sent = self.store().entries(&[id])?.pop().ok_or_else(|| {
+            Error::Invalid(format!("{name:?} was removed while its test SMS was being sent; it is not in any history"))
+        })?;
         // What may have reached the customer counts too: an `unknown` test
         // makes the row `unknown`, for a person to resolve, never a resend.
         let counts = matches!(sent.status, EntryStatus::Queued | EntryStatus::Unknown)

@@ -201,16 +201,26 @@ async fn send_chunk(
         failures += 1;
         match wait {
             Some(wait) if failures < policy.max_attempts => tokio::time::sleep(wait).await,
-            _ => return (ChunkResult::Outcomes(chunk.iter().map(|e| (e.id, final_outcome(&err))).collect()), requests),
+            _ => {
+                let single = chunk.len() == 1;
+                return (
+                    ChunkResult::Outcomes(chunk.iter().map(|e| (e.id, final_outcome(&err, single))).collect()),
+                    requests,
+                );
+            }
         }
     }
 }
 
 /// The outcome for every entry of a chunk whose request failed for good.
-fn final_outcome(err: &gateway::Error) -> Outcome {
+/// Only a single message 8x8 found invalid (400) is `rejected` for good: a
+/// refusal of a whole batch, or any other 4xx, says nothing against each
+/// message, so they stay `failed` for the next run (and pause the connection
+/// with 8x8's words if it keeps happening).
+fn final_outcome(err: &gateway::Error, single: bool) -> Outcome {
     match err {
         gateway::Error::Ambiguous { .. } => Outcome::Unknown { reason: err.to_string() },
-        gateway::Error::Rejected { code, message, .. } => {
+        gateway::Error::Rejected { status: 400, code, message } if single => {
             Outcome::Rejected { code: Some(*code), description: message.clone() }
         }
         _ => Outcome::Failed { reason: err.to_string() },
@@ -245,6 +255,22 @@ fn match_responses(chunk: &[Entry], responses: Vec<gateway::SmsResponse>) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_single_message_8x8_found_invalid_is_rejected_for_good() {
+        let refused = |status| gateway::Error::Rejected { status, code: 1002, message: "Invalid destination".into() };
+        assert!(
+            matches!(final_outcome(&refused(400), true), Outcome::Rejected { code: Some(1002), .. }),
+            "one message, 400: that message is invalid"
+        );
+        assert!(
+            matches!(final_outcome(&refused(400), false), Outcome::Failed { .. }),
+            "a whole batch refused says nothing against each message: failed, tried again, paused if it persists"
+        );
+        assert!(matches!(final_outcome(&refused(403), true), Outcome::Failed { .. }), "403 is not about the message");
+        let cut = gateway::Error::Ambiguous { url: "http://127.0.0.1/".into(), reason: "reset".into() };
+        assert!(matches!(final_outcome(&cut, false), Outcome::Unknown { .. }), "ambiguous stays unknown");
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

@@ -236,3 +236,33 @@ async fn template_times_follow_the_machines_time_zone() {
         "8x8 got local time {sent:?}, between {before} and {after}"
     );
 }
+
+/// A run stopped part-way (here 8x8 refuses the key) still prints what it
+/// did as JSON, with the error and what is left for the next run, and exits
+/// non-zero with the reason on stderr.
+#[tokio::test]
+async fn a_run_stopped_by_a_refused_key_still_prints_its_summary() {
+    require_keychain_session();
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let add =
+        sendrow(d, &["account", "add", "main", "--subaccount", "sandbox_hq", "--base-url", &sim.url], "revoked-key");
+    assert!(!add.status.success(), "a wrong key is saved as inactive: {}", text(&add.stdout));
+    std::fs::write(d.join("orders.csv"), "ID,Phone\n1,0671234567\n2,0501112233\n").unwrap();
+    let spec = serde_json::json!({"name": "Orders", "source": {"type": "csv", "path": "orders.csv"},
+        "row_key": {"column": "ID"}, "start_from": "all_rows", "account": "main", "phone_field": "Phone",
+        "message": "Order {{ID}}"});
+    std::fs::write(d.join("spec.json"), spec.to_string()).unwrap();
+    let saved = sendrow(d, &["connection", "add", "--file", d.join("spec.json").to_str().unwrap()], "");
+    assert!(saved.status.success(), "the connection is saved: {}", text(&saved.stderr));
+
+    let run = sendrow(d, &["run", "Orders", "--json"], "");
+    assert!(!run.status.success(), "a refused key fails the run");
+    assert!(text(&run.stderr).contains("8x8 refused the account"), "stderr says why: {}", text(&run.stderr));
+    let summary = json(&run);
+    assert_eq!((summary["new_rows"].as_u64(), summary["sent"].as_u64()), (Some(2), Some(0)), "{summary}");
+    assert_eq!(summary["pending"], 2, "both rows are kept for the next run, not lost: {summary}");
+    assert!(summary["error"].as_str().is_some_and(|e| e.contains("main")), "the error names the account: {summary}");
+    assert!(sim.messages().await.is_empty(), "8x8 accepted nothing");
+}

@@ -385,6 +385,26 @@ impl Store {
         Ok(found)
     }
 
+    /// Quiet hours: every `pending` or `waiting` entry of the connection
+    /// waits until `until`. Returns how many wait.
+    pub fn defer_until(&self, connection_id: i64, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<usize, Error> {
+        Ok(self.conn().execute(
+            "UPDATE messages SET status = 'waiting', not_before = ?2, reason = 'quiet hours', updated_at = ?3
+             WHERE connection_id = ?1 AND is_test = 0 AND status IN ('pending', 'waiting')",
+            params![connection_id, until.to_rfc3339(), now.to_rfc3339()],
+        )?)
+    }
+
+    /// How many of the connection's real entries have `status`.
+    pub fn count_status(&self, connection_id: i64, status: EntryStatus) -> Result<usize, Error> {
+        let n: i64 = self.conn().query_row(
+            "SELECT count(*) FROM messages WHERE connection_id = ?1 AND is_test = 0 AND status = ?2",
+            params![connection_id, status.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
     /// When the connection's earliest message held back by quiet hours may go out.
     pub fn earliest_waiting(&self, connection_id: i64) -> Result<Option<DateTime<Utc>>, Error> {
         let first: Option<String> = self.conn().query_row(

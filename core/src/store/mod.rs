@@ -190,7 +190,13 @@ fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
 /// Applies the pending migrations up to `target` (a count) in one transaction:
 /// either the schema reaches `target` or nothing changes.
 fn migrate(conn: &mut Connection, target: usize) -> Result<(), Error> {
-    let tx = conn.transaction()?;
+    if user_version(conn)? as usize >= target {
+        return Ok(());
+    }
+    // IMMEDIATE: the app and a CLI upgrading the same file at once take
+    // turns (the second finds the work done) instead of one failing as
+    // "database is locked" when its read lock cannot become a write lock.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let current = user_version(&tx)? as usize;
     for sql in &MIGRATIONS[current.min(target)..target] {
         tx.execute_batch(sql)?;
@@ -243,12 +249,53 @@ mod tests {
                     )
                     .unwrap();
                 }
+                if start >= 5 {
+                    // A message 8x8 queued, and one still pending, from before `queued_at`.
+                    conn.execute_batch(
+                        "INSERT INTO connections (id, name, spec, created_at, updated_at)
+                         VALUES (1, 'Orders', '{}', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00');
+                         INSERT INTO messages (connection_id, row_key, text, client_message_id, status, umid,
+                                               created_at, updated_at)
+                         VALUES (1, 'A', 'hi', 'sr-1-1', 'queued', 'u-1', '2026-01-01T00:00:00+00:00',
+                                 '2026-01-02T00:00:00+00:00'),
+                                (1, 'B', 'hi', 'sr-1-2', 'pending', NULL, '2026-01-01T00:00:00+00:00',
+                                 '2026-01-02T00:00:00+00:00');",
+                    )
+                    .unwrap();
+                }
+                if start >= 7 {
+                    conn.execute(
+                        "INSERT INTO runs (connection_id, started_at, finished_at, sent)
+                         VALUES (1, '2026-01-02T00:00:00+00:00', '2026-01-02T00:00:01+00:00', 1)",
+                        [],
+                    )
+                    .unwrap();
+                }
             }
             let store = Store::open(dir.path()).unwrap();
             assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION, "migrated from version {start}");
             if start >= 1 {
                 let old = store.account("old").unwrap().expect("the account written at the old version survives");
                 assert_eq!(old.region, Some(Region::Apac), "columns keep their meaning across versions");
+            }
+            if start >= 5 {
+                let queued_at: Vec<Option<String>> = store
+                    .conn()
+                    .prepare("SELECT queued_at FROM messages ORDER BY id")
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                assert_eq!(
+                    queued_at,
+                    [Some("2026-01-02T00:00:00+00:00".to_owned()), None],
+                    "an old queued message counts its receipts from its last change, a pending one from nothing"
+                );
+            }
+            if start >= 7 {
+                let run = store.last_run(1).unwrap().expect("the old run survives");
+                assert_eq!((run.sent, run.segments, run.cost, run.pending), (1, 0, None, 0), "new columns default");
             }
             store.set_setting("language", &serde_json::json!("uk")).unwrap();
             assert_eq!(store.setting("language").unwrap(), Some(serde_json::json!("uk")), "latest tables usable");

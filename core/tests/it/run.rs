@@ -287,6 +287,27 @@ async fn rows_found_in_quiet_hours_wait_for_their_end() {
 }
 
 #[tokio::test]
+async fn a_run_inside_quiet_hours_moves_every_due_message_to_the_end_of_this_window() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567"]);
+    shop.add(serde_json::json!({"quiet_hours": {"from": "21:00", "to": "08:00"}, "flood_limit": 1})).await.unwrap();
+    shop.run(&RunOptions { now: kyiv(2026, 5, 1, 22, 30), ..quick() }).await;
+    // The laptop slept through 08:00 and wakes at 22:00 the next evening,
+    // when two more orders have come in (over the flood limit of 1).
+    shop.write(&["1,Olena,0671234567", "2,Ivan,0501112233", "3,Petro,0931234567"]);
+    let next_night = shop.run(&RunOptions { now: kyiv(2026, 5, 2, 22, 0), release_held: true, ..quick() }).await;
+    assert_eq!((next_night.sent, next_night.waiting), (0, 3), "all three wait, the released flood too: {next_night:?}");
+    let job = shop.core.jobs().unwrap().into_iter().find(|j| j.name == "Orders").unwrap();
+    assert_eq!(
+        job.waiting_until,
+        Some(kyiv(2026, 5, 3, 8, 0).with_timezone(&chrono::Utc)),
+        "the wake-up is this window's end, after the run, not yesterday's 08:00 that the scheduler would skip"
+    );
+    let morning = shop.run(&RunOptions { now: kyiv(2026, 5, 3, 8, 0), ..quick() }).await;
+    assert_eq!(morning.sent, 3, "at 08:00 all three go out: {morning:?}");
+}
+
+#[tokio::test]
 async fn a_refused_key_pauses_the_connection_before_consuming_rows() {
     let shop = Shop::open().await;
     shop.write(&["1,Olena,0671234567", "2,Ivan,0501112233"]);

@@ -6,6 +6,7 @@ ALTER TABLE messages ADD COLUMN queued_at TEXT;
 UPDATE messages SET queued_at = updated_at WHERE status = 'queued';
 
 -- What a run's queued messages cost: their segments, and the price when the
--- connection has one.
+-- connection has one; and what it left pending for the next run.
 ALTER TABLE runs ADD COLUMN segments INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN cost REAL;
+ALTER TABLE runs ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
