@@ -488,6 +488,7 @@ impl Core {
                 composed.reason.clone().unwrap_or_else(|| composed.status.as_str().into())
             )));
         }
+        let own = own_phone.as_deref() == Some(phone.as_str());
         let entry = NewEntry {
             row_key: row_key.clone(),
             row_line: Some(line as i64),
@@ -495,7 +496,7 @@ impl Core {
             text: composed.text.clone(),
             status: EntryStatus::Pending,
             reason: Some("test send".into()),
-            is_test: true,
+            is_test: !own,
             not_before: None,
         };
         // Everything that can refuse comes before the entry exists, and the
@@ -505,18 +506,29 @@ impl Core {
         let gateway = self.gateway(&account)?;
         let sender = spec.sender_id()?;
         let (id, delivery) = {
+            // A run of this connection through this `Core` waits meanwhile.
+            let turn = self.run_turn(name);
+            let _turn = turn.lock().await;
             let _sending = self.start_sending()?;
-            let id = self.store().insert_entries(stored.id, &[entry], Utc::now())?[0];
-            let claimed = self.store().claim_one(id, Utc::now())?.into_iter().collect::<Vec<_>>();
+            // To the row's own phone the test is the row's SMS: its real
+            // ledger entry is claimed before the request, so neither a run
+            // (here or in another process) nor a crash can text the customer
+            // a second time.
+            let claimed = self.store().insert_claimed(stored.id, &entry, Utc::now())?.ok_or_else(|| {
+                Error::Invalid(format!(
+                    "row {index} (line {line}) already has its SMS, so a test to {phone} would text this customer \
+                     twice; send the test to your own phone instead (--to on the command line)"
+                ))
+            })?;
             let delivery = send::deliver(
                 self.store(),
                 &gateway,
-                &claimed,
+                std::slice::from_ref(&claimed),
                 sender.as_ref().map(|s| s.as_str()),
                 &RetryPolicy::default(),
             )
             .await?;
-            (id, delivery)
+            (claimed.id, delivery)
         };
         if let Some(refusal) = &delivery.account_refused {
             let err =
@@ -526,12 +538,10 @@ impl Core {
         let sent = self.store().entries(&[id])?.pop().ok_or_else(|| {
             Error::Invalid(format!("{name:?} was removed while its test SMS was being sent; it is not in any history"))
         })?;
-        // What may have reached the customer counts too: an `unknown` test
-        // makes the row `unknown`, for a person to resolve, never a resend.
-        let counts = matches!(sent.status, EntryStatus::Queued | EntryStatus::Unknown)
-            && own_phone.as_deref() == Some(phone.as_str());
-        if counts {
-            self.store().record_test_as_row_message(&sent, Utc::now())?;
+        let counts = own && matches!(sent.status, EntryStatus::Queued | EntryStatus::Unknown);
+        if own {
+            // The history shows the test as a test too.
+            self.store().record_test_copy(&sent, Utc::now())?;
         }
         Ok(TestSend {
             row: row_key,

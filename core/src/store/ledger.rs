@@ -7,7 +7,7 @@
 //! becomes `unknown` at start-up and is never resent without a person.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, params_from_iter, TransactionBehavior};
+use rusqlite::{params, params_from_iter, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use super::{Error, Store};
@@ -588,37 +588,48 @@ impl Store {
         Ok(())
     }
 
-    /// A test send to the row's own phone that 8x8 queued, or that may have
-    /// gone out (`unknown`), becomes the row's message with that status, so
-    /// no run texts that customer again. Returns whether the row had no real
-    /// entry yet.
-    pub fn record_test_as_row_message(&self, test: &Entry, now: DateTime<Utc>) -> Result<bool, Error> {
-        let reason = match test.status {
-            EntryStatus::Queued => "sent by the test send",
-            EntryStatus::Unknown => "the test send to this number may or may not have gone out",
-            _ => return Ok(false),
-        };
-        let entry = NewEntry {
-            row_key: test.row_key.clone(),
-            row_line: test.row_line,
-            phone: test.phone.clone(),
-            text: test.text.clone(),
-            status: EntryStatus::Pending,
-            reason: None,
-            is_test: false,
+    /// Writes `entry` already claimed (`sending`, one attempt) in one
+    /// transaction, so no other process's run can claim it first. `None`
+    /// when the row already has a real entry.
+    pub fn insert_claimed(
+        &self,
+        connection_id: i64,
+        entry: &NewEntry,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Entry>, Error> {
+        self.write(|tx| {
+            let Some((id, _)) = insert_entries_tx(tx, connection_id, std::slice::from_ref(entry), now)?.pop() else {
+                return Ok(None);
+            };
+            let mut stmt = tx.prepare(&format!(
+                "UPDATE messages SET status = 'sending', attempts = 1 WHERE id = ?1 RETURNING {COLUMNS}"
+            ))?;
+            Ok(stmt.query_row([id], from_row).optional()?)
+        })
+    }
+
+    /// The history's record of a test send that was the row's own SMS: a
+    /// test entry with the same outcome (the real entry is what counts).
+    pub fn record_test_copy(&self, sent: &Entry, now: DateTime<Utc>) -> Result<(), Error> {
+        let copy = NewEntry {
+            row_key: sent.row_key.clone(),
+            row_line: sent.row_line,
+            phone: sent.phone.clone(),
+            text: sent.text.clone(),
+            status: sent.status,
+            reason: Some("test send, to the row's own phone: it is the row's SMS".into()),
+            is_test: true,
             not_before: None,
         };
+        // No umid on the copy: delivery is asked for (and shown) once, on the row's entry.
         self.write(|tx| {
-            let ids = insert_entries_tx(tx, test.connection_id, &[entry], now)?;
-            for (id, _) in &ids {
+            for (id, _) in insert_entries_tx(tx, sent.connection_id, &[copy], now)? {
                 tx.execute(
-                    "UPDATE messages SET status = ?3, umid = ?2, attempts = 1, reason = ?4,
-                            queued_at = CASE WHEN ?3 = 'queued' THEN ?5 END
-                     WHERE id = ?1",
-                    params![id, test.umid, test.status.as_str(), reason, now.to_rfc3339()],
+                    "UPDATE messages SET error_code = ?2, attempts = ?3 WHERE id = ?1",
+                    params![id, sent.error_code, sent.attempts],
                 )?;
             }
-            Ok(!ids.is_empty())
+            Ok(())
         })
     }
 

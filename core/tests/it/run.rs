@@ -438,6 +438,32 @@ async fn a_test_send_that_may_have_reached_the_row_makes_the_row_unknown_not_res
 }
 
 #[tokio::test]
+async fn a_test_send_and_a_run_of_another_process_text_the_customer_once() {
+    // 8x8 takes its time, so the run below starts while the test is on the wire.
+    let shop =
+        Shop::with_sim(sim_with(SimConfig { latency: Duration::from_millis(400), ..SimConfig::default() }).await).await;
+    shop.write(&["1,Olena,0671234567"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    // The window's test send, and a `sendrow run` from a terminal on the same folder.
+    let cli = Core::open(&shop.dir.path().join("data"), shop.secrets.clone()).unwrap();
+    let test = shop.core.test_send("Orders", None, None);
+    let run = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        cli.run("Orders", &quick()).await
+    };
+    let (test, run) = tokio::join!(test, run);
+    let sent_by_test = test.map(|t| t.status == EntryStatus::Queued).unwrap_or(false);
+    let sent_by_run = run.unwrap().sent;
+    assert_eq!(shop.sim.messages().len(), 1, "Olena got one SMS (test: {sent_by_test}, run sent {sent_by_run})");
+    let again = shop.core.test_send("Orders", None, None).await.unwrap_err().to_string();
+    assert!(
+        again.contains("already has its SMS") && again.contains("--to"),
+        "a second test to her phone is refused with what to do instead: {again}"
+    );
+    assert_eq!(shop.sim.messages().len(), 1, "still one");
+}
+
+#[tokio::test]
 async fn a_test_send_never_texts_an_opted_out_number() {
     let shop = Shop::open().await;
     shop.core.add_optout("+380671234567", Country::parse("UA").unwrap(), None).unwrap();
