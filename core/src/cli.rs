@@ -623,6 +623,9 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
                     summary.waiting,
                     summary.pending
                 );
+                if summary.incomplete > 0 {
+                    say!("{} row(s) have no phone number yet; the next run looks at them again.", summary.incomplete);
+                }
                 if let Some(cost) = summary.cost {
                     say!("{} segment(s) queued, costing {}.", summary.segments, amount(cost));
                 }

@@ -68,7 +68,8 @@ pub struct RunSummary {
     pub rejected: usize,
     /// Transient failures, retried next run.
     pub failed: usize,
-    /// Rows not sent on purpose (bad phone, opted out, too long, …).
+    /// Rows not sent on purpose (bad phone, opted out, too long, …),
+    /// counting the `incomplete` ones, skipped this time only.
     pub skipped: usize,
     /// Messages that may or may not have gone out.
     pub unknown: usize,
@@ -79,6 +80,9 @@ pub struct RunSummary {
     /// Messages found but not sent yet, left for the next run (8x8 failed
     /// part-way, or the account was refused).
     pub pending: usize,
+    /// Rows without a phone number yet: not taken, looked at again by the
+    /// next run (a row still being typed). Not in `new_rows`.
+    pub incomplete: usize,
     /// Something the user should look at (e.g. the sheet came back empty).
     pub warning: Option<String>,
     /// Why the run could not do its work.
@@ -272,7 +276,7 @@ impl Core {
         // Entries a crashed process left in `sending` may have gone out.
         lock::when_nobody_sends(self.data_dir(), || Ok(self.store().recover_interrupted(now_utc)?))?;
         let template = spec.template()?;
-        let observation = self.observe(stored, spec, None, now_utc).await?;
+        let mut observation = self.observe(stored, spec, None, now_utc).await?;
         summary.warning = observation.warning().map(str::to_owned);
 
         if let Some(pause) = observation.pause() {
@@ -283,6 +287,18 @@ impl Core {
 
         let optouts = self.store().optout_set()?;
         let composed = Self::compose_new(spec, &template, &observation, &optouts, &now)?;
+        // A row without a phone number yet is most likely still being typed
+        // (a sheet fills a row cell by cell): it is not taken now, so the
+        // next read finds it again, complete, instead of skipping it for good.
+        let incomplete: HashSet<String> = composed
+            .iter()
+            .filter(|(_, _, c)| c.status == Status::MissingPhone)
+            .map(|(key, _, _)| key.clone())
+            .collect();
+        observation.hold_back(&incomplete);
+        let composed: Vec<_> = composed.into_iter().filter(|(key, _, _)| !incomplete.contains(key)).collect();
+        summary.incomplete = incomplete.len();
+        summary.skipped = incomplete.len();
         summary.new_rows = composed.len();
         let quiet_until = spec.quiet_hours.as_ref().and_then(|q| in_quiet_hours(q, &now));
         let ready = composed.iter().filter(|(_, _, c)| c.status == Status::Ready).count();

@@ -294,6 +294,20 @@ impl Observation {
     }
 }
 
+impl Observation {
+    /// Leaves these new rows out: they are neither handed on nor recorded as
+    /// seen, so the next read finds them again (a row still being typed).
+    pub fn hold_back(&mut self, keys: &HashSet<String>) {
+        if keys.is_empty() || self.write.baseline {
+            return;
+        }
+        if let Outcome::Rows { new } = &mut self.outcome {
+            new.retain(|row| !keys.contains(&row.key));
+        }
+        self.write.keys.retain(|(key, _)| !keys.contains(key));
+    }
+}
+
 /// Reads what the store remembers for `connection_id` and detects the new
 /// rows of `table`. Commit the result with `Store::commit_observation`.
 pub fn observe(

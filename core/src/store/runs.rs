@@ -7,7 +7,7 @@ use crate::run::RunSummary;
 
 const COLUMNS: &str =
     "started_at, finished_at, new_rows, sent, rejected, failed, skipped, unknown, held, waiting, warning, error, already_sent, \
-     segments, cost, pending";
+     segments, cost, pending, incomplete";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     let count = |i: usize| -> rusqlite::Result<usize> { Ok(r.get::<_, i64>(i)? as usize) };
@@ -28,6 +28,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
         segments: count(13)?,
         cost: r.get(14)?,
         pending: count(15)?,
+        incomplete: count(16)?,
     })
 }
 
@@ -35,7 +36,7 @@ impl Store {
     /// Records a finished run.
     pub fn record_run(&self, connection_id: i64, run: &RunSummary) -> Result<(), Error> {
         self.conn().execute(
-            &format!("INSERT INTO runs (connection_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
+            &format!("INSERT INTO runs (connection_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"),
             params![
                 connection_id,
                 run.started_at,
@@ -53,7 +54,8 @@ impl Store {
                 run.already_sent as i64,
                 run.segments as i64,
                 run.cost,
-                run.pending as i64
+                run.pending as i64,
+                run.incomplete as i64
             ],
         )?;
         Ok(())

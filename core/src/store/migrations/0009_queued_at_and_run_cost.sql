@@ -6,7 +6,9 @@ ALTER TABLE messages ADD COLUMN queued_at TEXT;
 UPDATE messages SET queued_at = updated_at WHERE status = 'queued';
 
 -- What a run's queued messages cost: their segments, and the price when the
--- connection has one; and what it left pending for the next run.
+-- connection has one; what it left pending for the next run; and rows it left
+-- for a later read because they had no phone number yet.
 ALTER TABLE runs ADD COLUMN segments INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN cost REAL;
 ALTER TABLE runs ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0;
