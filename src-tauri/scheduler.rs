@@ -88,6 +88,8 @@ pub fn lang(core: &Core) -> Lang {
 struct Told {
     failing: HashMap<String, bool>,
     paused: HashMap<String, bool>,
+    /// Connections whose source warning (a sheet that shrank) was shown.
+    warned: std::collections::HashSet<String>,
 }
 
 async fn forward(app: AppHandle, core: Arc<Core>, mut events: broadcast::Receiver<Event>) {
@@ -130,13 +132,23 @@ fn notify_after_run(app: &AppHandle, core: &Core, told: &mut Told, name: &str, o
         let reason = view.as_ref().and_then(|v| v.status_reason.clone()).unwrap_or_default();
         return show(app, lang.paused(name, &reason));
     }
+    let last = view.as_ref().and_then(|v| v.last_run.clone());
     if let RunOutcome::Failed { message } = outcome {
-        if !was_failing {
+        // A file caught half-saved or Google busy sorts itself out by the next run.
+        let transient = last.as_ref().is_some_and(|l| l.transient);
+        if !was_failing && !transient {
             show(app, lang.run_failed(name, message));
         }
         return;
     }
-    let Some(last) = view.and_then(|v| v.last_run) else { return };
+    let warning = view.and_then(|v| v.warning);
+    if warning.is_some() && told.warned.insert(name.to_owned()) {
+        // Rows are held back until someone looks: say so once per warning.
+        show(app, lang.warning(name));
+    } else if warning.is_none() {
+        told.warned.remove(name);
+    }
+    let Some(last) = last else { return };
     if last.held > 0 {
         show(app, lang.held(name, last.held));
     }

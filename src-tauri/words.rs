@@ -92,6 +92,21 @@ impl Lang {
         }
     }
 
+    /// The source shrank sharply: nothing is sent until someone looks.
+    pub fn warning(self, name: &str) -> (String, String) {
+        match self {
+            Lang::En => (
+                format!("{name}: the sheet has far fewer rows"),
+                "Nothing is sent until you look: put the rows back, or tell Sendrow it was on purpose.".to_owned(),
+            ),
+            Lang::Uk => (
+                format!("{name}: у таблиці набагато менше рядків"),
+                "Нічого не надсилається, доки ви не перевірите: поверніть рядки або підтвердьте, що це навмисно."
+                    .to_owned(),
+            ),
+        }
+    }
+
     /// A connection paused by itself (an account 8x8 refuses, repeated failures).
     pub fn paused(self, name: &str, reason: &str) -> (String, String) {
         match self {

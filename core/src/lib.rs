@@ -89,6 +89,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the same step is likely to work in a moment with nobody doing
+    /// anything: a file caught half-saved, Google busy or out of reach.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Source(e) => e.is_transient(),
+            Error::Store(store::Error::StaleRows { .. }) => true,
+            _ => false,
+        }
+    }
+
     /// A stable, closed code for the UI to branch on and translate.
     pub fn code(&self) -> &'static str {
         match self {

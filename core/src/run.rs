@@ -83,6 +83,10 @@ pub struct RunSummary {
     /// Rows without a phone number yet: not taken, looked at again by the
     /// next run (a row still being typed). Not in `new_rows`.
     pub incomplete: usize,
+    /// The `error` is likely gone by the next run by itself (a file caught
+    /// half-saved, Google busy): it neither counts towards pausing the
+    /// connection nor raises a notification.
+    pub transient: bool,
     /// Something the user should look at (e.g. the sheet came back empty).
     pub warning: Option<String>,
     /// Why the run could not do its work.
@@ -258,6 +262,7 @@ impl Core {
         summary.finished_at = Utc::now().to_rfc3339();
         if let Err(e) = &outcome {
             summary.error = Some(e.to_string());
+            summary.transient = e.is_transient();
         }
         self.store().record_run(stored.id, &summary)?;
         self.pause_after_repeated_failures(&stored, spec.pause_after_failures as usize)?;
@@ -435,7 +440,7 @@ impl Core {
 
     fn pause_after_repeated_failures(&self, stored: &StoredConnection, limit: usize) -> Result<(), Error> {
         let recent = self.store().recent_runs(stored.id, limit)?;
-        let failing = |r: &RunSummary| r.error.is_some() || (r.failed > 0 && r.sent == 0);
+        let failing = |r: &RunSummary| (r.error.is_some() && !r.transient) || (r.failed > 0 && r.sent == 0);
         // Only runs since the connection was last resumed or edited count:
         // a person dealt with the earlier failures.
         let changed = DateTime::parse_from_rfc3339(&stored.updated_at).ok();

@@ -249,7 +249,8 @@ impl NotificationServer {
 }
 
 /// Nobody at the computer, the window never opened: a flood of new rows is
-/// held, and the desktop is told so in words, through a real D-Bus call.
+/// held, then the sheet is emptied, and the desktop is told each in words,
+/// through a real D-Bus call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_flood_is_told_by_a_desktop_notification() {
     require_keychain_session();
@@ -275,6 +276,15 @@ async fn a_held_flood_is_told_by_a_desktop_notification() {
     let (_, body) = shown.list().into_iter().find(|(s, _)| s.starts_with("Orders:")).unwrap();
     assert!(body.contains("send them or skip them"), "the body says what to do: {body:?}");
     assert!(sim.messages().await.is_empty(), "held rows are not texted");
+
+    // Someone empties the sheet: new rows would wait unseen, so the desktop is told.
+    std::fs::write(csv, "ID,Phone\n").unwrap();
+    wait_until("a notification about the emptied sheet", || {
+        shown.list().iter().any(|(summary, _)| summary == "Orders: the sheet has far fewer rows")
+    })
+    .await;
+    let (_, body) = shown.list().into_iter().find(|(s, _)| s.ends_with("far fewer rows")).unwrap();
+    assert!(body.contains("it was on purpose"), "the body says what to do: {body:?}");
     assert!(!has_webkit(pid), "all of it without a window");
 }
 

@@ -7,7 +7,7 @@ use crate::run::RunSummary;
 
 const COLUMNS: &str =
     "started_at, finished_at, new_rows, sent, rejected, failed, skipped, unknown, held, waiting, warning, error, already_sent, \
-     segments, cost, pending, incomplete";
+     segments, cost, pending, incomplete, transient";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     let count = |i: usize| -> rusqlite::Result<usize> { Ok(r.get::<_, i64>(i)? as usize) };
@@ -29,6 +29,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
         cost: r.get(14)?,
         pending: count(15)?,
         incomplete: count(16)?,
+        transient: r.get(17)?,
     })
 }
 
@@ -36,7 +37,7 @@ impl Store {
     /// Records a finished run.
     pub fn record_run(&self, connection_id: i64, run: &RunSummary) -> Result<(), Error> {
         self.conn().execute(
-            &format!("INSERT INTO runs (connection_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"),
+            &format!("INSERT INTO runs (connection_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"),
             params![
                 connection_id,
                 run.started_at,
@@ -55,7 +56,8 @@ impl Store {
                 run.segments as i64,
                 run.cost,
                 run.pending as i64,
-                run.incomplete as i64
+                run.incomplete as i64,
+                run.transient
             ],
         )?;
         Ok(())

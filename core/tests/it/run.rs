@@ -559,6 +559,25 @@ async fn a_connection_failing_n_runs_in_a_row_is_paused() {
 }
 
 #[tokio::test]
+async fn a_file_caught_half_saved_again_and_again_does_not_pause_the_connection() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567"]);
+    shop.add(serde_json::json!({"pause_after_failures": 2})).await.unwrap();
+    shop.run(&quick()).await;
+    // Excel is still writing: the last line is cut in the middle of a cell.
+    std::fs::write(shop.csv(), "Order ID,Name,Phone\n1,Olena,0671234567\n2,Iv").unwrap();
+    for _ in 0..3 {
+        let err = shop.core.run("Orders", &quick()).await.unwrap_err();
+        assert!(err.is_transient(), "a half-saved file is worth another look, not a failure: {err}");
+    }
+    let view = shop.core.connection_view("Orders").unwrap();
+    assert_eq!(view.status, "active", "three half-saved reads in a row do not pause it: {:?}", view.status_reason);
+    assert!(view.last_run.unwrap().transient, "the run says its error goes away by itself");
+    shop.write(&["1,Olena,0671234567", "2,Ivan,0501112233"]);
+    assert_eq!(shop.run(&quick()).await.sent, 1, "once saved, Ivan is texted");
+}
+
+#[tokio::test]
 async fn preview_shows_what_would_go_with_encoding_and_cost() {
     let shop = Shop::open().await;
     let long_name = "Олександра-Вікторія Костянтинівна Шевченко-Запорізька";

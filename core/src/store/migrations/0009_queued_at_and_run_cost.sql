@@ -12,3 +12,5 @@ ALTER TABLE runs ADD COLUMN segments INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN cost REAL;
 ALTER TABLE runs ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0;
+-- Whether the run's error goes away by itself (not counted towards a pause).
+ALTER TABLE runs ADD COLUMN transient INTEGER NOT NULL DEFAULT 0;
