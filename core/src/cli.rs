@@ -575,7 +575,13 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
             if json {
                 print_json(&sent);
             } else if sent.status == EntryStatus::Queued {
-                say!("Sent to {}: 8x8 queued it as {}.", sent.phone, sent.umid.clone().unwrap_or_default());
+                say!(
+                    "Row {} (line {}) sent to {}: 8x8 queued it as {}.",
+                    sent.row,
+                    sent.line,
+                    sent.phone,
+                    sent.umid.clone().unwrap_or_default()
+                );
                 if sent.counts_as_row_message {
                     say!("It went to the row's own phone, so the first run will not text this customer again.");
                 }

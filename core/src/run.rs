@@ -118,6 +118,8 @@ pub struct PreviewItem {
 pub struct TestSend {
     /// The row's key.
     pub row: String,
+    /// The row's line in the source, as the preview shows it.
+    pub line: usize,
     /// Where it went.
     pub phone: String,
     /// What was sent.
@@ -335,6 +337,7 @@ impl Core {
                     reason,
                     is_test: false,
                     not_before,
+                    time_slots: c.time_slots.encode(),
                 }
             })
             .collect();
@@ -398,6 +401,7 @@ impl Core {
         loop {
             while claiming && in_flight.len() < options.in_flight.max(1) {
                 let claimed = self.store().claim_scope(stored.id, scope, batch, options.now.with_timezone(&Utc))?;
+                let claimed = self.at_send_time(claimed, &options.now, spec.date_format)?;
                 if claimed.is_empty() {
                     claiming = false;
                     break;
@@ -413,7 +417,8 @@ impl Core {
             summary.failed += delivery.failed;
             summary.unknown += delivery.unknown;
             summary.segments += delivery.queued_segments;
-            summary.cost = spec.price_per_segment.map(|price| summary.segments as f64 * price);
+            // Rounded to a millionth, so JSON shows 0.3 and not 0.30000000000000004.
+            summary.cost = spec.price_per_segment.map(|price| (summary.segments as f64 * price * 1e6).round() / 1e6);
             if delivery.account_refused.is_some() {
                 refused = delivery.account_refused;
                 claiming = false;
@@ -436,6 +441,28 @@ impl Core {
             return Err(Error::Invalid(reason));
         }
         Ok(())
+    }
+
+    /// Claimed entries with `{{$time}}` and friends show the send time, not
+    /// the time their row was found (which is earlier for rows that waited
+    /// for quiet hours, a person or a retry).
+    fn at_send_time(
+        &self,
+        mut claimed: Vec<Entry>,
+        now: &DateTime<FixedOffset>,
+        date_format: compose::DateFormat,
+    ) -> Result<Vec<Entry>, Error> {
+        let mut changed = Vec::new();
+        for entry in &mut claimed {
+            let Some(slots) = entry.time_slots.as_deref().map(compose::TimeSlots::decode) else { continue };
+            let text = slots.refresh(&entry.text, now.naive_local(), date_format);
+            if text != entry.text {
+                entry.text = text.clone();
+                changed.push((entry.id, text));
+            }
+        }
+        self.store().set_texts(&changed)?;
+        Ok(claimed)
     }
 
     fn pause_after_repeated_failures(&self, stored: &StoredConnection, limit: usize) -> Result<(), Error> {
@@ -482,14 +509,19 @@ impl Core {
         let phone = match to {
             Some(number) => compose::normalize(number, spec.country()?)
                 .map_err(|e| match e {
-                    compose::PhoneIssue::Missing => Error::Invalid("--to: no number given".into()),
-                    compose::PhoneIssue::Invalid { reason } => Error::Invalid(format!("--to {number:?}: {reason}")),
+                    compose::PhoneIssue::Missing => {
+                        Error::Invalid("the phone to send the test to is empty: type your own number".into())
+                    }
+                    compose::PhoneIssue::Invalid { reason } => {
+                        Error::Invalid(format!("the phone to send the test to, {number:?}: {reason}"))
+                    }
                 })?
                 .as_str()
                 .to_owned(),
             None => own_phone.clone().ok_or_else(|| {
                 Error::Invalid(format!(
-                    "row {index} (line {line}) has no usable phone number: {}; use --to to send the test to your own phone",
+                    "row {index} (line {line}) has no usable phone number: {}; send the test to your own phone instead \
+                     (--to on the command line)",
                     composed.reason.clone().unwrap_or_default()
                 ))
             })?,
@@ -497,7 +529,7 @@ impl Core {
         if self.store().optout_set()?.contains(&phone) {
             return Err(Error::Invalid(format!(
                 "{phone} is on the opt-out list, so Sendrow never texts it, not even a test; \
-                 send the test to your own phone with --to, or remove the number from the list first"
+                 send the test to your own phone instead (--to on the command line), or remove the number from the list first"
             )));
         }
         if composed.status != Status::Ready
@@ -519,6 +551,7 @@ impl Core {
             reason: Some("test send".into()),
             is_test: !own,
             not_before: None,
+            time_slots: None,
         };
         // Everything that can refuse comes before the entry exists, and the
         // sending lock before its claim: no entry is left in `sending`
@@ -566,6 +599,7 @@ impl Core {
         }
         Ok(TestSend {
             row: row_key,
+            line,
             phone,
             text: composed.text,
             status: sent.status,

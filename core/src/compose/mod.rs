@@ -18,7 +18,7 @@ use serde::Serialize;
 pub use phone::{normalize, Country, PhoneIssue, E164};
 pub use segments::{measure, Measure, MAX_PARTS};
 pub use sender::{Error as SenderError, SenderId};
-pub use template::{find_column, DateFormat, Error as TemplateError, Template};
+pub use template::{find_column, DateFormat, Error as TemplateError, Template, TimeSlots};
 
 /// Whether a row's SMS can go, as the preview and the history show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -80,6 +80,10 @@ pub struct Composed {
     pub status: Status,
     /// Why the row is not ready, naming the value and what to do.
     pub reason: Option<String>,
+    /// Where `{{$time}}` and friends are in `text`, to show the send time
+    /// when it goes out later (quiet hours, a held flood, a retry).
+    #[serde(skip)]
+    pub time_slots: TimeSlots,
 }
 
 /// Composes a row's SMS: renders `template` with the row's cells (`row` looks
@@ -93,7 +97,7 @@ pub fn compose_row<'r>(
     now: NaiveDateTime,
     date_format: DateFormat,
 ) -> Composed {
-    let text = template.render(row, now, date_format);
+    let (text, time_slots) = template.render_with_slots(row, now, date_format);
     let measure = measure(&text);
     let (phone, phone_issue) = match normalize(phone.unwrap_or_default(), country) {
         Ok(p) => (Some(p), None),
@@ -111,7 +115,7 @@ pub fn compose_row<'r>(
     } else {
         (Status::Ready, None)
     };
-    Composed { phone, text, measure, status, reason }
+    Composed { phone, text, measure, status, reason, time_slots }
 }
 
 fn too_long_reason(m: &Measure) -> String {

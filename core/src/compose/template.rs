@@ -300,13 +300,67 @@ impl Template {
         now: NaiveDateTime,
         date_format: DateFormat,
     ) -> String {
+        self.render_with_slots(lookup, now, date_format).0
+    }
+
+    /// [`Template::render`], also giving where each time variable landed, so
+    /// a message sent later than it was composed can show the send time
+    /// ([`TimeSlots::refresh`]).
+    pub fn render_with_slots<'r>(
+        &self,
+        lookup: impl Fn(&str) -> Option<&'r str>,
+        now: NaiveDateTime,
+        date_format: DateFormat,
+    ) -> (String, TimeSlots) {
         let mut out = String::new();
+        let mut slots = Vec::new();
         for p in &self.pieces {
             match p {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Column(c) => out.push_str(lookup(c).unwrap_or_default().trim()),
-                Piece::Variable(v) => out.push_str(&v.render(now, date_format)),
+                Piece::Variable(v) => {
+                    slots.push((out.len(), *v));
+                    out.push_str(&v.render(now, date_format));
+                }
             }
+        }
+        (out, TimeSlots(slots))
+    }
+}
+
+/// Where the time variables are in a rendered text: byte offsets. Every
+/// variable renders at a fixed length for a date format, so a later time
+/// fits exactly where the earlier one was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TimeSlots(Vec<(usize, Variable)>);
+
+impl TimeSlots {
+    /// `offset:name` pairs, for the ledger; `None` when there are none.
+    pub fn encode(&self) -> Option<String> {
+        (!self.0.is_empty())
+            .then(|| self.0.iter().map(|(at, v)| format!("{at}:{}", v.name())).collect::<Vec<_>>().join(","))
+    }
+
+    /// Reads [`TimeSlots::encode`]'s form; anything unreadable is no slot.
+    pub fn decode(text: &str) -> TimeSlots {
+        let slot = |pair: &str| {
+            let (at, name) = pair.split_once(':')?;
+            Some((at.parse().ok()?, Variable::parse(name)?))
+        };
+        TimeSlots(text.split(',').filter_map(slot).collect())
+    }
+
+    /// `text` with each time variable showing `now` instead; `text` as it is
+    /// when a slot does not fit (the text was not rendered with these slots).
+    pub fn refresh(&self, text: &str, now: NaiveDateTime, date_format: DateFormat) -> String {
+        let mut out = text.to_owned();
+        for (at, variable) in &self.0 {
+            let value = variable.render(now, date_format);
+            let end = at + value.len();
+            if end > out.len() || !out.is_char_boundary(*at) || !out.is_char_boundary(end) {
+                return text.to_owned();
+            }
+            out.replace_range(*at..end, &value);
         }
         out
     }
@@ -322,6 +376,24 @@ mod tests {
 
     fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(y, mo, d).and_then(|d| d.and_hms_opt(h, mi, 59)).expect("a real date")
+    }
+
+    #[test]
+    fn time_slots_put_the_send_time_where_the_found_time_was() {
+        let template =
+            Template::parse("{{Name}}: прийнято {{$date}} о {{$time}}, {{ $day }}.{{$month}}.{{$year}}").unwrap();
+        let row: HashMap<&str, &str> = [("Name", "Олена")].into_iter().collect();
+        for format in [DateFormat::Iso, DateFormat::DayMonthYear] {
+            let (found, slots) = template.render_with_slots(|c| row.get(c).copied(), at(2025, 3, 7, 22, 30), format);
+            let slots = TimeSlots::decode(&slots.encode().expect("the template has time variables"));
+            let later = slots.refresh(&found, at(2025, 3, 8, 8, 0), format);
+            let direct = template.render(|c| row.get(c).copied(), at(2025, 3, 8, 8, 0), format);
+            assert_eq!(later, direct, "refreshed text equals a render at send time ({format:?})");
+            assert_ne!(later, found, "and differs from the found time");
+        }
+        assert_eq!(TimeSlots::decode("999:time").refresh("short", at(2025, 3, 8, 8, 0), DateFormat::Iso), "short");
+        let plain = Template::parse("Hello {{Name}}").unwrap();
+        assert_eq!(plain.render_with_slots(|_| None, at(2025, 3, 8, 8, 0), DateFormat::Iso).1.encode(), None);
     }
 
     /// `template` renders as `expected` for `row` at 2025-03-07 09:05:59.

@@ -91,6 +91,9 @@ pub struct NewEntry {
     pub is_test: bool,
     /// For `Waiting`: not before this moment.
     pub not_before: Option<DateTime<Utc>>,
+    /// Where `{{$time}}` and friends are in `text` (`TimeSlots::encode`), so
+    /// a message sent later shows the send time.
+    pub time_slots: Option<String>,
 }
 
 /// A ledger entry as stored.
@@ -132,6 +135,9 @@ pub struct Entry {
     pub created_at: String,
     /// When last changed (RFC 3339).
     pub updated_at: String,
+    /// See [`NewEntry::time_slots`].
+    #[serde(skip)]
+    pub time_slots: Option<String>,
 }
 
 /// The result of a send attempt for one claimed entry.
@@ -177,7 +183,7 @@ pub enum Resolution {
 pub const FINAL_DELIVERY_STATES: &str = "'delivered', 'undelivered', 'failed', 'rejected', 'read', 'error'";
 
 const COLUMNS: &str = "id, connection_id, row_key, row_line, phone, text, client_message_id, status, is_test, reason, \
-     umid, error_code, attempts, delivery_state, delivery_error, not_before, created_at, updated_at";
+     umid, error_code, attempts, delivery_state, delivery_error, not_before, created_at, updated_at, time_slots";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     let status: String = r.get(7)?;
@@ -200,6 +206,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         not_before: r.get(15)?,
         created_at: r.get(16)?,
         updated_at: r.get(17)?,
+        time_slots: r.get(18)?,
     })
 }
 
@@ -225,14 +232,14 @@ pub(crate) fn insert_entries_tx(
         // A row that already has a real entry (a test send reached its phone)
         // gets no second one; RETURNING says which rows went in. Any other
         // conflict fails the statement.
-        let tuples = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(",");
+        let tuples = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(",");
         let mut stmt = tx.prepare_cached(&format!(
             "INSERT INTO messages (id, connection_id, row_key, row_line, phone, text, client_message_id, status, is_test,
-                                   reason, not_before, created_at, updated_at) VALUES {tuples}
+                                   reason, not_before, created_at, updated_at, time_slots) VALUES {tuples}
              ON CONFLICT (connection_id, row_key) WHERE is_test = 0 DO NOTHING
              RETURNING id"
         ))?;
-        let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 13);
+        let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 14);
         let first = next;
         for e in chunk {
             use rusqlite::types::Value;
@@ -253,6 +260,7 @@ pub(crate) fn insert_entries_tx(
                 opt(e.not_before.map(|t| t.to_rfc3339())),
                 text(&now),
                 text(&now),
+                opt(e.time_slots.clone()),
             ]);
             next += 1;
         }
@@ -278,7 +286,7 @@ pub enum Claim {
 /// Outcomes per UPDATE statement (6 parameters each).
 const RECORD_CHUNK: usize = 500;
 
-/// Entries per INSERT statement (13 parameters each, well under SQLite's cap).
+/// Entries per INSERT statement (14 parameters each, well under SQLite's cap).
 const INSERT_CHUNK: usize = 400;
 
 impl super::Tx<'_> {
@@ -403,6 +411,21 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(n as usize)
+    }
+
+    /// Replaces the texts of claimed entries (their time variables now show
+    /// the send time) before their request.
+    pub fn set_texts(&self, texts: &[(i64, String)]) -> Result<(), Error> {
+        if texts.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut stmt = tx.prepare_cached("UPDATE messages SET text = ?2 WHERE id = ?1 AND status = 'sending'")?;
+            for (id, text) in texts {
+                stmt.execute(params![id, text])?;
+            }
+            Ok(())
+        })
     }
 
     /// When the connection's earliest message held back by quiet hours may go out.
@@ -620,6 +643,7 @@ impl Store {
             reason: Some("test send, to the row's own phone: it is the row's SMS".into()),
             is_test: true,
             not_before: None,
+            time_slots: None,
         };
         // No umid on the copy: delivery is asked for (and shown) once, on the row's entry.
         self.write(|tx| {

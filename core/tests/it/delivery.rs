@@ -44,6 +44,7 @@ async fn a_401_while_polling_marks_the_account_inactive() {
         reason: None,
         is_test: false,
         not_before: None,
+        time_slots: None,
     };
     store.insert_entries(conn, &[entry], Utc::now()).unwrap();
     let claimed = store.claim(conn, false, 10, Utc::now()).unwrap();

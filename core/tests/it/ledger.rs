@@ -21,6 +21,7 @@ fn entry(key: &str, phone: &str) -> NewEntry {
         reason: None,
         is_test: false,
         not_before: None,
+        time_slots: None,
     }
 }
 

@@ -287,6 +287,24 @@ async fn rows_found_in_quiet_hours_wait_for_their_end() {
 }
 
 #[tokio::test]
+async fn a_message_that_waited_shows_the_time_it_was_sent() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567"]);
+    let template = "{{Name}}, {{$date}} {{$time}} ({{$day}}.{{$month}}.{{$year}})";
+    let quiet = serde_json::json!({"from": "21:00", "to": "08:00"});
+    shop.add(serde_json::json!({"quiet_hours": quiet, "message": template, "date_format": "DD.MM.YYYY"}))
+        .await
+        .unwrap();
+    shop.run(&RunOptions { now: kyiv(2026, 5, 1, 22, 30), ..quick() }).await;
+    let waiting = shop.core.history("Orders").unwrap().remove(0);
+    assert_eq!(waiting.text, "Olena, 01.05.2026 22:30 (01.05.2026)", "composed when found");
+    shop.run(&RunOptions { now: kyiv(2026, 5, 2, 8, 5), ..quick() }).await;
+    let texts: Vec<String> = shop.sim.messages().into_iter().map(|m| m.text).collect();
+    assert_eq!(texts, ["Olena, 02.05.2026 08:05 (02.05.2026)"], "{{$date}} and {{$time}} are the send time");
+    assert_eq!(shop.core.history("Orders").unwrap()[0].text, texts[0], "and the history shows what was sent");
+}
+
+#[tokio::test]
 async fn a_run_inside_quiet_hours_moves_every_due_message_to_the_end_of_this_window() {
     let shop = Shop::open().await;
     shop.write(&["1,Olena,0671234567"]);

@@ -14,3 +14,7 @@ ALTER TABLE runs ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0;
 -- Whether the run's error goes away by itself (not counted towards a pause).
 ALTER TABLE runs ADD COLUMN transient INTEGER NOT NULL DEFAULT 0;
+
+-- Where the time variables sit in a message's text, so a message sent later
+-- than it was composed (quiet hours, a held flood, a retry) shows the send time.
+ALTER TABLE messages ADD COLUMN time_slots TEXT;
