@@ -218,7 +218,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The file was caught half-written; nothing was taken from it.
-    #[error("{} looks half-saved ({reason}); nothing was read from it and it will be re-read on the next run", path.display())]
+    // Shown while saving a connection as well as by runs, so it promises no
+    // "next run" that may not exist.
+    #[error("{} looks half-saved ({reason}), so nothing was read from it: wait until the program writing it has finished saving, then try again (a scheduled run simply reads it again next time)", path.display())]
     Incomplete {
         /// The file.
         path: PathBuf,

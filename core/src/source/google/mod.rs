@@ -523,7 +523,11 @@ pub enum Error {
         reason: String,
     },
     /// Any other refusal, e.g. 400 "Unable to parse range".
-    #[error("Google refused the request (HTTP {status}, {status_text}): {message}")]
+    #[error(
+        "Google refused the request (HTTP {status}{}): {message}; check the spreadsheet's address and the tab in the \
+         connection, then try again",
+        if status_text.is_empty() { String::new() } else { format!(", {status_text}") }
+    )]
     Refused {
         /// HTTP status.
         status: u16,
@@ -532,8 +536,12 @@ pub enum Error {
         /// Google's words.
         message: String,
     },
-    /// A 2xx answer Sendrow cannot read.
-    #[error("Google answered in a way Sendrow does not understand ({0})")]
+    /// A 2xx answer Sendrow cannot read (or an address it cannot use).
+    #[error(
+        "Google answered in a way Sendrow does not understand ({0}); something other than Google may have answered \
+         (a Wi-Fi sign-in page, a proxy): check that this computer reaches Google, then try again. If Google's address \
+         was changed with `sendrow google base-url`, undo that with `sendrow google base-url --reset`"
+    )]
     Unreadable(String),
 }
 
@@ -683,6 +691,18 @@ mod tests {
             (column_letters(26), column_letters(27), column_letters(703)),
             ("Z".into(), "AA".into(), "AAA".into())
         );
+    }
+
+    #[test]
+    fn refusals_and_odd_answers_say_what_to_do() {
+        let api = Error::Refused { status: 400, status_text: "INVALID_ARGUMENT".into(), message: "Bad range".into() };
+        let export = Error::Refused { status: 410, status_text: String::new(), message: "Gone".into() };
+        assert!(api
+            .to_string()
+            .starts_with("Google refused the request (HTTP 400, INVALID_ARGUMENT): Bad range; check"));
+        assert!(export.to_string().starts_with("Google refused the request (HTTP 410): Gone; check"), "{export}");
+        let odd = Error::Unreadable("expected value at line 1 column 1".into()).to_string();
+        assert!(odd.contains("then try again") && odd.contains("base-url --reset"), "{odd}");
     }
 
     #[test]
