@@ -244,6 +244,15 @@ impl ConnectionSpec {
 
     /// Checks the spec's columns against the source's header row.
     pub fn check_columns(&self, headers: &[String]) -> Result<(), Error> {
+        if headers.is_empty() {
+            // An empty sheet or tab: no list of columns to offer, so say what is missing.
+            return Err(Error::Invalid(format!(
+                "source: {} is empty: it has no header row naming the columns. Type the column names in its first \
+                 row (at least {:?} for the phone numbers, and the columns the message uses), then try again",
+                self.source.describe(),
+                self.phone_field
+            )));
+        }
         let listed = || headers.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ");
         if crate::compose::find_column(headers, &self.phone_field).is_none() {
             return Err(Error::Invalid(format!(

@@ -170,12 +170,12 @@ impl fmt::Display for Pause {
         match self {
             Pause::ColumnsMissing { missing, headers, fingerprint } => {
                 let quoted = |names: &[String]| names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ");
-                write!(
-                    f,
-                    "the source no longer has the column(s) {}; its columns are now {}. ",
-                    quoted(missing),
-                    quoted(headers)
-                )?;
+                write!(f, "the source no longer has the column(s) {}; ", quoted(missing))?;
+                if headers.is_empty() {
+                    write!(f, "it has no header row at all now (it is empty). ")?;
+                } else {
+                    write!(f, "its columns are now {}. ", quoted(headers))?;
+                }
                 if *fingerprint {
                     write!(
                         f,
@@ -560,6 +560,16 @@ mod tests {
             ],
             "the rows not used are reported with why"
         );
+    }
+
+    #[test]
+    fn a_source_emptied_completely_pauses_saying_so() {
+        let key = RowKey::Fingerprint;
+        let memory = Memory { state: Some(RowState { last_count: Some(0), ..state(0) }), seen: HashSet::new() };
+        let obs = detect(1, Table::default(), &memory, &rules(&key), Utc::now());
+        let pause = obs.pause().expect("its columns are gone").to_string();
+        assert!(pause.contains("no header row at all"), "an empty source is said to be empty: {pause}");
+        assert!(!pause.contains("its columns are now"), "not an empty list of columns: {pause}");
     }
 
     #[test]

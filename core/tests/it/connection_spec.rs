@@ -204,3 +204,24 @@ async fn editing_refuses_a_loop_and_a_new_row_key_naming_both() {
     let kept = folder.core.connection_view("Existing").unwrap();
     assert_eq!(kept.schedule, None, "the refused edit changed nothing");
 }
+
+#[tokio::test]
+async fn an_empty_sheet_is_said_to_have_no_header_row() {
+    let folder = Folder::open().await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    book.add_worksheet().set_name("Orders").unwrap();
+    book.save(folder.base().join("empty.xlsx")).unwrap();
+    let source = json!({"type": "xlsx", "path": "empty.xlsx", "sheet": "Orders"});
+    let err = folder.add(json!({"source": source})).await.expect_err("nothing to check the columns against");
+    check_message(
+        "an empty sheet",
+        &err,
+        "source",
+        &["the sheet «Orders» of «empty.xlsx» is empty", "no header row", "first row", "\"Phone\""],
+    );
+    assert!(!err.contains("its columns are"), "no empty list of columns: {err}");
+    let spec = ConnectionSpec::parse(&Folder::spec_text(&json!({"source": source}))).unwrap();
+    let draft = folder.core.check_draft(&spec, folder.base()).await.expect_err("the wizard's check says the same");
+    assert_eq!(draft.to_string(), err, "the same words in the wizard");
+    assert_eq!(folder.names(), vec!["Existing"], "nothing saved");
+}
