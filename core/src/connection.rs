@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compose::{Country, DateFormat, SenderId, Template};
 use crate::schedule::{self, Schedule};
-use crate::source::rows::{self, RowKey, Rules, StartFrom};
+use crate::source::rows::{self, Memory, RowKey, Rules, StartFrom};
 use crate::source::{self, SourceSpec};
 use crate::store::StoredConnection;
 use crate::{Core, Error};
@@ -349,24 +349,20 @@ impl Core {
 
         let now = Utc::now();
         let json = serde_json::to_value(&spec).expect("a spec serializes");
-        let id = self.store().insert_connection(&spec.name, &json, spec.auto_update, now)?;
         let key = spec.row_key();
         let used = spec.used_columns();
         let rules = Rules { key: &key, start_from: spec.start_from, used_columns: &used };
         let total = table.rows.iter().filter(|r| !r.is_blank()).count();
-        let observation = rows::observe(self.store(), id, table, &rules, now)?;
-        let will_send = match spec.start_from {
+        // A new connection has seen nothing, so its first read is detected
+        // before anything is saved; the connection and (with `new_rows`) its
+        // baseline are then saved together or not at all.
+        let observation = rows::detect(0, table, &Memory::default(), &rules, now);
+        let (baseline, will_send) = match spec.start_from {
             // The baseline is taken now: every row present is seen, none sent.
-            StartFrom::NewRows => {
-                let committed: Result<(), Error> = self.store().commit_observation(&observation, |_| Ok(()));
-                if let Err(e) = committed {
-                    let _ = self.store().delete_connection(&spec.name);
-                    return Err(e);
-                }
-                0
-            }
-            StartFrom::AllRows => observation.new_rows().len(),
+            StartFrom::NewRows => (Some(&observation), 0),
+            StartFrom::AllRows => (None, observation.new_rows().len()),
         };
+        self.store().insert_connection_with_baseline(&spec.name, &json, spec.auto_update, now, baseline)?;
         Ok(Saved { connection: self.connection_view(&spec.name)?, rows: total, will_send })
     }
 

@@ -76,7 +76,7 @@ impl Store {
         // IMMEDIATE takes the write lock before the generation is checked, so
         // a second process cannot slip in between the check and the writes.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(Error::from)?;
-        record(&tx, observation)?;
+        record(&tx, observation.connection_id, observation)?;
         let out = also(&Tx { conn: &tx })?;
         tx.commit().map_err(Error::from)?;
         Ok(out)
@@ -115,6 +115,30 @@ impl Store {
 }
 
 impl Store {
+    /// Saves a new connection and, with `baseline`, records that first read
+    /// of its source (a `new_rows` start), in one transaction: a failure
+    /// leaves neither, never a connection whose rows are not yet seen, which
+    /// its first run would take for new. The baseline's own `connection_id`
+    /// is not used (the connection has no id until it is inserted), so it is
+    /// detected from an empty [`Memory`] before this is called.
+    pub fn insert_connection_with_baseline(
+        &self,
+        name: &str,
+        spec: &serde_json::Value,
+        auto_update: bool,
+        now: chrono::DateTime<chrono::Utc>,
+        baseline: Option<&Observation>,
+    ) -> Result<i64, Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = super::connections::insert_connection(&tx, name, spec, auto_update, now)?;
+        if let Some(observation) = baseline {
+            record(&tx, id, observation)?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
     /// Starts the connection over: forgets every row it has seen and records
     /// `observation` (a first read of the source as it is now) in one
     /// transaction, so a failure leaves the old memory whole, never an empty
@@ -124,14 +148,14 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM seen_rows WHERE connection_id = ?1", [observation.connection_id])?;
         tx.execute("DELETE FROM row_state WHERE connection_id = ?1", [observation.connection_id])?;
-        record(&tx, observation)?;
+        record(&tx, observation.connection_id, observation)?;
         tx.commit()?;
         Ok(())
     }
 }
 
-fn record(tx: &rusqlite::Transaction<'_>, observation: &Observation) -> Result<(), Error> {
-    let id = observation.connection_id;
+/// Writes `observation` as connection `id`'s.
+fn record(tx: &rusqlite::Transaction<'_>, id: i64, observation: &Observation) -> Result<(), Error> {
     let write = &observation.write;
     let now = observation.read_at.to_rfc3339();
     let generation: Option<i64> =
