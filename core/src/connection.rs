@@ -291,7 +291,8 @@ pub struct ConnectionView {
     pub status: &'static str,
     /// Why it is paused.
     pub status_reason: Option<String>,
-    /// A warning about the source held for the user (rows vanished, …).
+    /// A warning about the source held for the user (rows vanished, …), or
+    /// else a note on rows the last read skipped for their ID.
     pub warning: Option<String>,
     /// The source, as written in the spec.
     pub source: SourceSpec,

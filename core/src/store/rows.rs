@@ -32,7 +32,7 @@ impl Store {
         let conn = self.conn();
         let state = conn
             .query_row(
-                "SELECT key_mode, identity_columns, last_count, warning, generation FROM row_state WHERE connection_id = ?1",
+                "SELECT key_mode, identity_columns, last_count, warning, generation, note FROM row_state WHERE connection_id = ?1",
                 [connection_id],
                 |r| {
                     let identity: String = r.get(1)?;
@@ -48,6 +48,7 @@ impl Store {
                         last_count: last_count.map(|n| n as usize),
                         warning: r.get(3)?,
                         generation: r.get(4)?,
+                        note: r.get(5)?,
                     })
                 },
             )
@@ -82,20 +83,28 @@ impl Store {
         Ok(out)
     }
 
-    /// The warning held for the user about `connection_id`'s source, if any.
+    /// What is held for the user about `connection_id`'s source, if
+    /// anything: a shrink warning, else the last read's note about rows it
+    /// skipped for their ID.
     pub fn row_warning(&self, connection_id: i64) -> Result<Option<String>, Error> {
         let warning = self
             .conn()
-            .query_row("SELECT warning FROM row_state WHERE connection_id = ?1", [connection_id], |r| r.get(0))
+            .query_row("SELECT COALESCE(warning, note) FROM row_state WHERE connection_id = ?1", [connection_id], |r| {
+                r.get(0)
+            })
             .optional()?;
         Ok(warning.flatten())
     }
 
     /// The user confirms a sharp shrink was on purpose: the warning goes, and
     /// the next read is not compared with the count before it. Keys stay seen.
+    /// With no shrink warning, only the note about skipped rows goes (until a
+    /// read finds such rows again) and the shrink check stays as it was.
     pub fn dismiss_row_warning(&self, connection_id: i64) -> Result<(), Error> {
         self.conn().execute(
-            "UPDATE row_state SET warning = NULL, last_count = NULL, generation = generation + 1 WHERE connection_id = ?1",
+            "UPDATE row_state SET last_count = CASE WHEN warning IS NULL THEN last_count END, warning = NULL,
+                 note = NULL, generation = generation + 1
+             WHERE connection_id = ?1",
             [connection_id],
         )?;
         Ok(())
@@ -164,15 +173,15 @@ fn record(tx: &rusqlite::Transaction<'_>, id: i64, observation: &Observation) ->
         return Err(Error::StaleRows { connection_id: id });
     }
     match &write.state {
-        StateWrite::Full { key_mode, identity, last_count } => {
+        StateWrite::Full { key_mode, identity, last_count, note } => {
             let identity = serde_json::to_string(identity).unwrap_or_else(|_| "[]".into());
             tx.execute(
-                "INSERT INTO row_state (connection_id, key_mode, identity_columns, last_count, warning, generation, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, NULL, 1, ?5)
+                "INSERT INTO row_state (connection_id, key_mode, identity_columns, last_count, warning, note, generation, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, NULL, ?6, 1, ?5)
                  ON CONFLICT (connection_id) DO UPDATE SET key_mode = excluded.key_mode,
                      identity_columns = excluded.identity_columns, last_count = excluded.last_count,
-                     warning = NULL, generation = generation + 1, updated_at = excluded.updated_at",
-                params![id, key_mode, identity, *last_count as i64, now],
+                     warning = NULL, note = excluded.note, generation = generation + 1, updated_at = excluded.updated_at",
+                params![id, key_mode, identity, *last_count as i64, now, note],
             )?;
         }
         StateWrite::Warning(text) => {
@@ -291,6 +300,32 @@ mod tests {
         assert_eq!(store.row_warning(id).unwrap(), None, "dismissed");
         let after = observe(&store, id, &["new"]);
         assert_eq!(after.new_rows().len(), 1, "the cleared-on-purpose source sends its genuinely new row");
+    }
+
+    #[test]
+    fn dismissing_a_note_about_skipped_rows_keeps_the_shrink_check() {
+        let store = Store::open_in_memory().unwrap();
+        let id = connection(&store);
+        let key = RowKey::Column("ID".into());
+        let rules = Rules { key: &key, start_from: StartFrom::AllRows, used_columns: &[] };
+        let rows = |n: usize, blank_id: bool| Table {
+            headers: vec!["ID".into(), "Name".into()],
+            rows: (0..n)
+                .map(|i| {
+                    let id = if blank_id && i == 0 { String::new() } else { i.to_string() };
+                    Row { line: i + 2, cells: vec![id, format!("n{i}")] }
+                })
+                .collect(),
+        };
+        let read = |table| crate::source::rows::observe(&store, id, table, &rules, chrono::Utc::now()).unwrap();
+        let noted = read(rows(20, true));
+        assert!(noted.warning().is_some_and(|w| w.contains("line 2 has no \"ID\"")), "{:?}", noted.warning());
+        store.commit_observation(&noted, |_| Ok::<_, Error>(())).unwrap();
+        assert_eq!(store.row_warning(id).unwrap().as_deref(), noted.warning(), "the note is kept for the card");
+        store.dismiss_row_warning(id).unwrap();
+        assert_eq!(store.row_warning(id).unwrap(), None, "and can be dismissed");
+        let shrunk = read(rows(1, false));
+        assert_eq!(shrunk.outcome, Outcome::Shrunk { previous: 20 }, "a sheet cleared just after is still held");
     }
 
     #[test]
