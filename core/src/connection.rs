@@ -345,6 +345,7 @@ impl Core {
         if let Some(Schedule::After { after }) = &spec.schedule {
             self.check_chain(&spec.name, after)?;
         }
+        spec.source = self.with_tab_gid(spec.source).await?;
         let table = self.read_source(&spec.source).await.map_err(|e| Error::Invalid(format!("source: {e}")))?;
         spec.check_columns(&table.headers)?;
 
@@ -365,6 +366,19 @@ impl Core {
         };
         self.store().insert_connection_with_baseline(&spec.name, &json, spec.auto_update, now, baseline)?;
         Ok(Saved { connection: self.connection_view(&spec.name)?, rows: total, will_send })
+    }
+
+    /// `source` with a Google tab named by title turned into its gid: what is
+    /// stored, since a tab keeps its gid when it is renamed.
+    async fn with_tab_gid(&self, source: SourceSpec) -> Result<SourceSpec, Error> {
+        source::with_tab_gid(source, &self.google_access()).await.map_err(|e| {
+            use source::google::Error as G;
+            let field = match &e {
+                source::Error::Google(G::NoTabTitled { .. } | G::TabTitleNeedsApi { .. }) => "source.sheet",
+                _ => "source",
+            };
+            Error::Invalid(format!("{field}: {e}"))
+        })
     }
 
     /// The error for a spec naming an account that does not exist, listing
@@ -580,6 +594,7 @@ impl Core {
                 shown(&old.row_key)
             )));
         }
+        spec.source = self.with_tab_gid(spec.source).await?;
         self.check_draft(&spec, base_dir).await?;
         if let Some(Schedule::After { after }) = &spec.schedule {
             self.check_chain(&spec.name, after)?;
