@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compose::{Country, DateFormat, SenderId, Template};
 use crate::schedule::{self, Schedule};
-use crate::source::rows::{self, RowKey, Rules, StartFrom};
+use crate::source::rows::{self, Memory, RowKey, Rules, StartFrom};
 use crate::source::{self, SourceSpec};
 use crate::store::StoredConnection;
 use crate::{Core, Error};
@@ -244,6 +244,15 @@ impl ConnectionSpec {
 
     /// Checks the spec's columns against the source's header row.
     pub fn check_columns(&self, headers: &[String]) -> Result<(), Error> {
+        if headers.is_empty() {
+            // An empty sheet or tab: no list of columns to offer, so say what is missing.
+            return Err(Error::Invalid(format!(
+                "source: {} is empty: it has no header row naming the columns. Type the column names in its first \
+                 row (at least {:?} for the phone numbers, and the columns the message uses), then try again",
+                self.source.describe(),
+                self.phone_field
+            )));
+        }
         let listed = || headers.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ");
         if crate::compose::find_column(headers, &self.phone_field).is_none() {
             return Err(Error::Invalid(format!(
@@ -282,7 +291,8 @@ pub struct ConnectionView {
     pub status: &'static str,
     /// Why it is paused.
     pub status_reason: Option<String>,
-    /// A warning about the source held for the user (rows vanished, …).
+    /// A warning about the source held for the user (rows vanished, …), or
+    /// else a note on rows the last read skipped for their ID.
     pub warning: Option<String>,
     /// The source, as written in the spec.
     pub source: SourceSpec,
@@ -335,30 +345,40 @@ impl Core {
         if let Some(Schedule::After { after }) = &spec.schedule {
             self.check_chain(&spec.name, after)?;
         }
+        spec.source = self.with_tab_gid(spec.source).await?;
         let table = self.read_source(&spec.source).await.map_err(|e| Error::Invalid(format!("source: {e}")))?;
         spec.check_columns(&table.headers)?;
 
         let now = Utc::now();
         let json = serde_json::to_value(&spec).expect("a spec serializes");
-        let id = self.store().insert_connection(&spec.name, &json, spec.auto_update, now)?;
         let key = spec.row_key();
         let used = spec.used_columns();
         let rules = Rules { key: &key, start_from: spec.start_from, used_columns: &used };
         let total = table.rows.iter().filter(|r| !r.is_blank()).count();
-        let observation = rows::observe(self.store(), id, table, &rules, now)?;
-        let will_send = match spec.start_from {
+        // A new connection has seen nothing, so its first read is detected
+        // before anything is saved; the connection and (with `new_rows`) its
+        // baseline are then saved together or not at all.
+        let observation = rows::detect(0, table, &Memory::default(), &rules, now);
+        let (baseline, will_send) = match spec.start_from {
             // The baseline is taken now: every row present is seen, none sent.
-            StartFrom::NewRows => {
-                let committed: Result<(), Error> = self.store().commit_observation(&observation, |_| Ok(()));
-                if let Err(e) = committed {
-                    let _ = self.store().delete_connection(&spec.name);
-                    return Err(e);
-                }
-                0
-            }
-            StartFrom::AllRows => observation.new_rows().len(),
+            StartFrom::NewRows => (Some(&observation), 0),
+            StartFrom::AllRows => (None, observation.new_rows().len()),
         };
+        self.store().insert_connection_with_baseline(&spec.name, &json, spec.auto_update, now, baseline)?;
         Ok(Saved { connection: self.connection_view(&spec.name)?, rows: total, will_send })
+    }
+
+    /// `source` with a Google tab named by title turned into its gid: what is
+    /// stored, since a tab keeps its gid when it is renamed.
+    async fn with_tab_gid(&self, source: SourceSpec) -> Result<SourceSpec, Error> {
+        source::with_tab_gid(source, &self.google_access()).await.map_err(|e| {
+            use source::google::Error as G;
+            let field = match &e {
+                source::Error::Google(G::NoTabTitled { .. } | G::TabTitleNeedsApi { .. }) => "source.sheet",
+                _ => "source",
+            };
+            Error::Invalid(format!("{field}: {e}"))
+        })
     }
 
     /// The error for a spec naming an account that does not exist, listing
@@ -574,6 +594,7 @@ impl Core {
                 shown(&old.row_key)
             )));
         }
+        spec.source = self.with_tab_gid(spec.source).await?;
         self.check_draft(&spec, base_dir).await?;
         if let Some(Schedule::After { after }) = &spec.schedule {
             self.check_chain(&spec.name, after)?;

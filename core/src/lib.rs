@@ -227,8 +227,10 @@ impl Core {
         source::GoogleAccess { secrets: Some(self.secrets.clone()), endpoints, oauth_client }
     }
 
-    /// Points every Google endpoint at `base_url` (a local fake in tests, a
-    /// proxy in some offices); `None` goes back to Google's own.
+    /// Points every Google endpoint at `base_url`, laid out as the fake lays
+    /// them out (`/v4/…`, `/token`, `/o/oauth2/v2/auth`, `/spreadsheets/d/…`):
+    /// a local fake in tests, or a reverse proxy routing those paths to
+    /// Google's hosts. `None` goes back to Google's own.
     pub fn set_google_base_url(&self, base_url: Option<&str>) -> Result<(), Error> {
         let value = match base_url {
             Some(url) => serde_json::json!({ "base_url": url.trim_end_matches('/') }),

@@ -96,13 +96,47 @@ pub enum SourceSpec {
     GoogleSheets {
         /// The spreadsheet's URL or ID.
         spreadsheet: String,
-        /// The tab's gid (stable when the tab is renamed); when absent, the
+        /// The tab: its gid (stable when the tab is renamed), or its title,
+        /// which saving a connection turns into the gid; when absent, the
         /// gid in the URL, else the first tab (gid 0).
         #[serde(default)]
-        sheet: Option<u32>,
+        sheet: Option<GoogleTab>,
         /// How Sendrow signs in to read it.
         auth: google::GoogleAuth,
     },
+}
+
+/// A Google tab as a connection spec names it. Stored connections hold the
+/// gid, which survives renames; a title is accepted when saving (`"sheet":
+/// "Orders"`) and looked up then, through the Sheets API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum GoogleTab {
+    /// The tab's gid (`sheetId`, the number after `#gid=` in its address).
+    Gid(u32),
+    /// The tab's title as shown on it.
+    Title(String),
+}
+
+impl<'de> Deserialize<'de> for GoogleTab {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = GoogleTab;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("the tab's gid (the number after #gid= in its address) or its title, e.g. \"Orders\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<GoogleTab, E> {
+                u32::try_from(v)
+                    .map(GoogleTab::Gid)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<GoogleTab, E> {
+                Ok(GoogleTab::Title(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// What reading a Google source needs beyond its spec: the keychain (tokens,
@@ -142,9 +176,15 @@ impl SourceSpec {
         match self {
             SourceSpec::Csv { path } => format!("«{}»", name(path)),
             SourceSpec::Xlsx { path, sheet } => format!("the sheet «{sheet}» of «{}»", name(path)),
+            SourceSpec::GoogleSheets { sheet: Some(GoogleTab::Title(title)), .. } => {
+                format!("the Google sheet's tab «{title}»")
+            }
             SourceSpec::GoogleSheets { spreadsheet, sheet, .. } => {
-                let gid = sheet.or_else(|| google::parse_spreadsheet(spreadsheet).ok()?.gid).unwrap_or(0);
-                format!("the Google sheet's tab with gid {gid}")
+                let gid = match sheet {
+                    Some(GoogleTab::Gid(gid)) => Some(*gid),
+                    _ => google::parse_spreadsheet(spreadsheet).ok().and_then(|link| link.gid),
+                };
+                format!("the Google sheet's tab with gid {}", gid.unwrap_or(0))
             }
         }
     }
@@ -177,15 +217,9 @@ pub async fn read_with(spec: &SourceSpec, google: &GoogleAccess) -> Result<Table
         SourceSpec::Csv { path } => (path.clone(), None),
         SourceSpec::Xlsx { path, sheet } => (path.clone(), Some(sheet.clone())),
         SourceSpec::GoogleSheets { spreadsheet, sheet, auth } => {
-            let link = google::parse_spreadsheet(spreadsheet)?;
-            let gid = sheet.or(link.gid).unwrap_or(0);
-            let secrets = google
-                .secrets
-                .clone()
-                .ok_or(Error::Google(google::Error::NotConnected { account: "Google".into() }))?;
-            let reader = google::Reader::new(auth.clone(), secrets, google.oauth_client.clone())
-                .with_endpoints(google.endpoints.clone());
-            return Ok(reader.read(&google::SheetRef { spreadsheet_id: link.spreadsheet_id, gid }).await?);
+            let reader = google_reader(auth, google)?;
+            let sheet = google_sheet(&reader, spreadsheet, sheet.as_ref()).await?;
+            return Ok(reader.read(&sheet).await?);
         }
     };
     let file = path.clone();
@@ -196,6 +230,42 @@ pub async fn read_with(spec: &SourceSpec, google: &GoogleAccess) -> Result<Table
     // The readers return errors rather than panic; a join error means a bug in
     // a library, which is still reported against the file rather than crashing.
     task.await.map_err(|e| Error::Io { path, source: std::io::Error::other(e.to_string()) })?
+}
+
+/// The spec with a Google tab named by title turned into its gid, looked up
+/// through the Sheets API (what saving a connection stores); any other spec
+/// as it is.
+pub async fn with_tab_gid(spec: SourceSpec, google: &GoogleAccess) -> Result<SourceSpec, Error> {
+    match spec {
+        SourceSpec::GoogleSheets { spreadsheet, sheet: Some(GoogleTab::Title(title)), auth } => {
+            let reader = google_reader(&auth, google)?;
+            let found = google_sheet(&reader, &spreadsheet, Some(&GoogleTab::Title(title))).await?;
+            Ok(SourceSpec::GoogleSheets { spreadsheet, sheet: Some(GoogleTab::Gid(found.gid)), auth })
+        }
+        other => Ok(other),
+    }
+}
+
+fn google_reader(auth: &google::GoogleAuth, google: &GoogleAccess) -> Result<google::Reader, Error> {
+    let secrets =
+        google.secrets.clone().ok_or(Error::Google(google::Error::NotConnected { account: "Google".into() }))?;
+    Ok(google::Reader::new(auth.clone(), secrets, google.oauth_client.clone()).with_endpoints(google.endpoints.clone()))
+}
+
+/// The tab a spec names: its gid, else the tab titled so, else the gid in the
+/// pasted address, else the first tab (gid 0).
+async fn google_sheet(
+    reader: &google::Reader,
+    spreadsheet: &str,
+    sheet: Option<&GoogleTab>,
+) -> Result<google::SheetRef, google::Error> {
+    let link = google::parse_spreadsheet(spreadsheet)?;
+    let gid = match sheet {
+        Some(GoogleTab::Gid(gid)) => *gid,
+        Some(GoogleTab::Title(title)) => reader.tab_titled(&link.spreadsheet_id, title).await?.gid,
+        None => link.gid.unwrap_or(0),
+    };
+    Ok(google::SheetRef { spreadsheet_id: link.spreadsheet_id, gid })
 }
 
 /// Why a source could not be read. Every message names the file and says
@@ -218,7 +288,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The file was caught half-written; nothing was taken from it.
-    #[error("{} looks half-saved ({reason}); nothing was read from it and it will be re-read on the next run", path.display())]
+    // Shown while saving a connection as well as by runs, so it promises no
+    // "next run" that may not exist.
+    #[error("{} looks half-saved ({reason}), so nothing was read from it: wait until the program writing it has finished saving, then try again (a scheduled run simply reads it again next time)", path.display())]
     Incomplete {
         /// The file.
         path: PathBuf,
@@ -420,6 +492,19 @@ mod tests {
         assert!(typo.is_err(), "an unknown key is refused rather than ignored");
         let round = serde_json::to_value(&xlsx).unwrap();
         assert_eq!(round["type"], "xlsx", "it writes the same form back");
+    }
+
+    #[test]
+    fn a_google_tab_is_a_gid_or_a_title() {
+        let tab = |json: &str| serde_json::from_str::<GoogleTab>(json);
+        assert_eq!(tab("123456789").unwrap(), GoogleTab::Gid(123456789), "a gid, as specs always had it");
+        assert_eq!(tab("\"Orders\"").unwrap(), GoogleTab::Title("Orders".into()), "a title");
+        assert_eq!(tab("\"2024\"").unwrap(), GoogleTab::Title("2024".into()), "a title that looks like a number");
+        for bad in ["-1", "4294967296", "1.5", "true", "[]"] {
+            let err = tab(bad).expect_err(bad).to_string();
+            assert!(err.contains("the tab's gid (the number after #gid="), "{bad} says what is accepted: {err}");
+        }
+        assert_eq!(serde_json::to_string(&GoogleTab::Gid(7)).unwrap(), "7", "a gid is written back as a number");
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //!
 //! - [`RowKey::Column`]: the trimmed value of a chosen ID column. Survives
 //!   inserts, deletes, sorts, and edits of any other cell. A row whose ID is
-//!   still empty is not ready: it is skipped (and reported) until it has one.
-//!   A second row with an ID already used in the same read is skipped and
-//!   reported, not sent.
+//!   still empty is not ready: it is skipped, and not marked seen, until it
+//!   has one. A second row with an ID already used in the same read is
+//!   skipped, not sent. Both are reported in [`Observation::warning`] (a note
+//!   that holds nothing else back), which the store keeps for the user until
+//!   a read finds no such row.
 //! - [`RowKey::Fingerprint`] (no ID column): a hash of the row's trimmed cells
 //!   paired with their header names, in header-name order (so reordering
 //!   columns changes nothing), plus `#2`, `#3`, … for the second and third of
@@ -100,6 +102,8 @@ pub struct RowState {
     pub last_count: Option<usize>,
     /// A warning held for the user, if any.
     pub warning: Option<String>,
+    /// The last trusted read's note about rows it skipped, if any.
+    pub note: Option<String>,
     /// Bumped by every commit: an observation made from an older state is
     /// refused, so two processes cannot both hand on the same rows.
     pub generation: i64,
@@ -170,12 +174,12 @@ impl fmt::Display for Pause {
         match self {
             Pause::ColumnsMissing { missing, headers, fingerprint } => {
                 let quoted = |names: &[String]| names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ");
-                write!(
-                    f,
-                    "the source no longer has the column(s) {}; its columns are now {}. ",
-                    quoted(missing),
-                    quoted(headers)
-                )?;
+                write!(f, "the source no longer has the column(s) {}; ", quoted(missing))?;
+                if headers.is_empty() {
+                    write!(f, "it has no header row at all now (it is empty). ")?;
+                } else {
+                    write!(f, "its columns are now {}. ", quoted(headers))?;
+                }
                 if *fingerprint {
                     write!(
                         f,
@@ -253,8 +257,9 @@ pub(crate) struct Write {
 
 #[derive(Debug, Clone)]
 pub(crate) enum StateWrite {
-    /// A full, trusted read: mode, identity and count replaced, warning cleared.
-    Full { key_mode: String, identity: Vec<String>, last_count: usize },
+    /// A full, trusted read: mode, identity and count replaced, warning
+    /// cleared, the note about skipped rows replaced.
+    Full { key_mode: String, identity: Vec<String>, last_count: usize, note: Option<String> },
     /// Only the warning is set; the count of the last trusted read stays.
     Warning(String),
     /// Nothing but the generation moves.
@@ -270,11 +275,14 @@ impl Observation {
         }
     }
 
-    /// The warning to show the user, for [`Outcome::Shrunk`].
+    /// What to tell the user about this read: why nothing was handed on, for
+    /// [`Outcome::Shrunk`]; or which rows were skipped for their ID (empty,
+    /// or repeated) and what to do, when the others were read as usual.
     pub fn warning(&self) -> Option<&str> {
         match &self.write.state {
             StateWrite::Warning(text) => Some(text),
-            _ => None,
+            StateWrite::Full { note, .. } => note.as_deref(),
+            StateWrite::Untouched => None,
         }
     }
 
@@ -410,7 +418,7 @@ pub fn detect(connection_id: i64, table: Table, memory: &Memory, rules: &Rules<'
         generation: state.map(|s| s.generation),
         keys: new.iter().map(|r| (r.key.clone(), r.row.line)).collect(),
         baseline,
-        state: StateWrite::Full { key_mode, identity, last_count: total },
+        state: StateWrite::Full { key_mode, identity, last_count: total, note: skipped_note(&skipped, rules.key) },
     };
     let outcome = if baseline { Outcome::Baseline } else { Outcome::Rows { new } };
     observation(outcome, skipped, write)
@@ -435,6 +443,59 @@ fn keys_by_column(rows: Vec<Row>, index: usize) -> (Vec<NewRow>, Vec<Skipped>) {
         keyed.push(NewRow { key: key.to_owned(), row });
     }
     (keyed, skipped)
+}
+
+/// How many lines a note lists before it says "and N more".
+const LINES_SHOWN: usize = 10;
+
+/// The note telling the user which rows were skipped for their ID and what to
+/// do, e.g. `the rows on lines 7 and 12 have no "Order ID", and line 9 repeats
+/// "Order ID" 1001 of line 3: …`. `None` when no row was skipped.
+fn skipped_note(skipped: &[Skipped], key: &RowKey) -> Option<String> {
+    let RowKey::Column(column) = key else { return None };
+    if skipped.is_empty() {
+        return None;
+    }
+    let missing: Vec<String> =
+        skipped.iter().filter(|s| s.reason == SkipReason::NoKey).map(|s| s.line.to_string()).collect();
+    let repeated: Vec<String> = skipped
+        .iter()
+        .filter_map(|s| match &s.reason {
+            SkipReason::DuplicateKey { key, first_line } => {
+                Some(format!("line {} repeats {column:?} {key} of line {first_line}", s.line))
+            }
+            SkipReason::NoKey => None,
+        })
+        .collect();
+    let mut parts = Vec::new();
+    match missing.len() {
+        0 => {}
+        1 => parts.push(format!("the row on line {} has no {column:?}", missing[0])),
+        _ => parts.push(format!("the rows on lines {} have no {column:?}", listed(missing))),
+    }
+    if !repeated.is_empty() {
+        parts.push(listed(repeated));
+    }
+    let (not_sent, goes) = if skipped.len() == 1 { ("it is", "it goes") } else { ("they are", "they go") };
+    Some(format!(
+        "{}: {not_sent} not sent. Give each row its own {column:?} (or delete a row entered twice) and {goes} with \
+         the next run",
+        parts.join(", and ")
+    ))
+}
+
+/// `a`, `a and b`, `a, b and c`; past [`LINES_SHOWN`], `a, b, … and N more`.
+fn listed(mut items: Vec<String>) -> String {
+    let more = items.len().saturating_sub(LINES_SHOWN);
+    items.truncate(LINES_SHOWN);
+    if more > 0 {
+        items.push(format!("{more} more"));
+    }
+    match items.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 fn keys_by_fingerprint(rows: Vec<Row>, columns: &[(usize, &str)]) -> Vec<NewRow> {
@@ -487,6 +548,7 @@ mod tests {
             identity: vec!["Name".into(), "Phone".into()],
             last_count: Some(last_count),
             warning: None,
+            note: None,
             generation: 1,
         }
     }
@@ -574,6 +636,32 @@ mod tests {
             ],
             "the rows not used are reported with why"
         );
+    }
+
+    #[test]
+    fn a_source_emptied_completely_pauses_saying_so() {
+        let key = RowKey::Fingerprint;
+        let memory = Memory { state: Some(RowState { last_count: Some(0), ..state(0) }), seen: HashSet::new() };
+        let obs = detect(1, Table::default(), &memory, &rules(&key), Utc::now());
+        let pause = obs.pause().expect("its columns are gone").to_string();
+        assert!(pause.contains("no header row at all"), "an empty source is said to be empty: {pause}");
+        assert!(!pause.contains("its columns are now"), "not an empty list of columns: {pause}");
+    }
+
+    #[test]
+    fn many_rows_without_an_id_are_counted_not_all_listed() {
+        let key = RowKey::Column("ID".into());
+        let cells: Vec<[&str; 2]> = (0..25).map(|_| ["", "Anna"]).collect();
+        let rows: Vec<&[&str]> = cells.iter().map(|c| c.as_slice()).collect();
+        let obs = detect(1, table(&["ID", "Name"], &rows), &Memory::default(), &rules(&key), Utc::now());
+        let note = obs.warning().expect("reported");
+        assert!(
+            note.starts_with("the rows on lines 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 15 more have no \"ID\": they are"),
+            "ten lines, then a count: {note}"
+        );
+        let fingerprint =
+            detect(1, table(&["ID", "Name"], &rows), &Memory::default(), &rules(&RowKey::Fingerprint), Utc::now());
+        assert_eq!(fingerprint.warning(), None, "without an ID column no row is skipped");
     }
 
     #[test]

@@ -148,8 +148,17 @@ fn iso_time(s: &str) -> Option<String> {
     let rest = s.strip_prefix("PT")?;
     let (h, rest) = rest.split_once('H')?;
     let (m, rest) = rest.split_once('M')?;
-    let sec: f64 = rest.strip_suffix('S')?.parse().ok()?;
-    let total = h.parse::<u32>().ok()? * 3600 + m.parse::<u32>().ok()? * 60 + sec.round() as u32;
+    let sec: f64 = rest.strip_suffix('S')?.parse::<f64>().ok()?.round();
+    // A duration too long to count in seconds is shown as written.
+    if !(0.0..=f64::from(u32::MAX)).contains(&sec) {
+        return None;
+    }
+    let total = h
+        .parse::<u32>()
+        .ok()?
+        .checked_mul(3600)?
+        .checked_add(m.parse::<u32>().ok()?.checked_mul(60)?)?
+        .checked_add(sec as u32)?;
     Some(clock(total))
 }
 
@@ -195,5 +204,10 @@ mod tests {
         assert_eq!(iso_date_time("2025-10-13"), "2025-10-13", "a bare date is kept");
         assert_eq!(iso_time("PT10H30M00S").as_deref(), Some("10:30"), "a time of day");
         assert_eq!(iso_time("P1D"), None, "other durations are left as written");
+        assert_eq!(iso_time("PT4294967295H00M00S"), None, "hours that overflow are left as written, not a panic");
+        assert_eq!(iso_time("PT1H4294967295M00S"), None, "so are minutes");
+        assert_eq!(iso_time("PT0H0M1e20S"), None, "and seconds");
+        assert_eq!(iso_time("PT1193046H28M16S"), None, "and a total one second past the largest count");
+        assert_eq!(iso_time("PT1193046H28M15S").as_deref(), Some("1193046:28:15"), "the largest one still shows");
     }
 }

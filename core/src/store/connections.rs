@@ -34,21 +34,7 @@ impl Store {
         auto_update: bool,
         now: DateTime<Utc>,
     ) -> Result<i64, Error> {
-        let conn = self.conn();
-        let now = now.to_rfc3339();
-        let inserted = conn.execute(
-            "INSERT INTO connections (name, spec, auto_update, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-            params![name, spec.to_string(), auto_update, now],
-        );
-        match inserted {
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-                Err(Error::DuplicateConnection(name.to_owned()))
-            }
-            other => {
-                other?;
-                Ok(conn.last_insert_rowid())
-            }
-        }
+        insert_connection(&self.conn(), name, spec, auto_update, now)
     }
 
     /// Replaces a connection's spec and toggle.
@@ -102,6 +88,30 @@ impl Store {
     /// Deletes the connection and, through the foreign key, its ledger.
     pub fn delete_connection(&self, name: &str) -> Result<bool, Error> {
         Ok(self.conn().execute("DELETE FROM connections WHERE name = ?1", [name])? > 0)
+    }
+}
+
+/// Inserts a connection through `conn` (a transaction's, to save more with it).
+pub(super) fn insert_connection(
+    conn: &rusqlite::Connection,
+    name: &str,
+    spec: &serde_json::Value,
+    auto_update: bool,
+    now: DateTime<Utc>,
+) -> Result<i64, Error> {
+    let now = now.to_rfc3339();
+    let inserted = conn.execute(
+        "INSERT INTO connections (name, spec, auto_update, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+        params![name, spec.to_string(), auto_update, now],
+    );
+    match inserted {
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+            Err(Error::DuplicateConnection(name.to_owned()))
+        }
+        other => {
+            other?;
+            Ok(conn.last_insert_rowid())
+        }
     }
 }
 

@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_runs.sql"),
     include_str!("migrations/0008_runs_already_sent.sql"),
     include_str!("migrations/0009_queued_at_and_run_cost.sql"),
+    include_str!("migrations/0010_row_note.sql"),
 ];
 
 /// The schema version this build writes.
@@ -263,6 +264,16 @@ mod tests {
                     )
                     .unwrap();
                 }
+                if start >= 5 {
+                    // A shrink warning held from before notes on skipped rows.
+                    conn.execute(
+                        "INSERT INTO row_state (connection_id, key_mode, identity_columns, last_count, warning,
+                                                generation, updated_at)
+                         VALUES (1, 'fingerprint', '[]', 30, 'shrank', 3, '2026-01-02T00:00:00+00:00')",
+                        [],
+                    )
+                    .unwrap();
+                }
                 if start >= 7 {
                     conn.execute(
                         "INSERT INTO runs (connection_id, started_at, finished_at, sent)
@@ -278,7 +289,8 @@ mod tests {
                 let old = store.account("old").unwrap().expect("the account written at the old version survives");
                 assert_eq!(old.region, Some(Region::Apac), "columns keep their meaning across versions");
             }
-            if start >= 5 {
+            // Messages written after migration 0009 have `queued_at` set by the ledger itself.
+            if (5..9).contains(&start) {
                 let queued_at: Vec<Option<String>> = store
                     .conn()
                     .prepare("SELECT queued_at FROM messages ORDER BY id")
@@ -292,6 +304,11 @@ mod tests {
                     [Some("2026-01-02T00:00:00+00:00".to_owned()), None],
                     "an old queued message counts its receipts from its last change, a pending one from nothing"
                 );
+            }
+            if start >= 5 {
+                let state = store.row_memory(1).unwrap().state.expect("the old row state survives");
+                assert_eq!((state.last_count, state.note), (Some(30), None), "no note on an old state");
+                assert_eq!(store.row_warning(1).unwrap().as_deref(), Some("shrank"), "its warning is still shown");
             }
             if start >= 7 {
                 let run = store.last_run(1).unwrap().expect("the old run survives");

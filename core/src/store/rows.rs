@@ -32,7 +32,7 @@ impl Store {
         let conn = self.conn();
         let state = conn
             .query_row(
-                "SELECT key_mode, identity_columns, last_count, warning, generation FROM row_state WHERE connection_id = ?1",
+                "SELECT key_mode, identity_columns, last_count, warning, generation, note FROM row_state WHERE connection_id = ?1",
                 [connection_id],
                 |r| {
                     let identity: String = r.get(1)?;
@@ -48,6 +48,7 @@ impl Store {
                         last_count: last_count.map(|n| n as usize),
                         warning: r.get(3)?,
                         generation: r.get(4)?,
+                        note: r.get(5)?,
                     })
                 },
             )
@@ -76,26 +77,34 @@ impl Store {
         // IMMEDIATE takes the write lock before the generation is checked, so
         // a second process cannot slip in between the check and the writes.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(Error::from)?;
-        record(&tx, observation)?;
+        record(&tx, observation.connection_id, observation)?;
         let out = also(&Tx { conn: &tx })?;
         tx.commit().map_err(Error::from)?;
         Ok(out)
     }
 
-    /// The warning held for the user about `connection_id`'s source, if any.
+    /// What is held for the user about `connection_id`'s source, if
+    /// anything: a shrink warning, else the last read's note about rows it
+    /// skipped for their ID.
     pub fn row_warning(&self, connection_id: i64) -> Result<Option<String>, Error> {
         let warning = self
             .conn()
-            .query_row("SELECT warning FROM row_state WHERE connection_id = ?1", [connection_id], |r| r.get(0))
+            .query_row("SELECT COALESCE(warning, note) FROM row_state WHERE connection_id = ?1", [connection_id], |r| {
+                r.get(0)
+            })
             .optional()?;
         Ok(warning.flatten())
     }
 
     /// The user confirms a sharp shrink was on purpose: the warning goes, and
     /// the next read is not compared with the count before it. Keys stay seen.
+    /// With no shrink warning, only the note about skipped rows goes (until a
+    /// read finds such rows again) and the shrink check stays as it was.
     pub fn dismiss_row_warning(&self, connection_id: i64) -> Result<(), Error> {
         self.conn().execute(
-            "UPDATE row_state SET warning = NULL, last_count = NULL, generation = generation + 1 WHERE connection_id = ?1",
+            "UPDATE row_state SET last_count = CASE WHEN warning IS NULL THEN last_count END, warning = NULL,
+                 note = NULL, generation = generation + 1
+             WHERE connection_id = ?1",
             [connection_id],
         )?;
         Ok(())
@@ -115,6 +124,30 @@ impl Store {
 }
 
 impl Store {
+    /// Saves a new connection and, with `baseline`, records that first read
+    /// of its source (a `new_rows` start), in one transaction: a failure
+    /// leaves neither, never a connection whose rows are not yet seen, which
+    /// its first run would take for new. The baseline's own `connection_id`
+    /// is not used (the connection has no id until it is inserted), so it is
+    /// detected from an empty [`Memory`] before this is called.
+    pub fn insert_connection_with_baseline(
+        &self,
+        name: &str,
+        spec: &serde_json::Value,
+        auto_update: bool,
+        now: chrono::DateTime<chrono::Utc>,
+        baseline: Option<&Observation>,
+    ) -> Result<i64, Error> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = super::connections::insert_connection(&tx, name, spec, auto_update, now)?;
+        if let Some(observation) = baseline {
+            record(&tx, id, observation)?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
     /// Starts the connection over: forgets every row it has seen and records
     /// `observation` (a first read of the source as it is now) in one
     /// transaction, so a failure leaves the old memory whole, never an empty
@@ -124,14 +157,14 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM seen_rows WHERE connection_id = ?1", [observation.connection_id])?;
         tx.execute("DELETE FROM row_state WHERE connection_id = ?1", [observation.connection_id])?;
-        record(&tx, observation)?;
+        record(&tx, observation.connection_id, observation)?;
         tx.commit()?;
         Ok(())
     }
 }
 
-fn record(tx: &rusqlite::Transaction<'_>, observation: &Observation) -> Result<(), Error> {
-    let id = observation.connection_id;
+/// Writes `observation` as connection `id`'s.
+fn record(tx: &rusqlite::Transaction<'_>, id: i64, observation: &Observation) -> Result<(), Error> {
     let write = &observation.write;
     let now = observation.read_at.to_rfc3339();
     let generation: Option<i64> =
@@ -140,15 +173,15 @@ fn record(tx: &rusqlite::Transaction<'_>, observation: &Observation) -> Result<(
         return Err(Error::StaleRows { connection_id: id });
     }
     match &write.state {
-        StateWrite::Full { key_mode, identity, last_count } => {
+        StateWrite::Full { key_mode, identity, last_count, note } => {
             let identity = serde_json::to_string(identity).unwrap_or_else(|_| "[]".into());
             tx.execute(
-                "INSERT INTO row_state (connection_id, key_mode, identity_columns, last_count, warning, generation, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, NULL, 1, ?5)
+                "INSERT INTO row_state (connection_id, key_mode, identity_columns, last_count, warning, note, generation, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, NULL, ?6, 1, ?5)
                  ON CONFLICT (connection_id) DO UPDATE SET key_mode = excluded.key_mode,
                      identity_columns = excluded.identity_columns, last_count = excluded.last_count,
-                     warning = NULL, generation = generation + 1, updated_at = excluded.updated_at",
-                params![id, key_mode, identity, *last_count as i64, now],
+                     warning = NULL, note = excluded.note, generation = generation + 1, updated_at = excluded.updated_at",
+                params![id, key_mode, identity, *last_count as i64, now, note],
             )?;
         }
         StateWrite::Warning(text) => {
@@ -267,6 +300,32 @@ mod tests {
         assert_eq!(store.row_warning(id).unwrap(), None, "dismissed");
         let after = observe(&store, id, &["new"]);
         assert_eq!(after.new_rows().len(), 1, "the cleared-on-purpose source sends its genuinely new row");
+    }
+
+    #[test]
+    fn dismissing_a_note_about_skipped_rows_keeps_the_shrink_check() {
+        let store = Store::open_in_memory().unwrap();
+        let id = connection(&store);
+        let key = RowKey::Column("ID".into());
+        let rules = Rules { key: &key, start_from: StartFrom::AllRows, used_columns: &[] };
+        let rows = |n: usize, blank_id: bool| Table {
+            headers: vec!["ID".into(), "Name".into()],
+            rows: (0..n)
+                .map(|i| {
+                    let id = if blank_id && i == 0 { String::new() } else { i.to_string() };
+                    Row { line: i + 2, cells: vec![id, format!("n{i}")] }
+                })
+                .collect(),
+        };
+        let read = |table| crate::source::rows::observe(&store, id, table, &rules, chrono::Utc::now()).unwrap();
+        let noted = read(rows(20, true));
+        assert!(noted.warning().is_some_and(|w| w.contains("line 2 has no \"ID\"")), "{:?}", noted.warning());
+        store.commit_observation(&noted, |_| Ok::<_, Error>(())).unwrap();
+        assert_eq!(store.row_warning(id).unwrap().as_deref(), noted.warning(), "the note is kept for the card");
+        store.dismiss_row_warning(id).unwrap();
+        assert_eq!(store.row_warning(id).unwrap(), None, "and can be dismissed");
+        let shrunk = read(rows(1, false));
+        assert_eq!(shrunk.outcome, Outcome::Shrunk { previous: 20 }, "a sheet cleared just after is still held");
     }
 
     #[test]

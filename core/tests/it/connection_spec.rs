@@ -204,3 +204,44 @@ async fn editing_refuses_a_loop_and_a_new_row_key_naming_both() {
     let kept = folder.core.connection_view("Existing").unwrap();
     assert_eq!(kept.schedule, None, "the refused edit changed nothing");
 }
+
+#[tokio::test]
+async fn an_empty_sheet_is_said_to_have_no_header_row() {
+    let folder = Folder::open().await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    book.add_worksheet().set_name("Orders").unwrap();
+    book.save(folder.base().join("empty.xlsx")).unwrap();
+    let source = json!({"type": "xlsx", "path": "empty.xlsx", "sheet": "Orders"});
+    let err = folder.add(json!({"source": source})).await.expect_err("nothing to check the columns against");
+    check_message(
+        "an empty sheet",
+        &err,
+        "source",
+        &["the sheet «Orders» of «empty.xlsx» is empty", "no header row", "first row", "\"Phone\""],
+    );
+    assert!(!err.contains("its columns are"), "no empty list of columns: {err}");
+    let spec = ConnectionSpec::parse(&Folder::spec_text(&json!({"source": source}))).unwrap();
+    let draft = folder.core.check_draft(&spec, folder.base()).await.expect_err("the wizard's check says the same");
+    assert_eq!(draft.to_string(), err, "the same words in the wizard");
+    assert_eq!(folder.names(), vec!["Existing"], "nothing saved");
+}
+
+#[tokio::test]
+async fn a_baseline_that_cannot_be_recorded_leaves_no_connection() {
+    let folder = Folder::open().await;
+    // Another handle on the same database makes recording seen rows fail,
+    // as a full disk would, after the source was read and checked.
+    let db = rusqlite::Connection::open(folder.base().join("data").join(sendrow_core::store::DB_FILE)).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER no_rows BEFORE INSERT ON seen_rows BEGIN SELECT RAISE(ABORT, 'disk is full'); END;",
+    )
+    .unwrap();
+    let err = folder.add(json!({"start_from": "new_rows"})).await.expect_err("the baseline cannot be recorded");
+    assert!(err.contains("disk is full"), "the reason comes back: {err}");
+    assert_eq!(folder.names(), vec!["Existing"], "no half-saved connection whose rows would all look new");
+
+    db.execute_batch("DROP TRIGGER no_rows;").unwrap();
+    folder.add(json!({"start_from": "new_rows"})).await.expect("the same spec saves once the store works");
+    let summary = folder.core.run("Orders", &sendrow_core::run::RunOptions::default()).await.unwrap();
+    assert_eq!(summary.new_rows, 0, "the row present at save time was recorded as seen: {summary:?}");
+}

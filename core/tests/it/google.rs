@@ -583,3 +583,82 @@ async fn headers_are_held_to_the_same_rules_as_a_csv_file() {
     let err = by_api.read(&sheet(0)).await.unwrap_err().to_string();
     assert!(err.contains("\"Leads\""), "the API names the tab by its title: {err}");
 }
+
+/// A data folder whose Google endpoints are the fake, an 8x8 account on the
+/// simulator, and an API key for link-shared sheets.
+async fn core_on(google: &FakeGoogle) -> (tempfile::TempDir, sendrow_core::Core, sendrow_core::sim::Simulator) {
+    use sendrow_core::account::{AccountInput, Target};
+    use sendrow_core::sim::{SANDBOX_KEY, SANDBOX_SUBACCOUNT};
+    let sim = crate::sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemorySecrets::new());
+    secrets.set("google-api-key:main", &Secret::new(API_KEY)).unwrap();
+    google.add_api_key(API_KEY, true);
+    google.share_with_link(ID);
+    let core = sendrow_core::Core::open(dir.path(), secrets).unwrap();
+    core.set_google_base_url(Some(&google.base_url())).unwrap();
+    let account = AccountInput {
+        name: "main".into(),
+        subaccount_id: SANDBOX_SUBACCOUNT.into(),
+        target: Target::BaseUrl(sim.base_url()),
+        api_key: Secret::new(SANDBOX_KEY),
+    };
+    core.add_account(account).await.unwrap();
+    (dir, core, sim)
+}
+
+fn google_spec(
+    name: &str,
+    sheet: serde_json::Value,
+    auth: serde_json::Value,
+) -> sendrow_core::connection::ConnectionSpec {
+    let spec = serde_json::json!({
+        "name": name, "account": "main", "phone_field": "Phone", "message": "Hi {{Name}}",
+        "source": {"type": "google_sheets", "spreadsheet": ID, "sheet": sheet, "auth": auth},
+    });
+    sendrow_core::connection::ConnectionSpec::parse(&spec.to_string()).expect("the spec parses")
+}
+
+#[tokio::test]
+async fn a_tab_named_by_its_title_is_saved_by_its_gid() {
+    use sendrow_core::source::{GoogleTab, SourceSpec};
+    let google = fake().await;
+    google.set_tab(ID, 123, "Orders", &[&["Name", "Phone"], &["Ann", "+380671234567"]]);
+    google.set_tab(ID, 5, "Empty", &[]);
+    let (dir, core, _sim) = core_on(&google).await;
+    let api_key = serde_json::json!({"mode": "api_key", "key_entry": "google-api-key:main"});
+
+    let saved = core.add_connection(google_spec("Orders", "Orders".into(), api_key.clone()), dir.path()).await;
+    let saved = saved.expect("a tab named by its title is found");
+    let SourceSpec::GoogleSheets { sheet, .. } = &saved.connection.spec.source else { panic!("a Google source") };
+    assert_eq!(sheet, &Some(GoogleTab::Gid(123)), "the gid is stored, not the title");
+    assert_eq!(serde_json::to_value(&saved.connection.spec).unwrap()["source"]["sheet"], 123, "as a number");
+    google.rename_tab(ID, 123, "Замовлення");
+    google.set_tab(ID, 123, "Замовлення", &[&["Name", "Phone"], &["Ann", "+380671234567"], &["Bo", "+380671234568"]]);
+    let (items, _) = core.preview("Orders", None).await.expect("the renamed tab is still read, by its gid");
+    assert_eq!(items.iter().map(|i| i.composed.text.as_str()).collect::<Vec<_>>(), ["Hi Bo"], "the new row only");
+
+    let numeric = core.add_connection(google_spec("By gid", 123.into(), api_key.clone()), dir.path()).await;
+    assert!(numeric.is_ok(), "a spec with a numeric gid saves as before: {numeric:?}");
+
+    let err = core.add_connection(google_spec("Typo", "Ordrs".into(), api_key.clone()), dir.path()).await;
+    let err = err.expect_err("no tab has that title").to_string();
+    for part in ["source.sheet: ", "no tab titled \"Ordrs\"", "\"Leads\" (gid 0)", "\"Замовлення\" (gid 123)"]
+    {
+        assert!(err.contains(part), "the error names the title and the tabs there are ({part:?}): {err}");
+    }
+
+    let link = serde_json::json!({"mode": "public_csv"});
+    let err = core.add_connection(google_spec("Link", "Orders".into(), link), dir.path()).await;
+    let err = err.expect_err("the export link cannot list tabs").to_string();
+    assert!(err.starts_with("source.sheet: ") && err.contains("#gid="), "it asks for the tab's address: {err}");
+
+    let err = core.add_connection(google_spec("Empty", "Empty".into(), api_key), dir.path()).await;
+    let err = err.expect_err("an empty tab has no columns").to_string();
+    assert!(
+        err.starts_with("source: the Google sheet's tab with gid 5 is empty: it has no header row"),
+        "an empty tab is said to have no header row: {err}"
+    );
+    let names: Vec<String> = core.connections().unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["By gid", "Orders"], "nothing refused was saved");
+}

@@ -99,6 +99,7 @@ on_csv_and_xlsx!(
     a_renamed_column_pauses_and_renaming_it_back_resumes,
     a_cleared_sheet_is_a_warning_and_the_rows_coming_back_are_not_new,
     a_restart_between_reads_remembers_what_was_seen,
+    rows_with_a_missing_or_repeated_id_are_reported_and_go_once_fixed,
 );
 
 /// One connection reading one file, with everything it handed on.
@@ -322,6 +323,50 @@ async fn a_restart_between_reads_remembers_what_was_seen(kind: Kind) {
     h.restart();
     assert_eq!(h.new_names().await, ["Chrystia"], "and the one added while stopped is new");
     h.assert_each_once();
+}
+
+async fn rows_with_a_missing_or_repeated_id_are_reported_and_go_once_fixed(kind: Kind) {
+    for start_from in [StartFrom::AllRows, StartFrom::NewRows] {
+        let mut h = Harness::new(kind, RowKey::Column("Order".into()), start_from);
+        h.used.push("Order".into());
+        let header = "Order,Name,Phone";
+        let (anna, bohdan, chrystia, dmytro) =
+            ("Anna,+380671000001", "Bohdan,+380671000002", "Chrystia,+380671000003", "Dmytro,+380671000004");
+        let line = |id: &str, rest: &str| format!("{id},{rest}");
+        h.save(header, &[&line("1001", anna), &line("", bohdan), &line("1001", chrystia), &line("", dmytro)]);
+        let (obs, names) = h.run().await;
+        let first: &[&str] = if start_from == StartFrom::AllRows { &["Anna"] } else { &[] };
+        assert_eq!(names, first, "{start_from:?}: only the row with an ID of its own");
+        let note = obs.warning().expect("the skipped rows are reported");
+        assert_eq!(
+            note,
+            "the rows on lines 3 and 5 have no \"Order\", and line 4 repeats \"Order\" 1001 of line 2: they are not \
+             sent. Give each row its own \"Order\" (or delete a row entered twice) and they go with the next run",
+            "{start_from:?}: names the lines, why, and what to do"
+        );
+        assert_eq!(h.store.row_warning(h.id).unwrap().as_deref(), Some(note), "kept for the connection's card");
+
+        // The IDs are filled in; the repeated one is not corrected yet.
+        h.save(header, &[&line("1001", anna), &line("1002", bohdan), &line("1001", chrystia), &line("1004", dmytro)]);
+        let (obs, names) = h.run().await;
+        assert_eq!(names, ["Bohdan", "Dmytro"], "{start_from:?}: rows skipped for an empty ID were not marked seen");
+        assert_eq!(
+            obs.warning(),
+            Some(
+                "line 4 repeats \"Order\" 1001 of line 2: it is not sent. Give each row its own \"Order\" (or delete a \
+                 row entered twice) and it goes with the next run"
+            ),
+            "{start_from:?}: only the row still skipped"
+        );
+
+        h.save(header, &[&line("1001", anna), &line("1002", bohdan), &line("1003", chrystia), &line("1004", dmytro)]);
+        let (obs, names) = h.run().await;
+        assert_eq!(names, ["Chrystia"], "{start_from:?}: the corrected ID goes");
+        assert_eq!(obs.warning(), None, "{start_from:?}: nothing left to report");
+        assert_eq!(h.store.row_warning(h.id).unwrap(), None, "{start_from:?}: and the card's note is gone");
+        assert!(h.new_names().await.is_empty(), "{start_from:?}: nothing twice");
+        h.assert_each_once();
+    }
 }
 
 #[tokio::test]
@@ -587,4 +632,41 @@ async fn a_header_only_file_saves_but_a_test_send_asks_for_a_row() {
         assert_eq!(test.text, "Hi Anna", "{kind:?}: the new row is the one tested");
     }
     assert_eq!(sim.messages().len(), 2, "only the two tests with a row reached 8x8");
+}
+
+// ---- rows skipped for their ID reach the user wherever a run is shown ----
+
+#[tokio::test]
+async fn a_row_without_an_id_is_shown_by_the_card_the_preview_and_the_run() {
+    let sim = crate::sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("orders.csv");
+    std::fs::write(&csv, "Order ID,Name,Phone\n1,Anna,+380671000001\n,Bohdan,+380671000002\n").unwrap();
+    let core = Core::open(&dir.path().join("data"), Arc::new(MemorySecrets::new())).unwrap();
+    let account = AccountInput {
+        name: "main".into(),
+        subaccount_id: SANDBOX_SUBACCOUNT.into(),
+        target: Target::BaseUrl(sim.base_url()),
+        api_key: Secret::new(SANDBOX_KEY),
+    };
+    core.add_account(account).await.unwrap();
+    let spec: ConnectionSpec = serde_json::from_value(serde_json::json!({
+        "name": "Orders", "source": {"type": "csv", "path": "orders.csv"}, "row_key": {"column": "Order ID"},
+        "start_from": "new_rows", "account": "main", "phone_field": "Phone", "message": "Hi {{Name}}"
+    }))
+    .unwrap();
+    core.add_connection(spec, dir.path()).await.unwrap();
+    let said = |text: Option<String>| text.is_some_and(|t| t.contains("line 3 has no \"Order ID\": it is not sent"));
+    assert!(said(core.connection_view("Orders").unwrap().warning), "the card says so from the moment it is saved");
+    let (items, warning) = core.preview("Orders", None).await.unwrap();
+    assert!(items.is_empty() && said(warning), "the preview sends nothing and says why Bohdan is not in it");
+    let run = core.run("Orders", &RunOptions::default()).await.unwrap();
+    assert!(run.sent == 0 && said(run.warning.clone()), "the run's summary says so: {run:?}");
+
+    core.dismiss_warning("Orders").unwrap();
+    assert_eq!(core.connection_view("Orders").unwrap().warning, None, "the note can be dismissed");
+    std::fs::write(&csv, "Order ID,Name,Phone\n1,Anna,+380671000001\n2,Bohdan,+380671000002\n").unwrap();
+    let run = core.run("Orders", &RunOptions::default()).await.unwrap();
+    assert_eq!((run.sent, run.warning), (1, None), "with an ID Bohdan goes, and there is nothing left to say");
+    assert_eq!(sim.messages().iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["Hi Bohdan"], "only Bohdan");
 }

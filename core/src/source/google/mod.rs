@@ -298,6 +298,20 @@ impl Reader {
         api::tabs(self, spreadsheet_id).await
     }
 
+    /// The tab titled `title` (spaces around it ignored). Needs the API: in
+    /// `public_csv` mode the error asks for the tab's address instead.
+    pub async fn tab_titled(&self, spreadsheet_id: &str, title: &str) -> Result<Tab, Error> {
+        let title = title.trim();
+        if self.credentials.is_public_csv() {
+            return Err(Error::TabTitleNeedsApi { title: title.to_owned() });
+        }
+        let tabs = api::tabs(self, spreadsheet_id).await?;
+        match tabs.iter().find(|t| t.title.trim() == title) {
+            Some(tab) => Ok(tab.clone()),
+            None => Err(Error::NoTabTitled { title: title.to_owned(), tabs }),
+        }
+    }
+
     /// Reads the tab: header row first, then every non-blank data row with
     /// its sheet row number.
     pub async fn read(&self, sheet: &SheetRef) -> Result<Table, Error> {
@@ -397,6 +411,24 @@ pub enum Error {
         gid: u32,
         /// The tabs there are.
         tabs: Vec<Tab>,
+    },
+    /// No tab has the title a connection spec names.
+    #[error("the spreadsheet has no tab titled {title:?}; its tabs are: {}; use one of these titles", list_tabs(tabs))]
+    NoTabTitled {
+        /// The title asked for.
+        title: String,
+        /// The tabs there are.
+        tabs: Vec<Tab>,
+    },
+    /// A tab named by its title in `public_csv` mode, which cannot list tabs.
+    #[error(
+        "the tab is named by its title {title:?}, but a sheet read through its link (\"public_csv\") cannot look a tab \
+         up by title: open the tab in the browser and use its address, which ends in #gid=…, as the spreadsheet's \
+         address (or give the number after gid= as the tab)"
+    )]
+    TabTitleNeedsApi {
+        /// The title given.
+        title: String,
     },
     /// 403: signed in, but not allowed to read this spreadsheet.
     #[error("Google refused to let Sendrow read the spreadsheet ({message}): {hint}")]
@@ -523,7 +555,11 @@ pub enum Error {
         reason: String,
     },
     /// Any other refusal, e.g. 400 "Unable to parse range".
-    #[error("Google refused the request (HTTP {status}, {status_text}): {message}")]
+    #[error(
+        "Google refused the request (HTTP {status}{}): {message}; check the spreadsheet's address and the tab in the \
+         connection, then try again",
+        if status_text.is_empty() { String::new() } else { format!(", {status_text}") }
+    )]
     Refused {
         /// HTTP status.
         status: u16,
@@ -532,8 +568,12 @@ pub enum Error {
         /// Google's words.
         message: String,
     },
-    /// A 2xx answer Sendrow cannot read.
-    #[error("Google answered in a way Sendrow does not understand ({0})")]
+    /// A 2xx answer Sendrow cannot read (or an address it cannot use).
+    #[error(
+        "Google answered in a way Sendrow does not understand ({0}); something other than Google may have answered \
+         (a Wi-Fi sign-in page, a proxy): check that this computer reaches Google, then try again. If Google's address \
+         was changed with `sendrow google base-url`, undo that with `sendrow google base-url --reset`"
+    )]
     Unreadable(String),
 }
 
@@ -560,7 +600,7 @@ impl Error {
         match self {
             Error::BadSpreadsheet { .. } | Error::PublishedLink => "google_bad_address",
             Error::SpreadsheetNotFound { .. } => "google_not_found",
-            Error::NoSuchTab { .. } | Error::TabNotFound { .. } => "google_no_such_tab",
+            Error::NoSuchTab { .. } | Error::TabNotFound { .. } | Error::NoTabTitled { .. } => "google_no_such_tab",
             // The same words as a CSV file with the same fault.
             Error::DuplicateHeader { .. } | Error::UnnamedColumn { .. } => "source",
             Error::PermissionDenied { .. } | Error::NotShared => "google_permission",
@@ -575,7 +615,7 @@ impl Error {
             Error::BadServiceAccountKey(_) | Error::ServiceAccountRefused { .. } => "google_service_account",
             Error::MissingSecret { .. } => "keychain_entry_missing",
             Error::Keychain(_) => "keychain_unavailable",
-            Error::TabsNeedApi => "google_tabs_need_api",
+            Error::TabsNeedApi | Error::TabTitleNeedsApi { .. } => "google_tabs_need_api",
             Error::RateLimited { .. } | Error::Server { .. } | Error::Unreachable { .. } => "google_unreachable",
             Error::Refused { .. } | Error::Unreadable(_) => "google",
         }
@@ -683,6 +723,18 @@ mod tests {
             (column_letters(26), column_letters(27), column_letters(703)),
             ("Z".into(), "AA".into(), "AAA".into())
         );
+    }
+
+    #[test]
+    fn refusals_and_odd_answers_say_what_to_do() {
+        let api = Error::Refused { status: 400, status_text: "INVALID_ARGUMENT".into(), message: "Bad range".into() };
+        let export = Error::Refused { status: 410, status_text: String::new(), message: "Gone".into() };
+        assert!(api
+            .to_string()
+            .starts_with("Google refused the request (HTTP 400, INVALID_ARGUMENT): Bad range; check"));
+        assert!(export.to_string().starts_with("Google refused the request (HTTP 410): Gone; check"), "{export}");
+        let odd = Error::Unreadable("expected value at line 1 column 1".into()).to_string();
+        assert!(odd.contains("then try again") && odd.contains("base-url --reset"), "{odd}");
     }
 
     #[test]
