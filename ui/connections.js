@@ -98,6 +98,11 @@ const Connections = {
         el("span", {}, c.warning),
         el("button", { type: "button", onclick: () => Connections.dismissWarning(c.name) }, t("banner.dismissWarning"))));
     }
+    if (c.note) {
+      card.append(el("div", { class: "banner with-actions row-note" },
+        el("span", {}, c.note),
+        el("button", { type: "button", onclick: () => Connections.dismissWarning(c.name) }, t("banner.dismissNote"))));
+    }
     if (c.status === "paused") {
       card.append(el("div", { class: "banner with-actions start-over" },
         el("span", {}, t("banner.startOverHint")),

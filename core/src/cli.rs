@@ -163,7 +163,8 @@ pub enum GoogleCommand {
         /// The keychain entry.
         entry: String,
     },
-    /// Send every Google request to another address (a proxy, or a local fake in tests).
+    /// Send every Google request to one address laid out like the test fake (the fake itself, or a
+    /// reverse proxy routing those paths to Google).
     BaseUrl {
         /// The base URL; omit with --reset to go back to Google's own.
         url: Option<String>,

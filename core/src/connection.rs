@@ -291,9 +291,12 @@ pub struct ConnectionView {
     pub status: &'static str,
     /// Why it is paused.
     pub status_reason: Option<String>,
-    /// A warning about the source held for the user (rows vanished, …), or
-    /// else a note on rows the last read skipped for their ID.
+    /// A warning about the source held for the user (rows vanished): new
+    /// rows wait until it is dismissed or the rows are back.
     pub warning: Option<String>,
+    /// A note on rows the last read skipped for their ID (empty or repeated):
+    /// they go once fixed; the other rows go on as usual.
+    pub note: Option<String>,
     /// The source, as written in the spec.
     pub source: SourceSpec,
     /// The last run's summary.
@@ -459,6 +462,7 @@ impl Core {
             status: if stored.paused_reason.is_some() { "paused" } else { "active" },
             status_reason: stored.paused_reason.clone(),
             warning: self.store().row_warning(stored.id)?,
+            note: self.store().row_note(stored.id)?,
             source: spec.source.clone(),
             last_run,
             counts,

@@ -89,11 +89,18 @@ impl Store {
     pub fn row_warning(&self, connection_id: i64) -> Result<Option<String>, Error> {
         let warning = self
             .conn()
-            .query_row("SELECT COALESCE(warning, note) FROM row_state WHERE connection_id = ?1", [connection_id], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT warning FROM row_state WHERE connection_id = ?1", [connection_id], |r| r.get(0))
             .optional()?;
         Ok(warning.flatten())
+    }
+
+    /// The note about rows the last read skipped for their ID, if any.
+    pub fn row_note(&self, connection_id: i64) -> Result<Option<String>, Error> {
+        let note = self
+            .conn()
+            .query_row("SELECT note FROM row_state WHERE connection_id = ?1", [connection_id], |r| r.get(0))
+            .optional()?;
+        Ok(note.flatten())
     }
 
     /// The user confirms a sharp shrink was on purpose: the warning goes, and
@@ -321,9 +328,10 @@ mod tests {
         let noted = read(rows(20, true));
         assert!(noted.warning().is_some_and(|w| w.contains("line 2 has no \"ID\"")), "{:?}", noted.warning());
         store.commit_observation(&noted, |_| Ok::<_, Error>(())).unwrap();
-        assert_eq!(store.row_warning(id).unwrap().as_deref(), noted.warning(), "the note is kept for the card");
+        assert_eq!(store.row_note(id).unwrap().as_deref(), noted.warning(), "the note is kept for the card");
+        assert_eq!(store.row_warning(id).unwrap(), None, "apart from a warning, which holds rows back");
         store.dismiss_row_warning(id).unwrap();
-        assert_eq!(store.row_warning(id).unwrap(), None, "and can be dismissed");
+        assert_eq!(store.row_note(id).unwrap(), None, "and can be dismissed");
         let shrunk = read(rows(1, false));
         assert_eq!(shrunk.outcome, Outcome::Shrunk { previous: 20 }, "a sheet cleared just after is still held");
     }

@@ -344,7 +344,8 @@ async fn rows_with_a_missing_or_repeated_id_are_reported_and_go_once_fixed(kind:
              sent. Give each row its own \"Order\" (or delete a row entered twice) and they go with the next run",
             "{start_from:?}: names the lines, why, and what to do"
         );
-        assert_eq!(h.store.row_warning(h.id).unwrap().as_deref(), Some(note), "kept for the connection's card");
+        assert_eq!(h.store.row_note(h.id).unwrap().as_deref(), Some(note), "kept for the connection's card");
+        assert_eq!(h.store.row_warning(h.id).unwrap(), None, "as a note: it holds no other row back");
 
         // The IDs are filled in; the repeated one is not corrected yet.
         h.save(header, &[&line("1001", anna), &line("1002", bohdan), &line("1001", chrystia), &line("1004", dmytro)]);
@@ -363,7 +364,7 @@ async fn rows_with_a_missing_or_repeated_id_are_reported_and_go_once_fixed(kind:
         let (obs, names) = h.run().await;
         assert_eq!(names, ["Chrystia"], "{start_from:?}: the corrected ID goes");
         assert_eq!(obs.warning(), None, "{start_from:?}: nothing left to report");
-        assert_eq!(h.store.row_warning(h.id).unwrap(), None, "{start_from:?}: and the card's note is gone");
+        assert_eq!(h.store.row_note(h.id).unwrap(), None, "{start_from:?}: and the card's note is gone");
         assert!(h.new_names().await.is_empty(), "{start_from:?}: nothing twice");
         h.assert_each_once();
     }
@@ -657,14 +658,14 @@ async fn a_row_without_an_id_is_shown_by_the_card_the_preview_and_the_run() {
     .unwrap();
     core.add_connection(spec, dir.path()).await.unwrap();
     let said = |text: Option<String>| text.is_some_and(|t| t.contains("line 3 has no \"Order ID\": it is not sent"));
-    assert!(said(core.connection_view("Orders").unwrap().warning), "the card says so from the moment it is saved");
+    assert!(said(core.connection_view("Orders").unwrap().note), "the card says so from the moment it is saved");
     let (items, warning) = core.preview("Orders", None).await.unwrap();
     assert!(items.is_empty() && said(warning), "the preview sends nothing and says why Bohdan is not in it");
     let run = core.run("Orders", &RunOptions::default()).await.unwrap();
     assert!(run.sent == 0 && said(run.warning.clone()), "the run's summary says so: {run:?}");
 
     core.dismiss_warning("Orders").unwrap();
-    assert_eq!(core.connection_view("Orders").unwrap().warning, None, "the note can be dismissed");
+    assert_eq!(core.connection_view("Orders").unwrap().note, None, "the note can be dismissed");
     std::fs::write(&csv, "Order ID,Name,Phone\n1,Anna,+380671000001\n2,Bohdan,+380671000002\n").unwrap();
     let run = core.run("Orders", &RunOptions::default()).await.unwrap();
     assert_eq!((run.sent, run.warning), (1, None), "with an ID Bohdan goes, and there is nothing left to say");
