@@ -137,6 +137,14 @@ pub enum Command {
         #[arg(long, value_name = "KEY")]
         row: String,
     },
+    /// Skip the rows the flood guard holds: they are never sent (`run --yes` sends them instead).
+    SkipHeld {
+        /// The connection.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `sendrow google …`
@@ -643,7 +651,7 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
             if summary.held > 0 {
                 tell!(
                     "held: {} new rows are more than this connection's flood limit; nothing of them was sent. \
-                     Run `sendrow run {name} --yes` to send them.",
+                     Run `sendrow run {name} --yes` to send them, or `sendrow skip-held {name}` to skip them.",
                     summary.held
                 );
                 return Ok(ExitCode::from(3));
@@ -697,6 +705,16 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
         Command::MarkSent { name, row } => {
             core.resolve(&name, &row, Resolution::MarkSent)?;
             say!("Row {row:?} is marked as sent; it will not be sent again.");
+        }
+        Command::SkipHeld { name, json } => {
+            let skipped = core.skip_held(&name)?;
+            if json {
+                print_json(&serde_json::json!({"skipped": skipped}));
+            } else if skipped == 0 {
+                say!("{name:?} has no rows held by the flood guard.");
+            } else {
+                say!("{skipped} held row(s) of {name:?} skipped; they will not be sent.");
+            }
         }
         Command::Account(_)
         | Command::Sim(_)

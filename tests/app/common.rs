@@ -36,6 +36,18 @@ impl Sim {
     pub async fn messages(&self) -> Vec<serde_json::Value> {
         reqwest::get(format!("{}/_sim/messages", self.url)).await.unwrap().json().await.unwrap()
     }
+
+    /// Makes the next send requests meet these faults (`429`, `500`,
+    /// `timeout`, `reset`), one each, in order.
+    pub async fn queue_faults(&self, faults: &[&str]) {
+        let answer = reqwest::Client::new()
+            .post(format!("{}/_sim/faults", self.url))
+            .json(&serde_json::json!({ "next": faults }))
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "the simulator takes the faults: {}", answer.status());
+    }
 }
 
 impl Drop for Sim {

@@ -11,11 +11,32 @@ fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stdout)))
 }
 
+/// The orders sheet `setup` writes, with these rows under its header.
+fn write_rows(dir: &Path, rows: &str) {
+    std::fs::write(dir.join("orders.csv"), format!("Order ID;Ім'я;Телефон\n{rows}")).unwrap();
+}
+
+/// The connection's real (not test) history lines, by row key.
+fn history_of(dir: &Path) -> std::collections::HashMap<String, serde_json::Value> {
+    let history = json(&sendrow(dir, &["history", "Orders", "--json"], ""));
+    let lines = history.as_array().expect("history --json prints an array");
+    lines.iter().filter(|l| l["test"] == false).map(|l| (l["row"].as_str().unwrap().to_owned(), l.clone())).collect()
+}
+
+/// How many SMS 8x8 accepted for each destination (digits, as 8x8 echoes them).
+async fn received(sim: &Sim) -> std::collections::HashMap<String, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for m in sim.messages().await {
+        *counts.entry(m["destination"].as_str().unwrap().to_owned()).or_default() += 1;
+    }
+    counts
+}
+
 fn setup(dir: &Path, sim: &Sim, rows: &str, extra: serde_json::Value) {
     let add =
         sendrow(dir, &["account", "add", "main", "--subaccount", "sandbox_hq", "--base-url", &sim.url], "sandbox-key");
     assert!(add.status.success(), "the sandbox account is accepted: {}", text(&add.stderr));
-    std::fs::write(dir.join("orders.csv"), format!("Order ID;Ім'я;Телефон\n{rows}")).unwrap();
+    write_rows(dir, rows);
     let mut spec = serde_json::json!({
         "name": "Orders",
         "source": {"type": "csv", "path": "orders.csv"},
@@ -60,9 +81,14 @@ async fn preview_test_send_run_and_history_from_a_csv() {
 
     let test = sendrow(d, &["test-send", "Orders"], "");
     assert!(test.status.success(), "the test send works: {}", text(&test.stderr));
-    assert!(text(&test.stdout).contains("queued"), "it prints the umid: {}", text(&test.stdout));
     let after_test = sim.messages().await;
     assert_eq!(after_test.len(), 1, "the simulator shows exactly the test message");
+    let umid = after_test[0]["umid"].as_str().expect("8x8 gave the message a umid");
+    assert!(
+        text(&test.stdout).contains(&format!("queued it as {umid}")),
+        "it prints the umid 8x8 gave the message ({umid}): {}",
+        text(&test.stdout)
+    );
     assert_eq!(after_test[0]["text"], "Олена, замовлення 1001 підтверджено.", "with the previewed text");
     assert_eq!(after_test[0]["destination"], "380671234567", "to the first row's phone");
 
@@ -265,4 +291,168 @@ async fn a_run_stopped_by_a_refused_key_still_prints_its_summary() {
     assert_eq!(summary["pending"], 2, "both rows are kept for the next run, not lost: {summary}");
     assert!(summary["error"].as_str().is_some_and(|e| e.contains("main")), "the error names the account: {summary}");
     assert!(sim.messages().await.is_empty(), "8x8 accepted nothing");
+}
+
+/// A message that may or may not have reached 8x8 waits for a person:
+/// `resend --row` sends it again with the next run, `mark-sent` settles it.
+#[tokio::test]
+async fn unknown_messages_are_resent_or_marked_sent_by_a_person() {
+    require_keychain_session();
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, &sim, "1;Олена;067 123 45 67\n", serde_json::json!({}));
+    sim.queue_faults(&["reset"]).await;
+    let cut = json(&sendrow(d, &["run", "Orders", "--json"], ""));
+    assert_eq!(cut["unknown"], 1, "8x8 took it, then the answer was cut off: {cut}");
+    assert_eq!(history_of(d)["1"]["status"], "unknown", "the history says so");
+    let next = json(&sendrow(d, &["run", "Orders", "--json"], ""));
+    assert_eq!(next["sent"], 0, "no run resends it on a guess: {next}");
+
+    let resend = sendrow(d, &["resend", "Orders", "--row", "1"], "");
+    assert!(resend.status.success(), "resend --row works: {}", text(&resend.stderr));
+    assert!(text(&resend.stdout).contains("will be sent again"), "and says what happens: {}", text(&resend.stdout));
+    assert_eq!(history_of(d)["1"]["status"], "pending", "the row waits for the next run");
+    let run = json(&sendrow(d, &["run", "Orders", "--json"], ""));
+    assert_eq!(run["sent"], 1, "the next run sends it: {run}");
+    assert_eq!(received(&sim).await["380671234567"], 2, "the person chose a second SMS, and got exactly that");
+    let olena = &history_of(d)["1"];
+    let last = sim.messages().await.pop().unwrap();
+    assert_eq!((&olena["status"], &olena["umid"]), (&"queued".into(), &last["umid"]), "queued as 8x8 said: {olena}");
+
+    write_rows(d, "1;Олена;067 123 45 67\n2;Іван;050 111 22 33\n");
+    sim.queue_faults(&["reset"]).await;
+    let cut = json(&sendrow(d, &["run", "Orders", "--json"], ""));
+    assert_eq!((cut["new_rows"].as_u64(), cut["unknown"].as_u64()), (Some(1), Some(1)), "Ivan's is unknown: {cut}");
+    let mark = sendrow(d, &["mark-sent", "Orders", "--row", "2"], "");
+    assert!(mark.status.success(), "mark-sent works: {}", text(&mark.stderr));
+    assert!(text(&mark.stdout).contains("marked as sent"), "and says so: {}", text(&mark.stdout));
+    let ivan = &history_of(d)["2"];
+    assert_eq!(ivan["status"], "sent", "the history shows it sent: {ivan}");
+    assert_eq!(ivan["reason"], "marked as sent by a person", "and who decided: {ivan}");
+    let run = json(&sendrow(d, &["run", "Orders", "--json"], ""));
+    assert_eq!(run["sent"], 0, "a run does not send it again: {run}");
+    assert_eq!(received(&sim).await["380501112233"], 1, "Ivan got the one SMS that did arrive");
+
+    let settled = sendrow(d, &["mark-sent", "Orders", "--row", "2"], "");
+    assert!(!settled.status.success(), "a settled row has nothing to resolve");
+    let why = text(&settled.stderr);
+    assert!(
+        why.contains("no unknown or failed message") && why.contains("sendrow history Orders"),
+        "saying so and where to look: {why}"
+    );
+    let _ = sendrow(d, &["account", "remove", "main"], "");
+}
+
+/// "Resend failed" sends the messages 8x8 kept failing, now, and nothing
+/// else: a row added to the sheet since waits for a run.
+#[tokio::test]
+async fn resend_failed_sends_only_the_failed_messages() {
+    require_keychain_session();
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, &sim, "1;Олена;067 123 45 67\n", serde_json::json!({}));
+    // One 500 for each of a run's five attempts.
+    sim.queue_faults(&["500"; 5]).await;
+    let failed = json(&sendrow(d, &["run", "Orders", "--json"], ""));
+    assert_eq!((failed["failed"].as_u64(), failed["sent"].as_u64()), (Some(1), Some(0)), "8x8 kept failing: {failed}");
+    assert_eq!(history_of(d)["1"]["status"], "failed", "the history says so");
+    assert!(sim.messages().await.is_empty(), "8x8 accepted nothing");
+
+    write_rows(d, "1;Олена;067 123 45 67\n2;Іван;050 111 22 33\n");
+    let again = json(&sendrow(d, &["resend", "Orders", "--failed", "--json"], ""));
+    assert_eq!((again["sent"].as_u64(), again["new_rows"].as_u64()), (Some(1), Some(0)), "Olena's went: {again}");
+    let to: Vec<String> = received(&sim).await.into_keys().collect();
+    assert_eq!(to, ["380671234567"], "only the failed message went, not Ivan's new row");
+    assert!(!history_of(d).contains_key("2"), "the sheet was not even read");
+
+    let run = json(&sendrow(d, &["run", "Orders", "--json"], ""));
+    assert_eq!((run["new_rows"].as_u64(), run["sent"].as_u64()), (Some(1), Some(1)), "a run then sends Ivan: {run}");
+    let counts = received(&sim).await;
+    assert_eq!((counts["380671234567"], counts["380501112233"]), (1, 1), "each customer once: {counts:?}");
+    let _ = sendrow(d, &["account", "remove", "main"], "");
+}
+
+/// The opt-out list goes out as CSV and comes back in (another Sendrow,
+/// or this one again) unchanged, and a run skips an imported number.
+#[tokio::test]
+async fn the_opt_out_list_round_trips_through_csv_and_runs_skip_imported_numbers() {
+    require_keychain_session();
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stop = d.join("stop.csv");
+    std::fs::write(&stop, "Name;Телефон\nІван;050 111 22 33\nPetro;+380 93 123 45 67\nBad;not a number\n").unwrap();
+    let import = sendrow(d, &["optout", "import", stop.to_str().unwrap()], "");
+    assert!(import.status.success(), "the import works: {}", text(&import.stderr));
+    assert!(text(&import.stdout).contains("2 added, 0 already on the list"), "{}", text(&import.stdout));
+    assert!(text(&import.stderr).contains("line 4"), "the bad line is named: {}", text(&import.stderr));
+
+    let export = sendrow(d, &["optout", "export"], "");
+    assert!(export.status.success(), "the export works: {}", text(&export.stderr));
+    let csv = text(&export.stdout);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("phone,note,added_at"), "a CSV header: {csv}");
+    let mut phones: Vec<&str> = lines.map(|l| l.split(',').next().unwrap()).collect();
+    phones.sort();
+    assert_eq!(phones, ["+380501112233", "+380931234567"], "the imported numbers, in E.164: {csv}");
+
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("list.csv"), &csv).unwrap();
+    let moved = sendrow(other.path(), &["optout", "import", other.path().join("list.csv").to_str().unwrap()], "");
+    assert!(text(&moved.stdout).contains("2 added"), "the export imports cleanly: {}", text(&moved.stderr));
+    assert!(moved.stderr.is_empty(), "with no line refused: {}", text(&moved.stderr));
+    let list = json(&sendrow(other.path(), &["optout", "list", "--json"], ""));
+    let mut there: Vec<&str> = list.as_array().unwrap().iter().map(|o| o["phone"].as_str().unwrap()).collect();
+    there.sort();
+    assert_eq!(there, phones, "the other Sendrow has the same list");
+    std::fs::write(d.join("again.csv"), &csv).unwrap();
+    let again = sendrow(d, &["optout", "import", d.join("again.csv").to_str().unwrap()], "");
+    assert!(text(&again.stdout).contains("0 added, 2 already on the list"), "no number twice: {}", text(&again.stdout));
+
+    setup(d, &sim, "1;Олена;067 123 45 67\n2;Іван;050 111 22 33\n", serde_json::json!({}));
+    let run = json(&sendrow(d, &["run", "Orders", "--json"], ""));
+    assert_eq!((run["sent"].as_u64(), run["skipped"].as_u64()), (Some(1), Some(1)), "Ivan is skipped: {run}");
+    let to: Vec<String> = received(&sim).await.into_keys().collect();
+    assert_eq!(to, ["380671234567"], "8x8 never saw the imported number");
+    let ivan = &history_of(d)["2"];
+    assert_eq!((&ivan["status"], &ivan["reason"]), (&"skipped".into(), &"the number is on the opt-out list".into()));
+    let _ = sendrow(d, &["account", "remove", "main"], "");
+}
+
+/// The flood guard's "skip all": held rows become `skipped` for good.
+#[tokio::test]
+async fn skip_held_drops_a_held_flood_for_good() {
+    require_keychain_session();
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, &sim, "1;A;0671111111\n2;B;0672222222\n3;C;0673333333\n", serde_json::json!({"flood_limit": 2}));
+    let held = sendrow(d, &["run", "Orders", "--json"], "");
+    assert_eq!(held.status.code(), Some(3), "a held run exits 3: {}", text(&held.stderr));
+    assert!(text(&held.stderr).contains("sendrow skip-held Orders"), "and offers to skip: {}", text(&held.stderr));
+    assert_eq!(json(&held)["held"], 3, "three rows over a limit of two are held");
+
+    let skip = json(&sendrow(d, &["skip-held", "Orders", "--json"], ""));
+    assert_eq!(skip, serde_json::json!({"skipped": 3}), "skip-held --json says how many");
+    let history = history_of(d);
+    for row in ["1", "2", "3"] {
+        let line = &history[row];
+        assert_eq!(line["status"], "skipped", "row {row} is skipped: {line}");
+        assert!(line["reason"].as_str().is_some_and(|r| r.contains("skipped by a person")), "and why: {line}");
+    }
+    let yes = json(&sendrow(d, &["run", "Orders", "--json", "--yes"], ""));
+    assert_eq!((yes["sent"].as_u64(), yes["held"].as_u64()), (Some(0), Some(0)), "not even --yes sends them: {yes}");
+    assert!(sim.messages().await.is_empty(), "8x8 got nothing of the flood");
+
+    let nothing = sendrow(d, &["skip-held", "Orders"], "");
+    assert!(nothing.status.success(), "skipping again is harmless: {}", text(&nothing.stderr));
+    assert!(text(&nothing.stdout).contains("no rows held"), "and says so: {}", text(&nothing.stdout));
+    write_rows(d, "1;A;0671111111\n2;B;0672222222\n3;C;0673333333\n4;D;0674444444\n");
+    let later = json(&sendrow(d, &["run", "Orders", "--json"], ""));
+    assert_eq!(later["sent"], 1, "a row added later goes as usual: {later}");
+    let to: Vec<String> = received(&sim).await.into_keys().collect();
+    assert_eq!(to, ["380674444444"], "and only that row");
+    let _ = sendrow(d, &["account", "remove", "main"], "");
 }

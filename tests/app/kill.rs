@@ -14,6 +14,8 @@ use crate::common::{require_keychain_session, sendrow, text, Sim, BIN};
 
 const ROWS: usize = 1000;
 const KILLS: usize = 12;
+/// Messages per batch request in the kill test's runs.
+const BATCH: usize = 25;
 
 /// A small xorshift generator; the seed is printed so a failure can be replayed.
 struct Rng(u64);
@@ -25,6 +27,18 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0 % n
     }
+}
+
+/// The real (not test) ledger entries of the connection "Orders".
+fn history(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    let out = sendrow(dir, &["history", "Orders", "--json"], "");
+    assert!(out.status.success(), "history works: {}", text(&out.stderr));
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    entries.into_iter().filter(|e| e["test"] == false).collect()
+}
+
+fn count_unknown(entries: &[serde_json::Value]) -> usize {
+    entries.iter().filter(|e| e["status"] == "unknown").count()
 }
 
 #[tokio::test]
@@ -63,14 +77,19 @@ async fn killing_runs_at_random_never_sends_a_row_twice_nor_loses_one() {
             .arg("--data-dir")
             .arg(d)
             .args(["run", "Orders", "--json"])
-            .env("SENDROW_BATCH_SIZE", "25")
+            .env("SENDROW_BATCH_SIZE", BATCH.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()
     };
+    // A run claims a batch per request it keeps in flight, just before
+    // sending it: a kill can strand at most those in `sending`, which the
+    // next start calls `unknown`. Claiming rows any earlier would strand more.
+    let strandable = sendrow_core::run::IN_FLIGHT * BATCH;
     let mut killed = 0;
     let mut killed_mid_send = 0;
+    let mut unknown_so_far = 0;
     for round in 0..KILLS {
         let before = sim.messages().await.len();
         let mut child = run();
@@ -91,13 +110,29 @@ async fn killing_runs_at_random_never_sends_a_row_twice_nor_loses_one() {
             }
             std::thread::sleep(Duration::from_millis(rng.below(60)));
         }
+        let mut was_killed = false;
         if child.try_wait().unwrap().is_none() {
             let had_sent = sim.messages().await.len() > before;
             child.kill().unwrap(); // SIGKILL: no chance to clean up
             killed += 1;
             killed_mid_send += usize::from(had_sent);
+            was_killed = true;
         }
         child.wait().unwrap();
+        // Opening the data folder turns what the killed run left in `sending` into `unknown`.
+        let unknown = count_unknown(&history(d));
+        let stranded = unknown.checked_sub(unknown_so_far).expect("unknown rows stay unknown until a person decides");
+        if was_killed {
+            assert!(
+                stranded <= strandable,
+                "one kill left {stranded} rows unknown, more than the {strandable} a run has in flight \
+                 ({} requests of {BATCH}): rows were claimed long before their request (seed {seed})",
+                sendrow_core::run::IN_FLIGHT
+            );
+        } else {
+            assert_eq!(stranded, 0, "a run that ended on its own leaves nothing unknown (seed {seed})");
+        }
+        unknown_so_far = unknown;
     }
     eprintln!(
         "{killed} of {KILLS} runs were killed, {killed_mid_send} of them after 8x8 had accepted some of their SMS"
@@ -123,9 +158,7 @@ async fn killing_runs_at_random_never_sends_a_row_twice_nor_loses_one() {
     let twice: Vec<_> = received.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "no customer may get the SMS twice (seed {seed}): {twice:?}");
 
-    let history = sendrow(d, &["history", "Orders", "--json"], "");
-    let entries: Vec<serde_json::Value> = serde_json::from_slice(&history.stdout).unwrap();
-    let real: Vec<_> = entries.iter().filter(|e| e["test"] == false).collect();
+    let real = history(d);
     assert_eq!(real.len(), ROWS, "every row has exactly one ledger entry (seed {seed})");
     let mut unknown = 0;
     for e in &real {
@@ -138,6 +171,10 @@ async fn killing_runs_at_random_never_sends_a_row_twice_nor_loses_one() {
         }
     }
     eprintln!("{} rows sent once, {unknown} unknown for a person to resolve", real.len() - unknown);
+    assert!(
+        unknown <= killed * strandable,
+        "{unknown} rows unknown after {killed} kills: more than {strandable} a kill (seed {seed})"
+    );
     assert!(received.values().sum::<usize>() <= ROWS, "8x8 never got more messages than there are rows");
     let _ = sendrow(d, &["account", "remove", "main"], "");
     let _ = std::io::stderr().flush();
@@ -168,20 +205,27 @@ async fn runs_through_a_faulty_8x8_end_with_each_row_sent_once_or_unknown() {
     let saved = sendrow(d, &["connection", "add", "--file", d.join("spec.json").to_str().unwrap()], "");
     assert!(saved.status.success(), "connection saved: {}", text(&saved.stderr));
 
+    // Two messages a request: the rows take at least 150 requests, each
+    // meeting a fault with a chance of 1 in 5 (1 in 10 one that leaves its
+    // messages unknown), so a test that met no fault of either kind is a
+    // chance of 0.9^150 ≈ 1e-7: the assertions below can insist on both.
     let mut runs = 0;
+    let mut unknown_reported = 0;
     loop {
         runs += 1;
         let out = Command::new(BIN)
             .arg("--data-dir")
             .arg(d)
             .args(["run", "Orders", "--json"])
-            .env("SENDROW_BATCH_SIZE", "20")
+            .env("SENDROW_BATCH_SIZE", "2")
             .env("SENDROW_HTTP_TIMEOUT_MS", "400")
             .output()
             .unwrap();
         assert!(!text(&out.stderr).contains("panicked"), "nothing crashes: {}", text(&out.stderr));
         let summary: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("run {runs} printed no summary ({e}): {}", text(&out.stderr)));
+        assert!(summary["error"].is_null(), "faults are no reason for a run to stop: {summary}");
+        unknown_reported += summary["unknown"].as_u64().unwrap() as usize;
         if summary["failed"] == 0 && summary["sent"] == 0 && summary["new_rows"] == 0 {
             break;
         }
@@ -207,6 +251,14 @@ async fn runs_through_a_faulty_8x8_end_with_each_row_sent_once_or_unknown() {
         }
         *statuses.entry(status).or_default() += 1;
     }
-    eprintln!("after {runs} runs through 20 % faults: {statuses:?}");
+    // A 429 or 500 that was retried shows as more than one request for its
+    // messages; a timeout or reset after 8x8 took a request as `unknown`.
+    let retried = entries.iter().filter(|e| e["attempts"].as_u64().unwrap() > 1).count();
+    let unknown = statuses.get("unknown").copied().unwrap_or(0);
+    eprintln!("after {runs} runs through 20 % faults: {statuses:?}, {retried} rows needed more than one request");
+    assert!(retried > 0, "the 429s and 500s were met and retried: {statuses:?}");
+    assert!(unknown > 0, "timeouts and resets were met and left their rows unknown: {statuses:?}");
+    assert_eq!(unknown_reported, unknown, "the runs reported every unknown row the history has");
+
     let _ = sendrow(d, &["account", "remove", "main"], "");
 }

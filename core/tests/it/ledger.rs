@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use sendrow_core::gateway::{Endpoint, Gateway};
 use sendrow_core::send::{deliver, RetryPolicy};
-use sendrow_core::sim::{Fault, SimConfig};
-use sendrow_core::store::{EntryStatus, NewEntry, Outcome, Resolution, Store};
+use sendrow_core::sim::{Fault, SimConfig, SANDBOX_KEY, SANDBOX_SUBACCOUNT};
+use sendrow_core::store::{Claim, EntryStatus, NewEntry, Outcome, Resolution, Store};
 
 use crate::{gateway, gateway_as, sim, sim_with};
 
@@ -222,6 +223,72 @@ async fn an_ambiguous_send_is_unknown_and_not_retried() {
     assert_eq!(delivery.unknown, 2, "a reset after sending leaves both unknown: {delivery:?}");
     assert_eq!(sim.messages().len(), 2, "8x8 did accept them: a retry would have texted twice");
     assert!(store.claim(conn, true, 100, Utc::now()).unwrap().is_empty(), "unknown entries are not claimed again");
+}
+
+#[tokio::test]
+async fn an_unreachable_8x8_ends_failed_after_the_retries_and_the_next_run_sends_it() {
+    // A simulator that stopped: nothing listens on its port any more, so
+    // every request is refused before a byte of it left the machine.
+    let gone = sim().await;
+    let url = gone.base_url();
+    gone.stop().await;
+    let endpoint = Endpoint {
+        base_url: url,
+        subaccount_id: SANDBOX_SUBACCOUNT.into(),
+        api_key: sendrow_core::secrets::Secret::new(SANDBOX_KEY),
+    };
+    let unreachable = Gateway::with_timeout(endpoint, Duration::from_secs(5));
+    let (_dir, store, conn) = store_with_connection();
+    store.insert_entries(conn, &[entry("A", "+380671234567"), entry("B", "+380671234568")], Utc::now()).unwrap();
+    let claimed = store.claim(conn, false, 100, Utc::now()).unwrap();
+    let delivery = deliver(&store, &unreachable, &claimed, None, &quick()).await.unwrap();
+    assert_eq!(delivery.failed, 2, "unreachable on every attempt: failed, not unknown: {delivery:?}");
+    let history = store.history(conn).unwrap();
+    assert!(
+        history.iter().all(|e| e.status == EntryStatus::Failed && e.attempts == 4),
+        "both failed after the policy's 4 attempts: {history:?}"
+    );
+    assert!(history.iter().all(|e| e.reason.as_deref().is_some_and(|r| !r.is_empty())), "with why: {history:?}");
+    assert!(store.claim(conn, false, 100, Utc::now()).unwrap().is_empty(), "not claimed by a run that skips failed");
+
+    // The next run, with 8x8 reachable again, sends them once.
+    let live = sim().await;
+    let again = store.claim(conn, true, 100, Utc::now()).unwrap();
+    assert_eq!(again.len(), 2, "the next run claims both failed entries");
+    let delivery = deliver(&store, &gateway(&live), &again, None, &quick()).await.unwrap();
+    assert_eq!(delivery.queued, 2, "and 8x8 queues them: {delivery:?}");
+    assert_eq!(live.messages().len(), 2, "each reached 8x8 once");
+}
+
+#[tokio::test]
+async fn a_timeout_after_8x8_took_the_request_is_unknown_and_never_claimed_again() {
+    let sim = sim().await;
+    sim.queue_faults([Fault::Timeout]);
+    let endpoint = Endpoint {
+        base_url: sim.base_url(),
+        subaccount_id: SANDBOX_SUBACCOUNT.into(),
+        api_key: sendrow_core::secrets::Secret::new(SANDBOX_KEY),
+    };
+    // The simulator never answers a timed-out request; the client gives up first.
+    let impatient = Gateway::with_timeout(endpoint, Duration::from_millis(300));
+    let (_dir, store, conn) = store_with_connection();
+    store.insert_entries(conn, &[entry("A", "+380671234567"), entry("B", "+380671234568")], Utc::now()).unwrap();
+    let claimed = store.claim(conn, false, 100, Utc::now()).unwrap();
+    let delivery = deliver(&store, &impatient, &claimed, None, &quick()).await.unwrap();
+    assert_eq!(delivery.unknown, 2, "no answer after the request went out: unknown: {delivery:?}");
+    assert_eq!(sim.messages().len(), 2, "8x8 did take both: a retry would text them twice");
+    let history = store.history(conn).unwrap();
+    assert!(
+        history.iter().all(|e| e.status == EntryStatus::Unknown && e.attempts == 1),
+        "unknown after one request, not retried: {history:?}"
+    );
+    for scope in [Claim::Due, Claim::DueButFailed, Claim::OnlyFailed] {
+        assert!(
+            store.claim_scope(conn, scope, 100, Utc::now()).unwrap().is_empty(),
+            "no run, nor \"resend failed\", claims an unknown entry ({scope:?})"
+        );
+    }
+    assert_eq!(sim.messages().len(), 2, "nothing more reached 8x8");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{FixedOffset, TimeZone};
-use sendrow_core::account::{AccountInput, Target};
+use sendrow_core::account::{AccountInput, AccountStatus, Target};
 use sendrow_core::compose::Country;
 use sendrow_core::connection::ConnectionSpec;
 use sendrow_core::run::RunOptions;
@@ -353,6 +353,41 @@ async fn a_refused_key_pauses_the_connection_before_consuming_rows() {
     assert_eq!(fixed.sent, 2, "once the key works, the kept rows go out: {fixed:?}");
 }
 
+/// The owner pastes the key of their other subaccount: 8x8 knows the key
+/// but says the subaccount is not its own (1001), which stops the run like
+/// a revoked key does.
+#[tokio::test]
+async fn a_key_of_another_subaccount_pauses_the_connection_and_the_account() {
+    let sim = sim_with(SimConfig {
+        accounts: vec![(SANDBOX_SUBACCOUNT.into(), SANDBOX_KEY.into()), ("branch_hq".into(), "branch-key".into())],
+        ..SimConfig::default()
+    })
+    .await;
+    let shop = Shop::with_sim(sim).await;
+    shop.write(&["1,Olena,0671234567", "2,Ivan,0501112233"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    let account = shop.core.account("main").unwrap();
+    shop.secrets.set(&account.secret_ref, &Secret::new("branch-key")).unwrap();
+    let err = shop.core.run("Orders", &quick()).await.unwrap_err().to_string();
+    assert!(
+        err.contains("\"main\"") && err.contains("Provided subAccountId doesn't belongs to your account"),
+        "names the account and 8x8's reason: {err}"
+    );
+    let view = shop.core.connection_view("Orders").unwrap();
+    assert_eq!(view.status, "paused", "the connection is paused");
+    assert!(view.status_reason.is_some_and(|r| r.contains("\"main\"")), "saying which account");
+    match shop.core.account("main").unwrap().status {
+        AccountStatus::Inactive { code, reason } => {
+            assert_eq!(code, Some(1001), "the account keeps 8x8's code: {reason}");
+            assert!(reason.contains("doesn't belongs to your account"), "and 8x8's words: {reason}");
+        }
+        AccountStatus::Active => panic!("a key refused for the subaccount leaves the account inactive"),
+    }
+    assert!(shop.sim.messages().is_empty(), "nothing was sent");
+    let pending = shop.core.history("Orders").unwrap().into_iter().filter(|e| e.status == EntryStatus::Pending).count();
+    assert_eq!(pending, 2, "the rows are kept pending, not lost");
+}
+
 #[tokio::test]
 async fn a_test_send_to_the_rows_phone_counts_as_its_message() {
     let shop = Shop::open().await;
@@ -378,6 +413,112 @@ async fn a_test_send_to_the_rows_phone_counts_as_its_message() {
     assert_eq!(counts.get("380931234567"), Some(&1), "the owner got the second test");
     let tests = shop.core.history("Orders").unwrap().into_iter().filter(|e| e.is_test).count();
     assert_eq!(tests, 2, "test sends are in the history as tests");
+}
+
+/// Every way a test send is refused before anything goes out names what is
+/// wrong and what to do, and leaves nothing behind.
+#[tokio::test]
+async fn test_sends_that_cannot_go_say_why_and_what_to_do() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567", "2,,0501112233", "3,Petro,"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    // Only the name: row 2 (no name) has nothing to say.
+    shop.add(serde_json::json!({"name": "Bare", "message": "{{Name}}"})).await.unwrap();
+    // 1,530 septets fill ten parts; any name tips it into an eleventh.
+    shop.add(serde_json::json!({"name": "Long", "message": format!("{{{{Name}}}}{}", "x".repeat(1530))}))
+        .await
+        .unwrap();
+    // (connection, --row, --to, what the refusal must say)
+    type Case = (&'static str, Option<usize>, Option<&'static str>, &'static [&'static str]);
+    let cases: [Case; 9] = [
+        ("Orders", Some(4), None, &["--row 4", "data rows 1 to 3"]),
+        ("Orders", Some(0), None, &["--row 0", "data rows 1 to 3"]),
+        ("Orders", Some(3), None, &["row 3", "no usable phone number", "the phone number is empty", "use --to"]),
+        ("Orders", Some(1), Some("12"), &["--to \"12\"", "too short", "+380 have 9 digits after it"]),
+        ("Orders", None, Some("call 067 123 45 67"), &["--to", "contains \"c\"", "only digits"]),
+        ("Orders", None, Some(" "), &["--to", "no number given"]),
+        ("Orders", Some(3), Some("+380 11 123 45 67"), &["--to", "is not a valid", "check the digits"]),
+        ("Long", Some(1), None, &["row 1 cannot be sent", "needs 11 parts", "at most 10", "shorten it"]),
+        ("Bare", Some(2), None, &["row 2 cannot be sent", "empty", "fill the cells it uses"]),
+    ];
+    for (connection, row, to, words) in cases {
+        let err = match shop.core.test_send(connection, row, to).await {
+            Err(e) => e.to_string(),
+            Ok(sent) => panic!("{connection} row {row:?} to {to:?} should be refused, but went: {sent:?}"),
+        };
+        for word in words {
+            assert!(err.contains(word), "{connection} row {row:?} to {to:?}: the refusal should say {word:?}: {err}");
+        }
+    }
+    assert!(shop.sim.messages().is_empty(), "8x8 saw nothing");
+    for connection in ["Orders", "Bare", "Long"] {
+        assert!(shop.core.history(connection).unwrap().is_empty(), "{connection}: nothing was half-written");
+    }
+    let (next, _) = shop.core.preview("Orders", None).await.unwrap();
+    assert_eq!(next.len(), 3, "every row is still there for the first run");
+}
+
+/// A stand-in for an 8x8 that knows the key but refuses the destination,
+/// as 8x8 may for a number Sendrow found valid: the probe gets "not found"
+/// (the key works), every single send 8x8's 1002 in its error envelope.
+async fn refusing_8x8() -> String {
+    use axum::http::StatusCode;
+    use axum::routing::{get, post};
+    use axum::Json;
+    let envelope = |code: i64, message: &str| {
+        Json(serde_json::json!({
+            "code": code, "message": message,
+            "errorId": "5f7b1c2e-0000-4000-8000-000000000000", "timestamp": "2026-05-01T10:00:00.00Z"
+        }))
+    };
+    let app = axum::Router::new()
+        .route(
+            "/api/v1/subaccounts/{sub}/messages/{umid}",
+            get(move || async move { (StatusCode::NOT_FOUND, envelope(1300, "Message not found")) }),
+        )
+        .route(
+            "/api/v1/subaccounts/{sub}/messages",
+            post(move || async move {
+                (StatusCode::BAD_REQUEST, envelope(1002, "Invalid MSISDN format (not E.164 international number)"))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_test_send_8x8_refuses_carries_8x8s_words_and_leaves_the_row_pending() {
+    let shop = Shop::open().await;
+    shop.core
+        .add_account(AccountInput {
+            name: "strict".into(),
+            subaccount_id: SANDBOX_SUBACCOUNT.into(),
+            target: Target::BaseUrl(refusing_8x8().await),
+            api_key: Secret::new(SANDBOX_KEY),
+        })
+        .await
+        .unwrap();
+    assert_eq!(shop.core.account("strict").unwrap().status.as_str(), "active", "the key itself works");
+    shop.write(&["1,Olena,0671234567"]);
+    shop.add(serde_json::json!({"account": "strict"})).await.unwrap();
+    let sent = shop.core.test_send("Orders", None, None).await.unwrap();
+    assert_eq!(sent.status, EntryStatus::Rejected, "8x8 refused it: {sent:?}");
+    assert_eq!(
+        sent.reason.as_deref(),
+        Some("Invalid MSISDN format (not E.164 international number)"),
+        "the reason is 8x8's own words: {sent:?}"
+    );
+    assert!(!sent.counts_as_row_message, "a refused test did not reach the customer");
+    let history = shop.core.history("Orders").unwrap();
+    assert_eq!(history.len(), 1, "the test is in the history: {history:?}");
+    assert!(history[0].is_test && history[0].status == EntryStatus::Rejected, "as a rejected test: {history:?}");
+    assert_eq!(history[0].error_code, Some(1002), "with 8x8's code");
+    let (next, _) = shop.core.preview("Orders", None).await.unwrap();
+    assert_eq!(next.len(), 1, "the row is still there for the first run");
 }
 
 #[tokio::test]
