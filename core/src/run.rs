@@ -588,6 +588,14 @@ impl Core {
             let err =
                 crate::gateway::Error::BadKey { code: refusal.code.unwrap_or(1200), message: refusal.reason.clone() };
             self.mark_account_refused(&account.name, &err)?;
+            // Nothing left the machine. A test to another phone is over (a
+            // pending test is never claimed); the row's own entry stays
+            // pending for the first run once the key works.
+            let reason = format!("8x8 refused the account {:?}: {}", account.name, refusal.reason);
+            self.store().settle_test(id, EntryStatus::Failed, &reason)?;
+            return Err(Error::Invalid(format!(
+                "{reason} — check the API key and subaccount in 8x8's portal, then verify the account in Sendrow"
+            )));
         }
         let sent = self.store().entries(&[id])?.pop().ok_or_else(|| {
             Error::Invalid(format!("{name:?} was removed while its test SMS was being sent; it is not in any history"))

@@ -631,6 +631,15 @@ impl Store {
         })
     }
 
+    /// Ends a test send to another phone that never left the machine.
+    pub fn settle_test(&self, id: i64, to: EntryStatus, reason: &str) -> Result<(), Error> {
+        self.conn().execute(
+            "UPDATE messages SET status = ?2, reason = ?3 WHERE id = ?1 AND is_test = 1 AND status = 'pending'",
+            params![id, to.as_str(), reason],
+        )?;
+        Ok(())
+    }
+
     /// The history's record of a test send that was the row's own SMS: a
     /// test entry with the same outcome (the real entry is what counts).
     pub fn record_test_copy(&self, sent: &Entry, now: DateTime<Utc>) -> Result<(), Error> {
@@ -640,7 +649,10 @@ impl Store {
             phone: sent.phone.clone(),
             text: sent.text.clone(),
             status: sent.status,
-            reason: Some("test send, to the row's own phone: it is the row's SMS".into()),
+            reason: Some(match (sent.status, &sent.reason) {
+                (EntryStatus::Queued, _) | (_, None) => "test send, to the row's own phone: it is the row's SMS".into(),
+                (_, Some(why)) => format!("test send, to the row's own phone: {why}"),
+            }),
             is_test: true,
             not_before: None,
             time_slots: None,

@@ -433,11 +433,11 @@ async fn test_sends_that_cannot_go_say_why_and_what_to_do() {
     let cases: [Case; 9] = [
         ("Orders", Some(4), None, &["--row 4", "data rows 1 to 3"]),
         ("Orders", Some(0), None, &["--row 0", "data rows 1 to 3"]),
-        ("Orders", Some(3), None, &["row 3", "no usable phone number", "the phone number is empty", "use --to"]),
-        ("Orders", Some(1), Some("12"), &["--to \"12\"", "too short", "+380 have 9 digits after it"]),
-        ("Orders", None, Some("call 067 123 45 67"), &["--to", "contains \"c\"", "only digits"]),
-        ("Orders", None, Some(" "), &["--to", "no number given"]),
-        ("Orders", Some(3), Some("+380 11 123 45 67"), &["--to", "is not a valid", "check the digits"]),
+        ("Orders", Some(3), None, &["row 3", "no usable phone number", "the phone number is empty", "your own phone"]),
+        ("Orders", Some(1), Some("12"), &["send the test to, \"12\"", "too short", "+380 have 9 digits after it"]),
+        ("Orders", None, Some("call 067 123 45 67"), &["send the test to", "contains \"c\"", "only digits"]),
+        ("Orders", None, Some(" "), &["the phone to send the test to is empty", "your own number"]),
+        ("Orders", Some(3), Some("+380 11 123 45 67"), &["send the test to", "is not a valid", "check the digits"]),
         ("Long", Some(1), None, &["row 1 cannot be sent", "needs 11 parts", "at most 10", "shorten it"]),
         ("Bare", Some(2), None, &["row 2 cannot be sent", "empty", "fill the cells it uses"]),
     ];
@@ -491,7 +491,7 @@ async fn refusing_8x8() -> String {
 }
 
 #[tokio::test]
-async fn a_test_send_8x8_refuses_carries_8x8s_words_and_leaves_the_row_pending() {
+async fn a_test_send_8x8_refuses_carries_8x8s_words_and_settles_the_row_as_refused() {
     let shop = Shop::open().await;
     shop.core
         .add_account(AccountInput {
@@ -513,12 +513,19 @@ async fn a_test_send_8x8_refuses_carries_8x8s_words_and_leaves_the_row_pending()
         "the reason is 8x8's own words: {sent:?}"
     );
     assert!(!sent.counts_as_row_message, "a refused test did not reach the customer");
+    // To the row's own phone the test was the row's SMS: a run would meet
+    // the same refusal, so the row is settled as refused, with 8x8's code.
     let history = shop.core.history("Orders").unwrap();
-    assert_eq!(history.len(), 1, "the test is in the history: {history:?}");
-    assert!(history[0].is_test && history[0].status == EntryStatus::Rejected, "as a rejected test: {history:?}");
-    assert_eq!(history[0].error_code, Some(1002), "with 8x8's code");
+    let rows: Vec<(bool, EntryStatus, Option<i64>)> =
+        history.iter().map(|e| (e.is_test, e.status, e.error_code)).collect();
+    assert_eq!(
+        rows,
+        [(false, EntryStatus::Rejected, Some(1002)), (true, EntryStatus::Rejected, Some(1002))],
+        "the row's entry and the record of the test: {history:?}"
+    );
+    assert!(history[1].reason.as_deref().is_some_and(|r| r.contains("Invalid MSISDN")), "the test says why");
     let (next, _) = shop.core.preview("Orders", None).await.unwrap();
-    assert_eq!(next.len(), 1, "the row is still there for the first run");
+    assert!(next.is_empty(), "the next run does not try the same refusal again: {next:?}");
 }
 
 #[tokio::test]
@@ -638,6 +645,30 @@ async fn a_test_send_and_a_run_of_another_process_text_the_customer_once() {
         "a second test to her phone is refused with what to do instead: {again}"
     );
     assert_eq!(shop.sim.messages().len(), 1, "still one");
+}
+
+#[tokio::test]
+async fn a_test_send_through_a_refused_key_says_so_and_leaves_the_row_for_the_first_run() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    let account = shop.core.account("main").unwrap();
+    shop.secrets.set(&account.secret_ref, &Secret::new("revoked")).unwrap();
+    for to in [None, Some("+380931234567")] {
+        let err = shop.core.test_send("Orders", None, to).await.unwrap_err().to_string();
+        assert!(err.contains("8x8 refused the account \"main\"") && err.contains("verify"), "{to:?}: {err}");
+    }
+    let history = shop.core.history("Orders").unwrap();
+    let statuses: Vec<(bool, EntryStatus)> = history.iter().map(|e| (e.is_test, e.status)).collect();
+    assert_eq!(
+        statuses,
+        [(false, EntryStatus::Pending), (true, EntryStatus::Failed)],
+        "the row's own entry waits for a run; the test to the owner is over, not pending for ever"
+    );
+    shop.secrets.set(&account.secret_ref, &Secret::new(SANDBOX_KEY)).unwrap();
+    shop.core.verify_account("main").await.unwrap();
+    let run = shop.run(&quick()).await;
+    assert_eq!(run.sent, 1, "once the key works, Olena gets her SMS from the run: {run:?}");
 }
 
 #[tokio::test]
