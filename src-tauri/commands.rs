@@ -191,6 +191,12 @@ pub fn dismiss_warning(state: State<'_, AppState>, name: String) -> Result<(), I
     Ok(core(&state)?.dismiss_warning(&name)?)
 }
 
+/// The note about rows skipped for their ID has been read.
+#[tauri::command]
+pub fn dismiss_note(state: State<'_, AppState>, name: String) -> Result<(), IpcError> {
+    Ok(core(&state)?.dismiss_note(&name)?)
+}
+
 /// Start over from new rows; returns how many rows now count as seen.
 #[tauri::command]
 pub async fn start_over(state: State<'_, AppState>, name: String) -> Result<usize, IpcError> {

@@ -193,6 +193,7 @@ pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
             commands::run_connection,
             commands::resend_failed,
             commands::dismiss_warning,
+            commands::dismiss_note,
             commands::start_over,
             commands::test_send,
             commands::history,

@@ -101,7 +101,7 @@ const Connections = {
     if (c.note) {
       card.append(el("div", { class: "banner with-actions row-note" },
         el("span", {}, c.note),
-        el("button", { type: "button", onclick: () => Connections.dismissWarning(c.name) }, t("banner.dismissNote"))));
+        el("button", { type: "button", onclick: () => Connections.dismissNote(c.name) }, t("banner.dismissNote"))));
     }
     if (c.status === "paused") {
       card.append(el("div", { class: "banner with-actions start-over" },
@@ -157,6 +157,13 @@ const Connections = {
     const result = await call("dismiss_warning", { name });
     await Connections.render();
     Connections.note(name, result.ok ? t("banner.warningDismissed") : errorText(result), result.ok ? "ok" : "error");
+  },
+
+  // The note about rows skipped for their ID was read; a shrink warning stays.
+  async dismissNote(name) {
+    const result = await call("dismiss_note", { name });
+    await Connections.render();
+    if (!result.ok) Connections.note(name, errorText(result), "error");
   },
 
   // Rows can no longer be recognised: what is in the source now counts as

@@ -373,6 +373,12 @@ impl Core {
         let stored = self.stored_connection(name)?;
         let spec = Self::spec_of(&stored)?;
         let mut summary = RunSummary { started_at: Utc::now().to_rfc3339(), ..RunSummary::default() };
+        if let Some(until) = spec.quiet_hours.as_ref().and_then(|q| in_quiet_hours(q, &options.now)) {
+            // Not at night either: they go out when quiet hours end.
+            summary.waiting = self.store().defer_failed_until(stored.id, until, Utc::now())?;
+            summary.finished_at = Utc::now().to_rfc3339();
+            return Ok(summary);
+        }
         let outcome = self.send_pending(&stored, &spec, options, &mut summary, Claim::OnlyFailed).await;
         summary.finished_at = Utc::now().to_rfc3339();
         outcome.map(|()| summary)
@@ -400,8 +406,14 @@ impl Core {
         let mut refused = None;
         loop {
             while claiming && in_flight.len() < options.in_flight.max(1) {
-                let claimed = self.store().claim_scope(stored.id, scope, batch, options.now.with_timezone(&Utc))?;
-                let claimed = self.at_send_time(claimed, &options.now, spec.date_format)?;
+                // `{{$time}}` and friends show the send time, not the time the
+                // row was found (earlier for rows that waited).
+                let at_send_time = |entry: &Entry| {
+                    let slots = compose::TimeSlots::decode(entry.time_slots.as_deref()?);
+                    Some(slots.refresh(&entry.text, options.now.naive_local(), spec.date_format))
+                };
+                let now = options.now.with_timezone(&Utc);
+                let claimed = self.store().claim_retexted(stored.id, scope, batch, now, &at_send_time)?;
                 if claimed.is_empty() {
                     claiming = false;
                     break;
@@ -443,28 +455,6 @@ impl Core {
         Ok(())
     }
 
-    /// Claimed entries with `{{$time}}` and friends show the send time, not
-    /// the time their row was found (which is earlier for rows that waited
-    /// for quiet hours, a person or a retry).
-    fn at_send_time(
-        &self,
-        mut claimed: Vec<Entry>,
-        now: &DateTime<FixedOffset>,
-        date_format: compose::DateFormat,
-    ) -> Result<Vec<Entry>, Error> {
-        let mut changed = Vec::new();
-        for entry in &mut claimed {
-            let Some(slots) = entry.time_slots.as_deref().map(compose::TimeSlots::decode) else { continue };
-            let text = slots.refresh(&entry.text, now.naive_local(), date_format);
-            if text != entry.text {
-                entry.text = text.clone();
-                changed.push((entry.id, text));
-            }
-        }
-        self.store().set_texts(&changed)?;
-        Ok(claimed)
-    }
-
     fn pause_after_repeated_failures(&self, stored: &StoredConnection, limit: usize) -> Result<(), Error> {
         let recent = self.store().recent_runs(stored.id, limit)?;
         let failing = |r: &RunSummary| (r.error.is_some() && !r.transient) || (r.failed > 0 && r.sent == 0);
@@ -489,10 +479,20 @@ impl Core {
         let spec = Self::spec_of(&stored)?;
         let template = spec.template()?;
         let now = Local::now().fixed_offset();
-        // Detection against an empty memory keys every row as a first read would.
+        // Every row counts as new, keyed as the connection's runs key them
+        // (a fingerprint is made of the columns of its first read, not of
+        // today's), so a test to a customer already texted is caught below.
         let mut everything = spec.clone();
         everything.start_from = StartFrom::AllRows;
-        let observation = self.observe(&stored, &everything, Some(Memory::default()), Utc::now()).await?;
+        let remembered = self.store().row_memory(stored.id)?.state;
+        let memory = Memory {
+            state: remembered.map(|state| rows::RowState { last_count: None, ..state }),
+            seen: HashSet::new(),
+        };
+        let observation = self.observe(&stored, &everything, Some(memory), Utc::now()).await?;
+        if let Some(pause) = observation.pause() {
+            return Err(Error::Invalid(format!("the connection cannot send as it is: {pause}")));
+        }
         if observation.total == 0 && !observation.headers.is_empty() {
             return Err(spec.source.no_rows_yet("send a test").into());
         }
@@ -672,6 +672,13 @@ impl Core {
                 "row {row_key:?} of {name:?} has no unknown or failed message to resolve; `sendrow history {name}` lists them"
             )))
         }
+    }
+
+    /// The user has read the note about rows skipped for their ID; a shrink
+    /// warning, if any, stays.
+    pub fn dismiss_note(&self, name: &str) -> Result<(), Error> {
+        let stored = self.stored_connection(name)?;
+        Ok(self.store().dismiss_row_note(stored.id)?)
     }
 
     /// The user confirms that the source shrank on purpose (rows deleted,

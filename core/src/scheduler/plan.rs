@@ -26,6 +26,10 @@ use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use super::{Cause, Event, Job, RunOutcome};
 use crate::schedule::{self, Schedule};
 
+/// Minutes between tries when messages that waited for quiet hours are
+/// still waiting after a run (that run could not read its source).
+pub const WAITING_RETRY_MINUTES: i64 = 5;
+
 /// When `job` next runs by the clock: `now` when a run is due or was missed,
 /// or when quiet hours that held messages back are over. `None` when nothing
 /// is timed: "after" and on-change schedules, no schedule, auto-update off,
@@ -34,7 +38,13 @@ pub fn next_run<Tz: TimeZone>(job: &Job, tz: &Tz, now: DateTime<Utc>) -> Option<
     if !job.auto_update {
         return None;
     }
-    let waiting = job.waiting_until.map(|t| t.max(now));
+    // A run since the wait ended did not send them (its read failed, say):
+    // try again a little later rather than at once, over and over.
+    let waiting = job.waiting_until.map(|t| match job.last_run {
+        Some(last) if t <= last => last + chrono::Duration::minutes(WAITING_RETRY_MINUTES),
+        _ => t,
+    });
+    let waiting = waiting.map(|t| t.max(now));
     let scheduled = scheduled_run(job, tz, now);
     match (scheduled, waiting) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -142,11 +152,6 @@ impl<Tz: TimeZone> Plan<Tz> {
         for mut job in jobs {
             if let Some(before) = old.get(&job.name) {
                 job.last_run = job.last_run.max(before.last_run);
-            }
-            // A run that started once the wait was over sends those messages
-            // (or is sending them now, before the store says so).
-            if job.waiting_until.is_some() && job.waiting_until <= job.last_run {
-                job.waiting_until = None;
             }
             self.jobs.insert(job.name.clone(), job);
         }
@@ -359,5 +364,15 @@ mod tests {
         assert_eq!(next_run(&off, &kyiv, now), None, "toggle off: nothing scheduled");
         let broken = job(Schedule::Every { every_minutes: 0 });
         assert_eq!(next_run(&broken, &kyiv, now), None, "an invalid interval must not make the loop spin");
+
+        let quiet_ends = utc("2026-03-11T06:00:00Z");
+        let waiting = Job { waiting_until: Some(quiet_ends), ..job(Schedule::After { after: "X".into() }) };
+        assert_eq!(next_run(&waiting, &kyiv, now), Some(quiet_ends), "messages that wait go when quiet hours end");
+        let still = Job { last_run: Some(quiet_ends), ..waiting };
+        assert_eq!(
+            next_run(&still, &kyiv, utc("2026-03-11T06:01:00Z")),
+            Some(utc("2026-03-11T06:05:00Z")),
+            "still waiting after the run at the end (its read failed): again in 5 minutes, not at once"
+        );
     }
 }

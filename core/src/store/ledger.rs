@@ -341,6 +341,20 @@ impl Store {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<Vec<Entry>, Error> {
+        self.claim_retexted(connection_id, scope, limit, now, &|_| None)
+    }
+
+    /// [`Store::claim_scope`], giving each claimed entry the text `retext`
+    /// returns for it (time variables brought to the send time) in the same
+    /// transaction, so what is claimed is what its request carries.
+    pub fn claim_retexted(
+        &self,
+        connection_id: i64,
+        scope: Claim,
+        limit: usize,
+        now: DateTime<Utc>,
+        retext: &dyn Fn(&Entry) -> Option<String>,
+    ) -> Result<Vec<Entry>, Error> {
         let (pending, failed) = match scope {
             Claim::Due => (true, true),
             Claim::DueButFailed => (true, false),
@@ -366,6 +380,16 @@ impl Store {
             claimed.sort_by_key(|e| e.id);
             claimed
         };
+        let mut claimed = claimed;
+        {
+            let mut update = tx.prepare_cached("UPDATE messages SET text = ?2 WHERE id = ?1")?;
+            for entry in &mut claimed {
+                if let Some(text) = retext(entry).filter(|t| *t != entry.text) {
+                    update.execute(params![entry.id, text])?;
+                    entry.text = text;
+                }
+            }
+        }
         tx.commit()?;
         Ok(claimed)
     }
@@ -403,6 +427,21 @@ impl Store {
         )?)
     }
 
+    /// Quiet hours: the connection's `failed` entries wait until `until`
+    /// ("resend failed" pressed at night). Returns how many wait.
+    pub fn defer_failed_until(
+        &self,
+        connection_id: i64,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, Error> {
+        Ok(self.conn().execute(
+            "UPDATE messages SET status = 'waiting', not_before = ?2, reason = 'quiet hours', updated_at = ?3
+             WHERE connection_id = ?1 AND is_test = 0 AND status = 'failed'",
+            params![connection_id, until.to_rfc3339(), now.to_rfc3339()],
+        )?)
+    }
+
     /// How many of the connection's real entries have `status`.
     pub fn count_status(&self, connection_id: i64, status: EntryStatus) -> Result<usize, Error> {
         let n: i64 = self.conn().query_row(
@@ -411,21 +450,6 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(n as usize)
-    }
-
-    /// Replaces the texts of claimed entries (their time variables now show
-    /// the send time) before their request.
-    pub fn set_texts(&self, texts: &[(i64, String)]) -> Result<(), Error> {
-        if texts.is_empty() {
-            return Ok(());
-        }
-        self.write(|tx| {
-            let mut stmt = tx.prepare_cached("UPDATE messages SET text = ?2 WHERE id = ?1 AND status = 'sending'")?;
-            for (id, text) in texts {
-                stmt.execute(params![id, text])?;
-            }
-            Ok(())
-        })
     }
 
     /// When the connection's earliest message held back by quiet hours may go out.

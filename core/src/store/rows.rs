@@ -117,6 +117,12 @@ impl Store {
         Ok(())
     }
 
+    /// Drops the note about rows skipped for their ID, and nothing else.
+    pub fn dismiss_row_note(&self, connection_id: i64) -> Result<(), Error> {
+        self.conn().execute("UPDATE row_state SET note = NULL WHERE connection_id = ?1", [connection_id])?;
+        Ok(())
+    }
+
     /// Forgets every row `connection_id` has seen, so its next read starts over
     /// as its `start_from` says (after a paused connection's columns changed
     /// for good, say). With `all_rows` that read sends every row again.
@@ -162,9 +168,17 @@ impl Store {
     pub fn start_over(&self, observation: &Observation) -> Result<(), Error> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("DELETE FROM seen_rows WHERE connection_id = ?1", [observation.connection_id])?;
-        tx.execute("DELETE FROM row_state WHERE connection_id = ?1", [observation.connection_id])?;
-        record(&tx, observation.connection_id, observation)?;
+        let id = observation.connection_id;
+        let before: Option<i64> =
+            tx.query_row("SELECT generation FROM row_state WHERE connection_id = ?1", [id], |r| r.get(0)).optional()?;
+        tx.execute("DELETE FROM seen_rows WHERE connection_id = ?1", [id])?;
+        tx.execute("DELETE FROM row_state WHERE connection_id = ?1", [id])?;
+        record(&tx, id, observation)?;
+        // The generation counts on from before: a read another process made
+        // of the old memory must still be refused as stale.
+        if let Some(before) = before {
+            tx.execute("UPDATE row_state SET generation = ?2 WHERE connection_id = ?1", params![id, before + 1])?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -334,6 +348,44 @@ mod tests {
         assert_eq!(store.row_note(id).unwrap(), None, "and can be dismissed");
         let shrunk = read(rows(1, false));
         assert_eq!(shrunk.outcome, Outcome::Shrunk { previous: 20 }, "a sheet cleared just after is still held");
+    }
+
+    #[test]
+    fn a_read_of_the_memory_before_a_start_over_is_stale_after_it() {
+        let store = Store::open_in_memory().unwrap();
+        let id = connection(&store);
+        store.commit_observation(&observe(&store, id, &["Anna"]), |_| Ok::<_, Error>(())).unwrap();
+        // Another process reads the memory, then the user starts over.
+        let elsewhere = observe(&store, id, &["Anna", "Bohdan"]);
+        let fresh = crate::source::rows::detect(
+            id,
+            table(&["Anna", "Bohdan"]),
+            &crate::source::rows::Memory::default(),
+            &Rules { key: &RowKey::Fingerprint, start_from: StartFrom::NewRows, used_columns: &[] },
+            chrono::Utc::now(),
+        );
+        store.start_over(&fresh).unwrap();
+        let late = store.commit_observation(&elsewhere, |_| Ok::<_, Error>(()));
+        assert!(
+            matches!(late, Err(Error::StaleRows { .. })),
+            "the older read must not land on the new memory: {late:?}"
+        );
+    }
+
+    #[test]
+    fn a_note_can_be_dismissed_without_touching_a_shrink_warning() {
+        let store = Store::open_in_memory().unwrap();
+        let id = connection(&store);
+        store.conn().execute(
+            "INSERT INTO row_state (connection_id, key_mode, identity_columns, last_count, warning, note, generation, updated_at)
+             VALUES (?1, 'fingerprint', '[]', 40, 'the source now has 2 row(s)', 'line 3 has no ID', 1, 'now')",
+            [id],
+        )
+        .unwrap();
+        store.dismiss_row_note(id).unwrap();
+        assert_eq!(store.row_note(id).unwrap(), None, "the note goes");
+        assert!(store.row_warning(id).unwrap().is_some(), "the shrink warning stays, holding rows back");
+        assert_eq!(store.row_memory(id).unwrap().state.unwrap().last_count, Some(40), "and so does its count");
     }
 
     #[test]

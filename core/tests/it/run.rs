@@ -672,6 +672,35 @@ async fn a_test_send_through_a_refused_key_says_so_and_leaves_the_row_for_the_fi
 }
 
 #[tokio::test]
+async fn a_test_send_keys_rows_as_runs_do_even_after_a_column_was_added() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567"]);
+    // No ID column: rows are told apart by the columns of the first read.
+    shop.add(serde_json::json!({"row_key": null})).await.unwrap();
+    assert_eq!(shop.run(&quick()).await.sent, 1, "Olena is texted by the run");
+    std::fs::write(shop.csv(), "Order ID,Name,Phone,Notes\n1,Olena,0671234567,called back\n").unwrap();
+    let err = shop.core.test_send("Orders", None, None).await.unwrap_err().to_string();
+    assert!(err.contains("already has its SMS"), "a new column does not make her a new customer: {err}");
+    assert_eq!(shop.sim.messages().len(), 1, "she got one SMS");
+}
+
+#[tokio::test]
+async fn resend_failed_at_night_waits_for_the_end_of_quiet_hours() {
+    let shop = Shop::open().await;
+    shop.write(&["1,Olena,0671234567"]);
+    shop.add(serde_json::json!({"quiet_hours": {"from": "21:00", "to": "08:00"}})).await.unwrap();
+    shop.sim.queue_faults([Fault::ServerError; 5]);
+    assert_eq!(shop.run(&RunOptions { now: kyiv(2026, 5, 1, 20, 0), ..quick() }).await.failed, 1, "8x8 failed");
+    let night = shop.core.resend_failed("Orders", &RunOptions { now: kyiv(2026, 5, 1, 23, 0), ..quick() }).await;
+    assert_eq!((night.as_ref().unwrap().sent, night.unwrap().waiting), (0, 1), "not at 23:00: it waits");
+    assert!(shop.sim.messages().is_empty(), "nobody is texted at night");
+    let job = shop.core.jobs().unwrap().into_iter().find(|j| j.name == "Orders").unwrap();
+    assert_eq!(job.waiting_until, Some(kyiv(2026, 5, 2, 8, 0).with_timezone(&chrono::Utc)), "it goes at 08:00");
+    let morning = shop.run(&RunOptions { now: kyiv(2026, 5, 2, 8, 0), ..quick() }).await;
+    assert_eq!(morning.sent, 1, "and does: {morning:?}");
+}
+
+#[tokio::test]
 async fn a_test_send_never_texts_an_opted_out_number() {
     let shop = Shop::open().await;
     shop.core.add_optout("+380671234567", Country::parse("UA").unwrap(), None).unwrap();
