@@ -180,6 +180,22 @@ pub enum GoogleCommand {
         #[arg(long, conflicts_with = "url")]
         reset: bool,
     },
+    /// Set each Google address on its own; one not given stays Google's own.
+    /// `google base-url --reset` goes back to Google for all of them.
+    Endpoints {
+        /// The Sheets API root (Google's: https://sheets.googleapis.com).
+        #[arg(long, value_name = "URL")]
+        sheets_api: Option<String>,
+        /// The OAuth token endpoint (Google's: https://oauth2.googleapis.com/token).
+        #[arg(long, value_name = "URL")]
+        token: Option<String>,
+        /// The sign-in page (Google's: https://accounts.google.com/o/oauth2/v2/auth).
+        #[arg(long, value_name = "URL")]
+        authorize: Option<String>,
+        /// Where `/spreadsheets/d/ID/export` lives (Google's: https://docs.google.com).
+        #[arg(long, value_name = "URL")]
+        docs: Option<String>,
+    },
 }
 
 /// `sendrow connection …`
@@ -969,6 +985,31 @@ async fn google(core: &Core, cmd: GoogleCommand) -> Result<ExitCode, Error> {
             }
             (None, false) => return Err(Error::Invalid("give a URL, or --reset".into())),
         },
+        GoogleCommand::Endpoints { sheets_api, token, authorize, docs } => {
+            let google = crate::source::google::GoogleEndpoints::default();
+            let pick = |flag: &str, given: Option<String>, default: String| -> Result<String, Error> {
+                match given {
+                    Some(url) => {
+                        crate::account::check_base_url(&url).map_err(|e| Error::Invalid(format!("--{flag}: {e}")))
+                    }
+                    None => Ok(default),
+                }
+            };
+            let endpoints = crate::source::google::GoogleEndpoints {
+                sheets_api: pick("sheets-api", sheets_api, google.sheets_api)?,
+                token: pick("token", token, google.token)?,
+                authorize: pick("authorize", authorize, google.authorize)?,
+                docs: pick("docs", docs, google.docs)?,
+            };
+            core.set_google_endpoints(Some(&endpoints))?;
+            say!(
+                "Google requests now go to: API {}, tokens {}, sign-in {}, CSV export {}.",
+                endpoints.sheets_api,
+                endpoints.token,
+                endpoints.authorize,
+                endpoints.docs
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

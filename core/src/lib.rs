@@ -239,6 +239,22 @@ impl Core {
         Ok(self.store.set_setting(GOOGLE_ENDPOINTS_SETTING, &value)?)
     }
 
+    /// Sets each Google endpoint on its own (the API, the token endpoint,
+    /// the sign-in page, the CSV export host); `None` goes back to Google's
+    /// own for all of them.
+    pub fn set_google_endpoints(&self, endpoints: Option<&source::google::GoogleEndpoints>) -> Result<(), Error> {
+        let value = match endpoints {
+            Some(e) => serde_json::json!({
+                "sheets_api": e.sheets_api.trim_end_matches('/'),
+                "token": e.token,
+                "authorize": e.authorize,
+                "docs": e.docs.trim_end_matches('/'),
+            }),
+            None => serde_json::Value::Null,
+        };
+        Ok(self.store.set_setting(GOOGLE_ENDPOINTS_SETTING, &value)?)
+    }
+
     /// The store, for modules of this crate.
     pub(crate) fn store(&self) -> &Store {
         &self.store
@@ -249,20 +265,27 @@ const GOOGLE_ENDPOINTS_SETTING: &str = "google.endpoints";
 pub(crate) const GOOGLE_CLIENT_ID_SETTING: &str = "google.oauth_client_id";
 pub(crate) const GOOGLE_CLIENT_SECRET_ENTRY: &str = "google-oauth-client";
 
-/// The stored form of the Google endpoints: one base URL for all of them.
+/// The stored form of the Google endpoints: one base URL laid out like the
+/// fake, or each endpoint on its own.
 #[derive(serde::Deserialize)]
-struct GoogleEndpointsSetting {
-    base_url: String,
+#[serde(untagged)]
+enum GoogleEndpointsSetting {
+    Base { base_url: String },
+    Each { sheets_api: String, token: String, authorize: String, docs: String },
 }
 
 impl GoogleEndpointsSetting {
     fn into_endpoints(self) -> source::google::GoogleEndpoints {
-        let b = self.base_url;
-        source::google::GoogleEndpoints {
-            sheets_api: b.clone(),
-            token: format!("{b}/token"),
-            authorize: format!("{b}/o/oauth2/v2/auth"),
-            docs: b,
+        match self {
+            GoogleEndpointsSetting::Base { base_url: b } => source::google::GoogleEndpoints {
+                sheets_api: b.clone(),
+                token: format!("{b}/token"),
+                authorize: format!("{b}/o/oauth2/v2/auth"),
+                docs: b,
+            },
+            GoogleEndpointsSetting::Each { sheets_api, token, authorize, docs } => {
+                source::google::GoogleEndpoints { sheets_api, token, authorize, docs }
+            }
         }
     }
 }

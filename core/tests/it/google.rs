@@ -662,3 +662,42 @@ async fn a_tab_named_by_its_title_is_saved_by_its_gid() {
     let names: Vec<String> = core.connections().unwrap().into_iter().map(|c| c.name).collect();
     assert_eq!(names, ["By gid", "Orders"], "nothing refused was saved");
 }
+
+/// "Every Google base URL is configurable": each endpoint on its own, not
+/// only one address laid out like the fake.
+#[tokio::test]
+async fn each_google_endpoint_can_be_set_on_its_own() {
+    use sendrow_core::source::google::GoogleEndpoints;
+    use sendrow_core::source::{read_with, SourceSpec};
+
+    let google = fake().await;
+    google.add_api_key(API_KEY, true);
+    google.share_with_link(ID);
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemorySecrets::new());
+    secrets.set("google-api-key:main", &Secret::new(API_KEY)).unwrap();
+    let core = sendrow_core::Core::open(dir.path(), secrets).unwrap();
+    let source = |auth: serde_json::Value| -> SourceSpec {
+        serde_json::from_value(
+            serde_json::json!({"type": "google_sheets", "spreadsheet": ID, "sheet": 0, "auth": auth}),
+        )
+        .unwrap()
+    };
+    let by_api = source(serde_json::json!({"mode": "api_key", "key_entry": "google-api-key:main"}));
+    let by_export = source(serde_json::json!({"mode": "public_csv"}));
+
+    assert_eq!(core.google_access().endpoints, GoogleEndpoints::default(), "Google's own unless told otherwise");
+    let fake = google.endpoints();
+    core.set_google_endpoints(Some(&fake)).unwrap();
+    assert_eq!(core.google_access().endpoints, fake, "each address is kept as given");
+    assert_eq!(cells(&read_with(&by_api, &core.google_access()).await.unwrap()).len(), 2, "the API read works");
+    assert_eq!(cells(&read_with(&by_export, &core.google_access()).await.unwrap()).len(), 2, "so does the export");
+
+    // Only the export host moves (nothing listens on port 9): API reads are untouched.
+    core.set_google_endpoints(Some(&GoogleEndpoints { docs: "http://127.0.0.1:9".into(), ..fake })).unwrap();
+    assert!(read_with(&by_api, &core.google_access()).await.is_ok(), "the API address did not move");
+    let err = read_with(&by_export, &core.google_access()).await.unwrap_err().to_string();
+    assert!(err.contains("127.0.0.1:9"), "the export goes to its own address, and the error names it: {err}");
+    core.set_google_endpoints(None).unwrap();
+    assert_eq!(core.google_access().endpoints, GoogleEndpoints::default(), "and back to Google's own");
+}
