@@ -7,10 +7,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sendrow_core::account::{AccountInput, Target};
 use sendrow_core::connection::ConnectionSpec;
-use sendrow_core::secrets::{MemorySecrets, Secret};
-use sendrow_core::sim::{Simulator, SANDBOX_KEY, SANDBOX_SUBACCOUNT};
+use sendrow_core::secrets::MemorySecrets;
+use sendrow_core::sim::Simulator;
 use sendrow_core::Core;
 use serde_json::{json, Value};
 
@@ -31,14 +30,7 @@ impl Folder {
         let sim = sim().await;
         let dir = tempfile::tempdir().unwrap();
         let core = Core::open(&dir.path().join("data"), Arc::new(MemorySecrets::new())).unwrap();
-        core.add_account(AccountInput {
-            name: "main".into(),
-            subaccount_id: SANDBOX_SUBACCOUNT.into(),
-            target: Target::BaseUrl(sim.base_url()),
-            api_key: Secret::new(SANDBOX_KEY),
-        })
-        .await
-        .unwrap();
+        crate::add_main_account(&core, &sim).await;
         std::fs::write(dir.path().join("orders.csv"), "Order ID,Name,Phone\n1,Olena,067 123 45 67\n").unwrap();
         let folder = Folder { dir, core, _sim: sim };
         folder.add(json!({"name": "Existing", "schedule": null})).await.expect("a valid spec is saved");

@@ -587,8 +587,6 @@ async fn headers_are_held_to_the_same_rules_as_a_csv_file() {
 /// A data folder whose Google endpoints are the fake, an 8x8 account on the
 /// simulator, and an API key for link-shared sheets.
 async fn core_on(google: &FakeGoogle) -> (tempfile::TempDir, sendrow_core::Core, sendrow_core::sim::Simulator) {
-    use sendrow_core::account::{AccountInput, Target};
-    use sendrow_core::sim::{SANDBOX_KEY, SANDBOX_SUBACCOUNT};
     let sim = crate::sim().await;
     let dir = tempfile::tempdir().unwrap();
     let secrets = Arc::new(MemorySecrets::new());
@@ -597,13 +595,7 @@ async fn core_on(google: &FakeGoogle) -> (tempfile::TempDir, sendrow_core::Core,
     google.share_with_link(ID);
     let core = sendrow_core::Core::open(dir.path(), secrets).unwrap();
     core.set_google_base_url(Some(&google.base_url())).unwrap();
-    let account = AccountInput {
-        name: "main".into(),
-        subaccount_id: SANDBOX_SUBACCOUNT.into(),
-        target: Target::BaseUrl(sim.base_url()),
-        api_key: Secret::new(SANDBOX_KEY),
-    };
-    core.add_account(account).await.unwrap();
+    crate::add_main_account(&core, &sim).await;
     (dir, core, sim)
 }
 

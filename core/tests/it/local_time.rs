@@ -5,11 +5,10 @@
 use std::sync::Arc;
 
 use chrono::{FixedOffset, TimeZone, Utc};
-use sendrow_core::account::{AccountInput, Target};
 use sendrow_core::connection::ConnectionSpec;
 use sendrow_core::run::RunOptions;
-use sendrow_core::secrets::{MemorySecrets, Secret};
-use sendrow_core::sim::{Simulator, SANDBOX_KEY, SANDBOX_SUBACCOUNT};
+use sendrow_core::secrets::MemorySecrets;
+use sendrow_core::sim::Simulator;
 use sendrow_core::Core;
 
 use crate::sim;
@@ -20,14 +19,7 @@ async fn clock_connection(date_format: &str) -> (tempfile::TempDir, Core, Simula
     let sim = sim().await;
     let dir = tempfile::tempdir().unwrap();
     let core = Core::open(&dir.path().join("data"), Arc::new(MemorySecrets::new())).unwrap();
-    core.add_account(AccountInput {
-        name: "main".into(),
-        subaccount_id: SANDBOX_SUBACCOUNT.into(),
-        target: Target::BaseUrl(sim.base_url()),
-        api_key: Secret::new(SANDBOX_KEY),
-    })
-    .await
-    .unwrap();
+    crate::add_main_account(&core, &sim).await;
     std::fs::write(dir.path().join("orders.csv"), "Order ID,Phone\n1,067 123 45 67\n").unwrap();
     let spec: ConnectionSpec = serde_json::from_value(serde_json::json!({
         "name": "Clock",

@@ -38,6 +38,17 @@ pub fn gateway_as(sim: &Simulator, subaccount: &str, key: &str) -> Gateway {
     Gateway::with_timeout(endpoint, Duration::from_secs(5))
 }
 
+/// Adds the account "main" on `sim` with the sandbox credentials to `core`.
+pub async fn add_main_account(core: &sendrow_core::Core, sim: &Simulator) {
+    let account = sendrow_core::account::AccountInput {
+        name: "main".into(),
+        subaccount_id: SANDBOX_SUBACCOUNT.into(),
+        target: sendrow_core::account::Target::BaseUrl(sim.base_url()),
+        api_key: Secret::new(SANDBOX_KEY),
+    };
+    core.add_account(account).await.expect("the sandbox account is accepted");
+}
+
 /// A gateway to `sim` with the sandbox credentials.
 pub fn gateway(sim: &Simulator) -> Gateway {
     gateway_as(sim, SANDBOX_SUBACCOUNT, SANDBOX_KEY)

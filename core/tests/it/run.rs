@@ -35,14 +35,7 @@ impl Shop {
         let dir = tempfile::tempdir().unwrap();
         let secrets = Arc::new(MemorySecrets::new());
         let core = Core::open(&dir.path().join("data"), secrets.clone()).unwrap();
-        core.add_account(AccountInput {
-            name: "main".into(),
-            subaccount_id: SANDBOX_SUBACCOUNT.into(),
-            target: Target::BaseUrl(sim.base_url()),
-            api_key: Secret::new(SANDBOX_KEY),
-        })
-        .await
-        .unwrap();
+        crate::add_main_account(&core, &sim).await;
         Shop { dir, core, secrets, sim }
     }
 

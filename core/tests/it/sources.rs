@@ -10,11 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::Utc;
-use sendrow_core::account::{AccountInput, Target};
 use sendrow_core::connection::ConnectionSpec;
 use sendrow_core::run::RunOptions;
-use sendrow_core::secrets::{MemorySecrets, Secret};
-use sendrow_core::sim::{SANDBOX_KEY, SANDBOX_SUBACCOUNT};
+use sendrow_core::secrets::MemorySecrets;
 use sendrow_core::source::rows::{observe, Observation, Outcome, Pause, RowKey, Rules, StartFrom};
 use sendrow_core::source::{self, Error, SourceSpec};
 use sendrow_core::store::{self, Store};
@@ -597,13 +595,7 @@ async fn a_header_only_file_saves_but_a_test_send_asks_for_a_row() {
         let path = dir.path().join(kind.file_name());
         kind.save(&path, "Name,Phone,City", &[]);
         let core = Core::open(&dir.path().join("data"), Arc::new(MemorySecrets::new())).unwrap();
-        let account = AccountInput {
-            name: "main".into(),
-            subaccount_id: SANDBOX_SUBACCOUNT.into(),
-            target: Target::BaseUrl(sim.base_url()),
-            api_key: Secret::new(SANDBOX_KEY),
-        };
-        core.add_account(account).await.unwrap();
+        crate::add_main_account(&core, &sim).await;
         let source = serde_json::to_value(kind.spec(kind.file_name().into())).unwrap();
         let spec: ConnectionSpec = serde_json::from_value(serde_json::json!({
             "name": "Orders", "source": source, "account": "main", "phone_field": "Phone", "message": "Hi {{Name}}"
@@ -644,13 +636,7 @@ async fn a_row_without_an_id_is_shown_by_the_card_the_preview_and_the_run() {
     let csv = dir.path().join("orders.csv");
     std::fs::write(&csv, "Order ID,Name,Phone\n1,Anna,+380671000001\n,Bohdan,+380671000002\n").unwrap();
     let core = Core::open(&dir.path().join("data"), Arc::new(MemorySecrets::new())).unwrap();
-    let account = AccountInput {
-        name: "main".into(),
-        subaccount_id: SANDBOX_SUBACCOUNT.into(),
-        target: Target::BaseUrl(sim.base_url()),
-        api_key: Secret::new(SANDBOX_KEY),
-    };
-    core.add_account(account).await.unwrap();
+    crate::add_main_account(&core, &sim).await;
     let spec: ConnectionSpec = serde_json::from_value(serde_json::json!({
         "name": "Orders", "source": {"type": "csv", "path": "orders.csv"}, "row_key": {"column": "Order ID"},
         "start_from": "new_rows", "account": "main", "phone_field": "Phone", "message": "Hi {{Name}}"
