@@ -361,7 +361,9 @@ pub struct SimArgs {
     /// Chance (0 to 1) that a send request meets one of --faults.
     #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     pub fail_rate: f64,
-    /// Faults drawn from when --fail-rate hits: 429, 500, timeout, reset.
+    /// Faults drawn from when --fail-rate hits: 429, 500, 503, timeout, reset,
+    /// accepted-500, accepted-502, accepted-504 (the last three accept the
+    /// messages, then answer with the error).
     #[arg(long, value_delimiter = ',', value_parser = parse_fault, default_value = "500")]
     pub faults: Vec<Fault>,
     /// Send requests allowed per second per subaccount before 429 (default 1800, as 8x8).
@@ -390,7 +392,7 @@ fn parse_sim_account(s: &str) -> Result<(String, String), String> {
 }
 
 fn parse_fault(s: &str) -> Result<Fault, String> {
-    Fault::parse(s).ok_or_else(|| format!("unknown fault {s:?}: use 429, 500, timeout or reset"))
+    Fault::parse(s).ok_or_else(|| format!("unknown fault {s:?}: use one of {}", Fault::NAMES))
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

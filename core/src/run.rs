@@ -97,6 +97,38 @@ pub struct RunSummary {
     pub segments: usize,
     /// What they cost, when the connection has a price per segment.
     pub cost: Option<f64>,
+    /// Rows left for the next read, each with its line and why: not typed to
+    /// the end yet, or a phone number to correct. Once fixed they go, once.
+    pub rows_to_fix: Vec<RowToFix>,
+}
+
+/// A row a run left for the next read, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RowToFix {
+    /// The row's key.
+    pub row: String,
+    /// Its line in the source.
+    pub line: usize,
+    /// `missing_phone`, `incomplete` or `invalid_phone`.
+    pub status: String,
+    /// What is wrong and what to do.
+    pub reason: String,
+}
+
+impl RowToFix {
+    fn of(row: &str, line: usize, composed: &Composed) -> RowToFix {
+        RowToFix {
+            row: row.to_owned(),
+            line,
+            status: composed.status.as_str().to_owned(),
+            reason: composed.reason.clone().unwrap_or_else(|| composed.status.as_str().to_owned()),
+        }
+    }
+
+    /// "line 7: the number is too short", as the run and the card say it.
+    pub fn describe(&self) -> String {
+        format!("line {}: {}", self.line, self.reason)
+    }
 }
 
 /// One row of a preview: what the next run would send for it.
@@ -190,6 +222,12 @@ impl Core {
                 .collect();
             handles.into_iter().flat_map(|h| h.join().expect("composing a row does not panic")).collect()
         }))
+    }
+
+    /// Whether a row composed with `status` is left for the next read rather
+    /// than taken: it is still being typed, or its number must be corrected.
+    fn read_again(status: Status) -> bool {
+        matches!(status, Status::MissingPhone | Status::Incomplete | Status::InvalidPhone)
     }
 
     /// Reads the source and detects new rows without recording anything.
@@ -294,18 +332,16 @@ impl Core {
 
         let optouts = self.store().optout_set()?;
         let composed = Self::compose_new(spec, &template, &observation, &optouts, &now)?;
-        // A row without a phone number yet is most likely still being typed
-        // (a sheet fills a row cell by cell): it is not taken now, so the
-        // next read finds it again, complete, instead of skipping it for good.
-        let incomplete: HashSet<String> = composed
-            .iter()
-            .filter(|(_, _, c)| c.status == Status::MissingPhone)
-            .map(|(key, _, _)| key.clone())
-            .collect();
-        observation.hold_back(&incomplete);
-        let composed: Vec<_> = composed.into_iter().filter(|(key, _, _)| !incomplete.contains(key)).collect();
-        summary.incomplete = incomplete.len();
-        summary.skipped = incomplete.len();
+        // A row not complete yet (no phone, or a cell the message uses still
+        // empty) is most likely still being typed, and a row whose number is
+        // unusable waits for it to be corrected: neither is taken now, so the
+        // next read finds it again instead of skipping it for good.
+        let (not_yet, composed): (Vec<_>, Vec<_>) =
+            composed.into_iter().partition(|(_, _, c)| Self::read_again(c.status));
+        observation.hold_back(&not_yet.iter().map(|(key, _, _)| key.clone()).collect());
+        summary.incomplete = not_yet.iter().filter(|(_, _, c)| c.status != Status::InvalidPhone).count();
+        summary.skipped = not_yet.len();
+        summary.rows_to_fix = not_yet.iter().map(|(key, line, c)| RowToFix::of(key, *line, c)).collect();
         summary.new_rows = composed.len();
         let quiet_until = spec.quiet_hours.as_ref().and_then(|q| in_quiet_hours(q, &now));
         let ready = composed.iter().filter(|(_, _, c)| c.status == Status::Ready).count();

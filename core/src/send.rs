@@ -4,10 +4,12 @@
 //! Entries arrive here already claimed (`sending`, committed). More than one
 //! goes out as batches of up to 10,000 with per-message results matched by
 //! `clientMessageId`; a single one through the single-send endpoint. 429 waits
-//! `Retry-After` (a long one is left to a later run); 5xx and "unreachable before sending" back off exponentially
-//! with jitter for a bounded number of attempts, then the entries are `failed`
-//! (the next run tries again). Anything that may have reached 8x8 without an
-//! answer is `unknown` and is never retried here. A refused key stops the
+//! `Retry-After` (a long one is left to a later run); 503 and "unreachable
+//! before sending" back off exponentially with jitter for a bounded number of
+//! attempts, then the entries are `failed` (the next run tries again). Anything
+//! that may have reached 8x8 without a usable answer — no answer after the
+//! request was written, or any 5xx but 503 — is `unknown`: never retried
+//! here, settled by asking 8x8 (`reconcile`). A refused key stops the
 //! whole delivery: nothing was accepted, so the entries go back to `pending`.
 //!
 //! Not here: choosing rows, composing texts, flood/opt-out/quiet-hours rules.
@@ -242,6 +244,11 @@ fn match_responses(chunk: &[Entry], responses: Vec<gateway::SmsResponse>) -> Vec
         .map(|entry| {
             let outcome = match by_ref.remove(&entry.client_message_id) {
                 Some(r) if r.status.is_queued() => Outcome::Queued { umid: r.umid },
+                // 8x8 says it did not take this one, for a reason of its own:
+                // the next run tries again.
+                Some(r) if r.status.is_transient_refusal() => {
+                    Outcome::Failed { reason: format!("8x8 could not take this message now: {}", r.status.description) }
+                }
                 Some(r) => Outcome::Rejected { code: None, description: r.status.description },
                 None => Outcome::Unknown {
                     reason: "8x8 accepted the request but did not report on this message".to_owned(),

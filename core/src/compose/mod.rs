@@ -37,6 +37,9 @@ pub enum Status {
     /// The text rendered empty for this row (its fields were empty cells):
     /// 8x8 requires a text, and a blank SMS would puzzle the customer.
     EmptyText,
+    /// A cell the message uses is still empty: the row is probably still
+    /// being typed, so it is read again next time instead of sent half-done.
+    Incomplete,
 }
 
 impl Status {
@@ -49,6 +52,7 @@ impl Status {
             Status::OptedOut => "opted_out",
             Status::TooLong => "too_long",
             Status::EmptyText => "empty_text",
+            Status::Incomplete => "incomplete",
         }
     }
 }
@@ -97,14 +101,22 @@ pub fn compose_row<'r>(
     now: NaiveDateTime,
     date_format: DateFormat,
 ) -> Composed {
-    let (text, time_slots) = template.render_with_slots(row, now, date_format);
+    let (text, time_slots) = template.render_with_slots(&row, now, date_format);
     let measure = measure(&text);
     let (phone, phone_issue) = match normalize(phone.unwrap_or_default(), country) {
         Ok(p) => (Some(p), None),
         Err(issue) => (None, Some(issue)),
     };
+    let empty: Vec<&str> =
+        template.columns().into_iter().filter(|c| row(c).is_none_or(|v| v.trim().is_empty())).collect();
     let (status, reason) = if let Some(issue) = phone_issue {
         (issue.status(), Some(issue.to_string()))
+    } else if !empty.is_empty() {
+        let names = empty.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", ");
+        (
+            Status::Incomplete,
+            Some(format!("{names} still empty: the row is sent once every cell the message uses is filled in")),
+        )
     } else if text.trim().is_empty() {
         (
             Status::EmptyText,
@@ -197,8 +209,15 @@ mod tests {
             "{{Name}}",
             &[("Name", " ")],
             Some("+380671234567"),
-            (Status::EmptyText, Some("+380671234567"), Some("the message is empty for this row")),
-            "a text of only an empty cell",
+            (Status::Incomplete, Some("+380671234567"), Some("\"Name\" still empty")),
+            "a text of only an empty cell: the row is not typed yet",
+        );
+        check(
+            "{{Name}}, order {{Order}}: {{Amount}}",
+            &[("Name", "Olena"), ("Order", "5"), ("Amount", "")],
+            Some("+380671234567"),
+            (Status::Incomplete, Some("+380671234567"), Some("\"Amount\" still empty")),
+            "a row typed left to right, the amount not yet there, is not sent as \"Olena, order 5: \"",
         );
         let long = "a".repeat(1531);
         check(
@@ -244,6 +263,7 @@ mod tests {
             (Status::OptedOut, "opted_out"),
             (Status::TooLong, "too_long"),
             (Status::EmptyText, "empty_text"),
+            (Status::Incomplete, "incomplete"),
         ];
         for (status, name) in all {
             assert_eq!(status.as_str(), name, "as_str is the documented name");

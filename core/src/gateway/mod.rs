@@ -64,7 +64,10 @@ pub enum Error {
         /// 8x8's message.
         message: String,
     },
-    /// 5xx: 8x8 failed; nothing was queued.
+    /// A 5xx that proves nothing was queued: 503 to a send, or any 5xx to a
+    /// request that sends nothing. (Any other 5xx to a send is
+    /// [`Error::Ambiguous`]: a proxy's 502/504, or 8x8's own 500, may come
+    /// after 8x8 queued the messages.)
     #[error("8x8 had a server error: {message} (HTTP {status})")]
     Server {
         /// HTTP status.
@@ -85,7 +88,7 @@ pub enum Error {
     /// The request may have reached 8x8 but no answer came back (timeout,
     /// reset, unreadable reply). A send in this state must not be repeated
     /// automatically: the customer may already have the SMS.
-    #[error("no answer from 8x8 at {url} after the request was sent ({reason}); it may or may not have been accepted")]
+    #[error("no usable answer from 8x8 at {url} after the request was sent ({reason}); it may or may not have been accepted")]
     Ambiguous {
         /// The URL we tried.
         url: String,
@@ -251,7 +254,7 @@ impl Gateway {
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| unreadable_success(url, &e, sends));
         }
-        Err(error_from_response(status, &bytes, retry_after))
+        Err(error_from_response(status, &bytes, retry_after, sends.then_some(url)))
     }
 }
 
@@ -307,7 +310,10 @@ fn describe(err: &reqwest::Error) -> String {
     text
 }
 
-fn error_from_response(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> Error {
+/// An error answer. `sent_to` is the URL when the request sends messages:
+/// then only 503 among the 5xx proves that nothing was queued (docs/8x8.md,
+/// "ambiguous answers"); any other 5xx may come after 8x8 queued them.
+fn error_from_response(status: StatusCode, body: &[u8], retry_after: Option<Duration>, sent_to: Option<&str>) -> Error {
     let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
     let code = parsed.as_ref().map(|b| b.code);
     let message = match &parsed {
@@ -326,6 +332,10 @@ fn error_from_response(status: StatusCode, body: &[u8], retry_after: Option<Dura
         (_, Some(CODE_FOREIGN_SUBACCOUNT)) => Error::ForeignSubaccount { code: CODE_FOREIGN_SUBACCOUNT, message },
         (401, c) => Error::BadKey { code: c.unwrap_or(CODE_BAD_KEY), message },
         (429, _) => Error::RateLimited { retry_after: retry_after.unwrap_or(Duration::from_secs(1)), message },
+        (s, _) if s >= 500 && s != 503 && sent_to.is_some() => Error::Ambiguous {
+            url: sent_to.unwrap_or_default().to_owned(),
+            reason: format!("8x8 or a server in front of it answered HTTP {s} ({message}), which can come after 8x8 queued the messages"),
+        },
         (s, c) if s >= 500 => Error::Server { status: s, code: c, message },
         (s, c) => Error::Rejected { status: s, code: c.unwrap_or(0), message },
     }
@@ -342,24 +352,44 @@ mod tests {
                 .unwrap()
         };
         assert!(matches!(
-            error_from_response(StatusCode::UNAUTHORIZED, &body(1200, "no"), None),
+            error_from_response(StatusCode::UNAUTHORIZED, &body(1200, "no"), None, None),
             Error::BadKey { code: 1200, .. }
         ));
         assert!(matches!(
-            error_from_response(StatusCode::FORBIDDEN, &body(1001, "no"), None),
+            error_from_response(StatusCode::FORBIDDEN, &body(1001, "no"), None, None),
             Error::ForeignSubaccount { .. }
         ));
         let limited =
-            error_from_response(StatusCode::TOO_MANY_REQUESTS, &body(429, "slow"), Some(Duration::from_secs(3)));
+            error_from_response(StatusCode::TOO_MANY_REQUESTS, &body(429, "slow"), Some(Duration::from_secs(3)), None);
         assert!(matches!(limited, Error::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(3)));
         assert!(limited.is_transient(), "a rate limit passes");
-        let server = error_from_response(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>", None);
+        let server = error_from_response(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>", None, None);
         assert!(
             matches!(server, Error::Server { status: 502, code: None, .. }),
-            "non-JSON 5xx is still a server error"
+            "non-JSON 5xx to a request that sends nothing is a server error"
         );
-        let invalid = error_from_response(StatusCode::BAD_REQUEST, &body(1002, "Invalid MSISDN"), None);
+        let invalid = error_from_response(StatusCode::BAD_REQUEST, &body(1002, "Invalid MSISDN"), None, None);
         assert!(!invalid.is_transient() && invalid.code() == Some(1002), "validation errors keep 8x8's code");
+    }
+
+    #[test]
+    fn to_a_send_only_503_among_the_5xx_proves_nothing_was_queued() {
+        let send = Some("http://127.0.0.1/api/v1/subaccounts/x/messages");
+        for status in [500, 502, 504, 520] {
+            let answer = error_from_response(StatusCode::from_u16(status).unwrap(), b"oops", None, send);
+            assert!(
+                matches!(answer, Error::Ambiguous { .. }) && !answer.is_transient(),
+                "HTTP {status} to a send may come after 8x8 queued it: ambiguous, never retried, got {answer:?}"
+            );
+        }
+        let unavailable = error_from_response(StatusCode::SERVICE_UNAVAILABLE, b"busy", None, send);
+        assert!(
+            matches!(unavailable, Error::Server { status: 503, .. }) && unavailable.is_transient(),
+            "503 means 8x8 took nothing: retried, got {unavailable:?}"
+        );
+        let envelope = serde_json::to_vec(&serde_json::json!({"code": 1002, "message": "bad", "errorId": "e", "timestamp": "t"})).unwrap();
+        let refused = error_from_response(StatusCode::BAD_REQUEST, &envelope, None, send);
+        assert!(matches!(refused, Error::Rejected { status: 400, code: 1002, .. }), "a 4xx envelope: nothing queued");
     }
 
     #[test]

@@ -50,6 +50,13 @@ impl SendStatus {
     pub fn is_queued(&self) -> bool {
         self.code.eq_ignore_ascii_case("QUEUED")
     }
+
+    /// Whether a refusal is 8x8's own passing trouble rather than something
+    /// wrong with the message: of the per-item descriptions 8x8 documents,
+    /// only "Internal server error". Sending it again later can succeed.
+    pub fn is_transient_refusal(&self) -> bool {
+        !self.is_queued() && self.description.trim().eq_ignore_ascii_case("Internal server error")
+    }
 }
 
 /// The answer to one SMS (`SmsResponse`), alone or inside a batch answer.

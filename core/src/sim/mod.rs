@@ -6,7 +6,9 @@
 //! envelopes, per-item QUEUED/REJECTED in batches, destinations echoed without
 //! `+`, GSM7/UCS2 detection, delivery states that move queued → sent →
 //! delivered (or undelivered), 429 with `Retry-After` over a rate limit, and
-//! injected faults (429, 500, timeout, reset). Where 8x8 leaves a detail
+//! injected faults: refusals that accept nothing (429, 500, 503) and answers
+//! lost after the messages were accepted (timeout, reset, and a 500, 502 or
+//! 504 after acceptance). Where 8x8 leaves a detail
 //! undocumented, the choice is marked INFERRED below.
 //!
 //! Test hooks, not part of 8x8: `GET/DELETE /_sim/messages` (every accepted
@@ -54,6 +56,18 @@ pub enum Fault {
     /// 500 with code 2000; nothing accepted.
     #[serde(rename = "500")]
     ServerError,
+    /// 503, as 8x8 or a load balancer says "not now"; nothing accepted.
+    #[serde(rename = "503")]
+    Unavailable,
+    /// The messages are accepted, then 8x8 answers 500 (code 2000).
+    #[serde(rename = "accepted-500")]
+    AcceptedThen500,
+    /// The messages are accepted, then a proxy in front answers 502.
+    #[serde(rename = "accepted-502")]
+    AcceptedThen502,
+    /// The messages are accepted, then a proxy in front answers 504.
+    #[serde(rename = "accepted-504")]
+    AcceptedThen504,
     /// The messages are accepted, then no answer ever comes.
     #[serde(rename = "timeout")]
     Timeout,
@@ -63,15 +77,12 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// Parses `429`, `500`, `timeout` or `reset`.
+    /// Every fault, by the name `parse` reads.
+    pub const NAMES: &'static str = "429, 500, 503, timeout, reset, accepted-500, accepted-502, accepted-504";
+
+    /// Parses one of [`Fault::NAMES`].
     pub fn parse(text: &str) -> Option<Fault> {
-        match text.trim() {
-            "429" => Some(Fault::TooManyRequests),
-            "500" => Some(Fault::ServerError),
-            "timeout" => Some(Fault::Timeout),
-            "reset" => Some(Fault::Reset),
-            _ => None,
-        }
+        serde_json::from_value(Value::String(text.trim().to_owned())).ok()
     }
 }
 
@@ -363,6 +374,7 @@ impl Shared {
         match self.draw_fault() {
             Some(Fault::TooManyRequests) => Err(too_many(self.config.retry_after_secs)),
             Some(Fault::ServerError) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, 2000, "Internal server error")),
+            Some(Fault::Unavailable) => Err(proxy_page(StatusCode::SERVICE_UNAVAILABLE)),
             other => Ok(other),
         }
     }
@@ -409,8 +421,18 @@ async fn finish(fault: Option<Fault>, body: &impl Serialize) -> Response {
                 .body(Body::from_stream(broken))
                 .expect("static response parts are valid")
         }
+        Some(Fault::AcceptedThen500) => error(StatusCode::INTERNAL_SERVER_ERROR, 2000, "Internal server error"),
+        Some(Fault::AcceptedThen502) => proxy_page(StatusCode::BAD_GATEWAY),
+        Some(Fault::AcceptedThen504) => proxy_page(StatusCode::GATEWAY_TIMEOUT),
         _ => (StatusCode::OK, Json(body)).into_response(),
     }
+}
+
+/// What a load balancer in front of 8x8 answers: its own HTML, not 8x8's envelope.
+fn proxy_page(status: StatusCode) -> Response {
+    let reason = status.canonical_reason().unwrap_or("error");
+    let page = format!("<html><body><h1>{} {reason}</h1></body></html>", status.as_u16());
+    (status, [(header::CONTENT_TYPE, "text/html")], page).into_response()
 }
 
 fn parse_body(body: &Bytes) -> Result<Value, Response> {
@@ -609,7 +631,7 @@ async fn queue_faults(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             StatusCode::NO_CONTENT.into_response()
         }
         Err(e) => {
-            (StatusCode::BAD_REQUEST, format!("expected {{\"next\": [\"429\"|\"500\"|\"timeout\"|\"reset\", …]}}: {e}"))
+            (StatusCode::BAD_REQUEST, format!("expected {{\"next\": [fault, …]}} with faults among {}: {e}", Fault::NAMES))
                 .into_response()
         }
     }

@@ -111,7 +111,8 @@ pub struct Entry {
     pub phone: Option<String>,
     /// The text.
     pub text: String,
-    /// Our reference on 8x8's side: `sr-{connection}-{entry}`, at most 50 characters.
+    /// Our reference on 8x8's side: `sr-{install}-{entry}` (older entries:
+    /// `sr-{connection}-{entry}`), at most 50 characters, unique in the world.
     pub client_message_id: String,
     /// Where it stands.
     pub status: EntryStatus,
@@ -225,6 +226,7 @@ pub(crate) fn insert_entries_tx(
     // in one statement; callers hold a write transaction, so no other writer
     // can take the same ids meanwhile.
     let mut next: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM messages", [], |r| r.get(0))?;
+    let install = install_id(tx)?;
     let mut written = Vec::with_capacity(entries.len());
     // Many rows per statement: a run may write 100,000 entries, and one
     // statement per row would dominate it.
@@ -252,8 +254,9 @@ pub(crate) fn insert_entries_tx(
                 e.row_line.map(Value::Integer).unwrap_or(Value::Null),
                 opt(e.phone.clone()),
                 text(&e.text),
-                // Deterministic per entry, unique, and short: 8x8 once capped it at 50.
-                Value::Text(format!("sr-{connection_id}-{next}")),
+                // Unique in the world (this data folder's random id and the
+                // entry's), and short: 8x8 once capped it at 50.
+                Value::Text(format!("sr-{install}-{next}")),
                 text(e.status.as_str()),
                 Value::Integer(i64::from(e.is_test)),
                 opt(e.reason.clone()),
@@ -270,6 +273,12 @@ pub(crate) fn insert_entries_tx(
         written.extend(ids.into_iter().map(|id| (id, chunk[(id - first) as usize].status)));
     }
     Ok(written)
+}
+
+/// This data folder's random id (migration 0011), for clientMessageIds.
+fn install_id(tx: &rusqlite::Connection) -> Result<String, Error> {
+    let json: String = tx.query_row("SELECT value FROM settings WHERE key = 'install_id'", [], |r| r.get(0))?;
+    Ok(json.trim_matches('"').to_owned())
 }
 
 /// Which entries a claim takes.
@@ -363,19 +372,30 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now.to_rfc3339();
+        const DUE: &str = "connection_id = ?2 AND is_test = 0
+                           AND status IN ('pending', 'failed', 'waiting')
+                           AND ((status = 'pending' AND ?4)
+                                OR (status = 'failed' AND ?3)
+                                OR (status = 'waiting' AND ?4 AND not_before <= ?1))";
+        // The opt-out list as it is now, not as it was when the row was read:
+        // a number opted out while its message waited (quiet hours, the flood
+        // guard, a retry) is never texted. Same transaction as the claim.
+        let any_optout: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM optouts)", [], |r| r.get(0))?;
+        if any_optout {
+            tx.prepare_cached(&format!(
+                "UPDATE messages SET status = 'skipped', updated_at = ?1,
+                        reason = 'the number was put on the opt-out list while this message waited; it was not sent'
+                 WHERE {DUE} AND phone IN (SELECT phone FROM optouts)"
+            ))?
+            .execute(params![now, connection_id, failed, pending])?;
+        }
         let claimed = {
             let mut stmt = tx.prepare(&format!(
                 "UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ?1
-                 WHERE id IN (SELECT id FROM messages
-                              WHERE connection_id = ?2 AND is_test = 0
-                                AND status IN ('pending', 'failed', 'waiting')
-                                AND ((status = 'pending' AND ?5)
-                                     OR (status = 'failed' AND ?3)
-                                     OR (status = 'waiting' AND ?5 AND not_before <= ?1))
-                              ORDER BY id LIMIT ?4)
+                 WHERE id IN (SELECT id FROM messages WHERE {DUE} ORDER BY id LIMIT ?5)
                  RETURNING {COLUMNS}"
             ))?;
-            let rows = stmt.query_map(params![now, connection_id, failed, limit as i64, pending], from_row)?;
+            let rows = stmt.query_map(params![now, connection_id, failed, pending, limit as i64], from_row)?;
             let mut claimed: Vec<Entry> = rows.collect::<Result<_, _>>()?;
             claimed.sort_by_key(|e| e.id);
             claimed

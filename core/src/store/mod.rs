@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_runs_already_sent.sql"),
     include_str!("migrations/0009_queued_at_and_run_cost.sql"),
     include_str!("migrations/0010_row_note.sql"),
+    include_str!("migrations/0011_exactly_once_edges.sql"),
 ];
 
 /// The schema version this build writes.

@@ -7,7 +7,7 @@ use crate::run::RunSummary;
 
 const COLUMNS: &str =
     "started_at, finished_at, new_rows, sent, rejected, failed, skipped, unknown, held, waiting, warning, error, already_sent, \
-     segments, cost, pending, incomplete, transient";
+     segments, cost, pending, incomplete, transient, rows_to_fix";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     let count = |i: usize| -> rusqlite::Result<usize> { Ok(r.get::<_, i64>(i)? as usize) };
@@ -30,6 +30,10 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
         pending: count(15)?,
         incomplete: count(16)?,
         transient: r.get(17)?,
+        rows_to_fix: r
+            .get::<_, Option<String>>(18)?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -37,7 +41,7 @@ impl Store {
     /// Records a finished run.
     pub fn record_run(&self, connection_id: i64, run: &RunSummary) -> Result<(), Error> {
         self.conn().execute(
-            &format!("INSERT INTO runs (connection_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"),
+            &format!("INSERT INTO runs (connection_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"),
             params![
                 connection_id,
                 run.started_at,
@@ -57,7 +61,8 @@ impl Store {
                 run.cost,
                 run.pending as i64,
                 run.incomplete as i64,
-                run.transient
+                run.transient,
+                (!run.rows_to_fix.is_empty()).then(|| serde_json::to_string(&run.rows_to_fix).unwrap_or_default())
             ],
         )?;
         Ok(())

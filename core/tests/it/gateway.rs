@@ -215,11 +215,11 @@ async fn server_errors_and_429_are_transient_with_retry_after() {
     // Not 8x8's usual 1 s, which the gateway also assumes when the header is
     // missing: only reading the header can give 3.
     let sim = sim_with(SimConfig { retry_after_secs: 3, ..SimConfig::default() }).await;
-    sim.queue_faults([Fault::ServerError, Fault::TooManyRequests]);
+    sim.queue_faults([Fault::Unavailable, Fault::TooManyRequests]);
     let gw = gateway(&sim);
     let server = gw.send(&sms("+380671234567", "x", "a")).await.unwrap_err();
-    assert!(matches!(server, Error::Server { status: 500, code: Some(2000), .. }), "500/2000: {server:?}");
-    assert!(server.is_transient(), "a 5xx can be retried");
+    assert!(matches!(server, Error::Server { status: 503, .. }), "503: {server:?}");
+    assert!(server.is_transient(), "a 503 proves nothing was queued: it can be retried");
     let limited = gw.send(&sms("+380671234567", "x", "a")).await.unwrap_err();
     match limited {
         Error::RateLimited { retry_after, ref message } => {
@@ -230,6 +230,38 @@ async fn server_errors_and_429_are_transient_with_retry_after() {
     }
     assert!(sim.messages().is_empty(), "neither fault accepted the message");
     gw.send(&sms("+380671234567", "x", "a")).await.expect("after the faults, sending works again");
+}
+
+#[tokio::test]
+async fn every_5xx_but_503_to_a_send_is_ambiguous_whether_or_not_8x8_took_it() {
+    let sim = sim().await;
+    let cases = [
+        (Fault::ServerError, 0, "8x8's 500 before accepting"),
+        (Fault::AcceptedThen500, 1, "8x8's 500 after accepting"),
+        (Fault::AcceptedThen502, 1, "a proxy's 502 after 8x8 accepted"),
+        (Fault::AcceptedThen504, 1, "a proxy's 504 after 8x8 accepted"),
+    ];
+    for (i, (fault, accepted, what)) in cases.into_iter().enumerate() {
+        sim.queue_faults([fault]);
+        let before = sim.messages().len();
+        let err = gateway(&sim).send(&sms("+380671234567", "x", &format!("amb-{i}"))).await.unwrap_err();
+        assert!(matches!(err, Error::Ambiguous { .. }), "{what}: ambiguous, got {err:?}");
+        assert!(!err.is_transient(), "{what}: never retried blindly");
+        assert_eq!(sim.messages().len() - before, accepted, "{what}: the simulator did what it says");
+    }
+    // A batch meets the same rule.
+    sim.queue_faults([Fault::AcceptedThen502]);
+    let batch = BatchRequest {
+        messages: vec![sms("+380671234567", "x", "b-1"), sms("+380671234568", "y", "b-2")],
+        client_batch_id: None,
+        include_messages_in_response: true,
+    };
+    let err = gateway(&sim).send_batch(&batch).await.unwrap_err();
+    assert!(matches!(err, Error::Ambiguous { .. }), "a batch answered 502: ambiguous, got {err:?}");
+    // A request that sends nothing is safe to repeat: a 5xx there is a server error.
+    sim.queue_faults([Fault::AcceptedThen502]);
+    let umid = sim.messages()[0].umid.clone();
+    assert!(gateway(&sim).message_status(&umid).await.is_ok(), "faults only strike send requests");
 }
 
 #[tokio::test]

@@ -54,7 +54,17 @@ fn one_real_entry_per_row_and_short_client_ids() {
     store.insert_entries(conn, &[test], Utc::now()).expect("test sends do not count as the row's entry");
     let stored = store.entries(&ids).unwrap();
     assert!(stored[0].client_message_id.len() <= 50, "8x8 once capped clientMessageId at 50");
-    assert_eq!(stored[0].client_message_id, format!("sr-{conn}-{}", ids[0]), "deterministic per entry");
+    let install = store.setting("install_id").unwrap().and_then(|v| v.as_str().map(str::to_owned)).unwrap();
+    assert_eq!(install.len(), 16, "a random id of the data folder: {install}");
+    assert_eq!(stored[0].client_message_id, format!("sr-{install}-{}", ids[0]), "the folder's id and the entry's");
+
+    // Another data folder (a second computer, a reinstall) on the same 8x8
+    // subaccount never writes the same clientMessageId.
+    let (_other_dir, other, other_conn) = store_with_connection();
+    let other_ids = other.insert_entries(other_conn, &[entry("A-1", "+380671234567")], Utc::now()).unwrap();
+    assert_eq!(other_ids, ids, "both folders number their first entry alike");
+    let theirs = other.entries(&other_ids).unwrap()[0].client_message_id.clone();
+    assert_ne!(theirs, stored[0].client_message_id, "but their clientMessageIds differ");
 }
 
 #[test]
@@ -167,14 +177,14 @@ async fn a_single_message_uses_the_single_endpoint() {
 #[tokio::test]
 async fn transient_faults_are_retried_then_succeed_once() {
     let sim = sim().await;
-    sim.queue_faults([Fault::ServerError, Fault::TooManyRequests]);
+    sim.queue_faults([Fault::Unavailable, Fault::TooManyRequests]);
     let (_dir, store, conn) = store_with_connection();
     store.insert_entries(conn, &[entry("A", "+380671234567"), entry("B", "+380671234568")], Utc::now()).unwrap();
     let claimed = store.claim(conn, false, 100, Utc::now()).unwrap();
     let policy = RetryPolicy { max_delay: Duration::from_millis(5), ..quick() };
     let started = std::time::Instant::now();
     let delivery = deliver(&store, &gateway(&sim), &claimed, None, &policy).await.unwrap();
-    assert_eq!(delivery.queued, 2, "after a 500 and a 429 the batch went through: {delivery:?}");
+    assert_eq!(delivery.queued, 2, "after a 503 and a 429 the batch went through: {delivery:?}");
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "8x8's `Retry-After: 1` is waited out in full, though back-offs are capped at 5 ms"
@@ -200,12 +210,12 @@ async fn a_retry_after_longer_than_a_run_waits_leaves_the_messages_to_a_later_ru
 
 #[tokio::test]
 async fn exhausted_retries_fail_and_the_next_run_tries_again() {
-    let sim = sim_with(SimConfig { fail_rate: 1.0, faults: vec![Fault::ServerError], ..SimConfig::default() }).await;
+    let sim = sim_with(SimConfig { fail_rate: 1.0, faults: vec![Fault::Unavailable], ..SimConfig::default() }).await;
     let (_dir, store, conn) = store_with_connection();
     store.insert_entries(conn, &[entry("A", "+380671234567")], Utc::now()).unwrap();
     let claimed = store.claim(conn, false, 100, Utc::now()).unwrap();
     let delivery = deliver(&store, &gateway(&sim), &claimed, None, &quick()).await.unwrap();
-    assert_eq!(delivery.failed, 1, "a 5xx that never stops ends failed: {delivery:?}");
+    assert_eq!(delivery.failed, 1, "a 503 that never stops ends failed: {delivery:?}");
     assert_eq!(store.history(conn).unwrap()[0].attempts, 4, "each of the policy's 4 requests counts");
     assert!(store.claim(conn, false, 100, Utc::now()).unwrap().is_empty(), "failed entries wait for a retrying run");
     let again = store.claim(conn, true, 100, Utc::now()).unwrap();
@@ -223,6 +233,46 @@ async fn an_ambiguous_send_is_unknown_and_not_retried() {
     assert_eq!(delivery.unknown, 2, "a reset after sending leaves both unknown: {delivery:?}");
     assert_eq!(sim.messages().len(), 2, "8x8 did accept them: a retry would have texted twice");
     assert!(store.claim(conn, true, 100, Utc::now()).unwrap().is_empty(), "unknown entries are not claimed again");
+}
+
+#[tokio::test]
+async fn a_5xx_after_8x8_queued_the_batch_is_unknown_and_never_sent_twice() {
+    // The numbers: two rows, three runs, and a proxy that answers
+    // 504 after 8x8 queued the batch each time used to text each customer 15
+    // times. Each of 500, 502 and 504 accepts the messages first.
+    for fault in [Fault::AcceptedThen500, Fault::AcceptedThen502, Fault::AcceptedThen504] {
+        let sim = sim_with(SimConfig { fail_rate: 1.0, faults: vec![fault], ..SimConfig::default() }).await;
+        let (_dir, store, conn) = store_with_connection();
+        store.insert_entries(conn, &[entry("A", "+380671234567"), entry("B", "+380671234568")], Utc::now()).unwrap();
+        for run in 1..=3 {
+            let claimed = store.claim(conn, true, 100, Utc::now()).unwrap();
+            let delivery = deliver(&store, &gateway(&sim), &claimed, None, &quick()).await.unwrap();
+            if run == 1 {
+                assert_eq!(delivery.unknown, 2, "{fault:?}: both unknown after the first run: {delivery:?}");
+            } else {
+                assert!(claimed.is_empty(), "{fault:?}: run {run} claims nothing: unknown is never retried blindly");
+            }
+        }
+        assert_eq!(sim.messages().len(), 2, "{fault:?}: each customer got exactly one SMS, not 15");
+        let history = store.history(conn).unwrap();
+        assert!(
+            history.iter().all(|e| e.status == EntryStatus::Unknown && e.attempts == 1),
+            "{fault:?}: one request each, left for reconciliation: {history:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_per_item_internal_error_is_retried_by_the_next_run() {
+    // 8x8 documents "Internal server error" among the per-item refusals of a
+    // batch: 8x8's own trouble, not the message's.
+    let status = |code: &str, description: &str| sendrow_core::gateway::wire::SendStatus {
+        code: code.into(),
+        description: description.into(),
+    };
+    assert!(status("REJECTED", "Internal server error").is_transient_refusal(), "8x8's own error is passing");
+    assert!(!status("REJECTED", "Invalid MSISDN format (not E.164 international number)").is_transient_refusal());
+    assert!(!status("QUEUED", "Internal server error").is_transient_refusal(), "a queued message is not refused");
 }
 
 #[tokio::test]

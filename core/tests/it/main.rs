@@ -5,6 +5,7 @@
 mod accounts;
 mod connection_spec;
 mod delivery;
+mod edges;
 mod gateway;
 mod google;
 mod google_rows;

@@ -19,19 +19,21 @@ use sendrow_core::Core;
 
 use crate::{sim, sim_with};
 
-struct Shop {
-    dir: tempfile::TempDir,
-    core: Core,
+/// A shop: a data folder with the account "main" on a simulator, and an
+/// orders CSV (`Order ID,Name,Phone` unless written otherwise).
+pub(crate) struct Shop {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) core: Core,
     secrets: Arc<MemorySecrets>,
-    sim: Simulator,
+    pub(crate) sim: Simulator,
 }
 
 impl Shop {
-    async fn open() -> Shop {
+    pub(crate) async fn open() -> Shop {
         Shop::with_sim(sim().await).await
     }
 
-    async fn with_sim(sim: Simulator) -> Shop {
+    pub(crate) async fn with_sim(sim: Simulator) -> Shop {
         let dir = tempfile::tempdir().unwrap();
         let secrets = Arc::new(MemorySecrets::new());
         let core = Core::open(&dir.path().join("data"), secrets.clone()).unwrap();
@@ -39,11 +41,11 @@ impl Shop {
         Shop { dir, core, secrets, sim }
     }
 
-    fn csv(&self) -> PathBuf {
+    pub(crate) fn csv(&self) -> PathBuf {
         self.dir.path().join("orders.csv")
     }
 
-    fn write(&self, rows: &[&str]) {
+    pub(crate) fn write(&self, rows: &[&str]) {
         let mut text = String::from("Order ID,Name,Phone\n");
         for r in rows {
             text.push_str(r);
@@ -52,7 +54,7 @@ impl Shop {
         std::fs::write(self.csv(), text).unwrap();
     }
 
-    fn spec(&self, extra: serde_json::Value) -> ConnectionSpec {
+    pub(crate) fn spec(&self, extra: serde_json::Value) -> ConnectionSpec {
         let mut spec = serde_json::json!({
             "name": "Orders",
             "source": {"type": "csv", "path": "orders.csv"},
@@ -71,22 +73,22 @@ impl Shop {
         serde_json::from_value(spec).unwrap()
     }
 
-    async fn add(&self, extra: serde_json::Value) -> Result<sendrow_core::connection::Saved, sendrow_core::Error> {
+    pub(crate) async fn add(&self, extra: serde_json::Value) -> Result<sendrow_core::connection::Saved, sendrow_core::Error> {
         self.core.add_connection(self.spec(extra), self.dir.path()).await
     }
 
-    async fn run(&self, options: &RunOptions) -> sendrow_core::run::RunSummary {
+    pub(crate) async fn run(&self, options: &RunOptions) -> sendrow_core::run::RunSummary {
         self.core.run("Orders", options).await.unwrap()
     }
 
-    fn destinations(&self) -> Vec<String> {
+    pub(crate) fn destinations(&self) -> Vec<String> {
         let mut d: Vec<String> = self.sim.messages().into_iter().map(|m| m.destination).collect();
         d.sort();
         d
     }
 }
 
-fn quick() -> RunOptions {
+pub(crate) fn quick() -> RunOptions {
     RunOptions {
         retry: RetryPolicy {
             base_delay: Duration::from_millis(1),
@@ -97,7 +99,7 @@ fn quick() -> RunOptions {
     }
 }
 
-fn kyiv(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> chrono::DateTime<FixedOffset> {
+pub(crate) fn kyiv(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> chrono::DateTime<FixedOffset> {
     FixedOffset::east_opt(2 * 3600).unwrap().with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
 }
 
@@ -109,7 +111,10 @@ async fn all_rows_are_sent_once_and_later_rows_once_more() {
     assert_eq!((saved.rows, saved.will_send), (3, 3), "all_rows reports the rows and sends them all");
 
     let first = shop.run(&quick()).await;
-    assert_eq!((first.new_rows, first.sent, first.skipped), (3, 2, 1), "two sent, the bad number skipped: {first:?}");
+    assert_eq!((first.new_rows, first.sent, first.skipped), (2, 2, 1), "two sent, the bad number skipped: {first:?}");
+    let to_fix: Vec<String> = first.rows_to_fix.iter().map(|r| r.describe()).collect();
+    assert_eq!(to_fix.len(), 1, "the bad number is named: {to_fix:?}");
+    assert!(to_fix[0].starts_with("line 4: ") && to_fix[0].contains("too short"), "line and reason: {to_fix:?}");
     assert_eq!(shop.destinations(), vec!["380501112233", "380671234567"], "8x8 got exactly those two");
     let texts: Vec<String> = shop.sim.messages().into_iter().map(|m| m.text).collect();
     assert!(texts.contains(&"Olena, your order 1 is confirmed.".to_owned()), "the template was filled: {texts:?}");
@@ -123,9 +128,9 @@ async fn all_rows_are_sent_once_and_later_rows_once_more() {
     assert_eq!((third.new_rows, third.sent), (1, 1), "only the appended row: {third:?}");
     assert_eq!(shop.sim.messages().len(), 3, "three messages in all, none twice");
     let history = shop.core.history("Orders").unwrap();
-    let skipped = history.iter().find(|e| e.row_key == "3").unwrap();
-    assert_eq!(skipped.status, EntryStatus::Skipped, "the bad row is in the history, not dropped");
-    assert!(skipped.reason.as_deref().unwrap_or("").contains("too short"), "with why: {skipped:?}");
+    assert!(history.iter().all(|e| e.row_key != "3"), "the bad row is not written off: it waits for a correction");
+    let to_fix = third.rows_to_fix.iter().map(|r| r.describe()).collect::<Vec<_>>();
+    assert!(to_fix.len() == 1 && to_fix[0].contains("too short"), "every run names it, with why: {to_fix:?}");
 }
 
 /// The window's arrow pressed during a scheduled run (both call `Core::run`
@@ -432,7 +437,7 @@ async fn test_sends_that_cannot_go_say_why_and_what_to_do() {
         ("Orders", None, Some(" "), &["the phone to send the test to is empty", "your own number"]),
         ("Orders", Some(3), Some("+380 11 123 45 67"), &["send the test to", "is not a valid", "check the digits"]),
         ("Long", Some(1), None, &["row 1 cannot be sent", "needs 11 parts", "at most 10", "shorten it"]),
-        ("Bare", Some(2), None, &["row 2 cannot be sent", "empty", "fill the cells it uses"]),
+        ("Bare", Some(2), None, &["row 2 cannot be sent", "still empty", "once every cell the message uses is filled in"]),
     ];
     for (connection, row, to, words) in cases {
         let err = match shop.core.test_send(connection, row, to).await {
@@ -586,7 +591,7 @@ async fn resend_failed_sends_only_the_failed_messages() {
     let shop = Shop::open().await;
     shop.write(&["1,Olena,0671234567"]);
     shop.add(serde_json::json!({})).await.unwrap();
-    shop.sim.queue_faults([Fault::ServerError; 5]);
+    shop.sim.queue_faults([Fault::Unavailable; 5]);
     let first = shop.run(&quick()).await;
     assert_eq!(first.failed, 1, "8x8 kept failing: {first:?}");
     shop.write(&["1,Olena,0671234567", "2,Ivan,0501112233"]);
@@ -682,7 +687,7 @@ async fn resend_failed_at_night_waits_for_the_end_of_quiet_hours() {
     let shop = Shop::open().await;
     shop.write(&["1,Olena,0671234567"]);
     shop.add(serde_json::json!({"quiet_hours": {"from": "21:00", "to": "08:00"}})).await.unwrap();
-    shop.sim.queue_faults([Fault::ServerError; 5]);
+    shop.sim.queue_faults([Fault::Unavailable; 5]);
     assert_eq!(shop.run(&RunOptions { now: kyiv(2026, 5, 1, 20, 0), ..quick() }).await.failed, 1, "8x8 failed");
     let night = shop.core.resend_failed("Orders", &RunOptions { now: kyiv(2026, 5, 1, 23, 0), ..quick() }).await;
     assert_eq!((night.as_ref().unwrap().sent, night.unwrap().waiting), (0, 1), "not at 23:00: it waits");
@@ -746,7 +751,7 @@ async fn a_renamed_column_pauses_the_connection_with_words() {
 #[tokio::test]
 async fn a_connection_failing_n_runs_in_a_row_is_paused() {
     let shop = Shop::with_sim(
-        sim_with(SimConfig { fail_rate: 1.0, faults: vec![Fault::ServerError], ..SimConfig::default() }).await,
+        sim_with(SimConfig { fail_rate: 1.0, faults: vec![Fault::Unavailable], ..SimConfig::default() }).await,
     )
     .await;
     shop.write(&["1,Olena,0671234567"]);
