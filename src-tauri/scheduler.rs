@@ -113,7 +113,8 @@ async fn forward(app: AppHandle, core: Arc<Core>, mut events: broadcast::Receive
             Event::Paused => crate::tray::set_all_paused(&app, true),
             Event::Resumed => crate::tray::set_all_paused(&app, false),
             Event::ReloadRefused { .. } | Event::WatchFailed { .. } => crate::tray::refresh(&app),
-            Event::RunStarted { .. } | Event::NextRun { .. } => {}
+            // The window shows "checking with 8x8" and refreshes its cards.
+            Event::RunStarted { .. } | Event::NextRun { .. } | Event::Reconciling | Event::Reconciled { .. } => {}
         }
     }
 }

@@ -137,6 +137,15 @@ pub enum Command {
         #[arg(long, value_name = "KEY")]
         row: String,
     },
+    /// Ask 8x8 now about messages whose answer was lost (`unknown`): those it
+    /// has become queued, those it provably never got are sent by the next run.
+    Reconcile {
+        /// The connection (every connection when left out).
+        name: Option<String>,
+        /// Print JSON: {"checked", "found", "not_found", "still_unknown"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Skip the rows the flood guard holds: they are never sent (`run --yes` sends them instead).
     SkipHeld {
         /// The connection.
@@ -656,8 +665,11 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
                     summary.waiting,
                     summary.pending
                 );
-                if summary.incomplete > 0 {
-                    say!("{} row(s) have no phone number yet; the next run looks at them again.", summary.incomplete);
+                if !summary.rows_to_fix.is_empty() {
+                    say!("Not taken yet, looked at again by the next run:");
+                    for row in &summary.rows_to_fix {
+                        say!("    {}", row.describe());
+                    }
                 }
                 if let Some(cost) = summary.cost {
                     say!("{} segment(s) queued, costing {}.", summary.segments, amount(cost));
@@ -676,8 +688,8 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
             }
             if summary.unknown > 0 {
                 tell!(
-                    "attention: {} message(s) may or may not have reached 8x8; see `sendrow history {name}` and resolve them \
-                     with `sendrow resend` or `sendrow mark-sent`.",
+                    "attention: {} message(s) may or may not have reached 8x8; Sendrow asks 8x8 about them by itself \
+                     (now: `sendrow reconcile {name}`); see `sendrow history {name}`.",
                     summary.unknown
                 );
             }
@@ -724,6 +736,23 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
             core.resolve(&name, &row, Resolution::MarkSent)?;
             say!("Row {row:?} is marked as sent; it will not be sent again.");
         }
+        Command::Reconcile { name, json } => {
+            let report =
+                core.reconcile(name.as_deref(), &crate::reconcile::Settings::default(), chrono::Utc::now()).await?;
+            if json {
+                print_json(&report);
+            } else if report.checked == 0 {
+                say!("No message is waiting for an answer from 8x8.");
+            } else {
+                say!(
+                    "Checked {} message(s) with 8x8: {} had arrived (queued), {} never arrived (the next run sends them), {} still unknown (asked again later).",
+                    report.checked,
+                    report.found,
+                    report.not_found,
+                    report.still_unknown
+                );
+            }
+        }
         Command::SkipHeld { name, json } => {
             let skipped = core.skip_held(&name)?;
             if json {
@@ -764,6 +793,8 @@ struct HistoryLine<'a> {
     client_message_id: &'a str,
     created_at: &'a str,
     updated_at: &'a str,
+    checked_at: Option<&'a str>,
+    check_note: Option<&'a str>,
 }
 
 impl<'a> From<&'a Entry> for HistoryLine<'a> {
@@ -784,6 +815,8 @@ impl<'a> From<&'a Entry> for HistoryLine<'a> {
             client_message_id: &e.client_message_id,
             created_at: &e.created_at,
             updated_at: &e.updated_at,
+            checked_at: e.checked_at.as_deref(),
+            check_note: e.check_note.as_deref(),
         }
     }
 }
@@ -1049,6 +1082,7 @@ async fn sim(args: SimArgs) -> Result<ExitCode, Error> {
         retry_after_secs: args.retry_after,
         undeliverable: args.undeliverable,
         delivery_step: Duration::from_millis(args.delivery_step_ms),
+        ..SimConfig::default()
     };
     let sim = Simulator::start(config, args.port)
         .await

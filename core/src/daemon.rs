@@ -24,6 +24,11 @@ use crate::{lock, Core, Error};
 /// How often delivery states are looked up while the scheduler runs.
 pub const DELIVERY_CHECK_EVERY: Duration = Duration::from_secs(60);
 
+/// How often 8x8 is asked about `unknown` messages, while there are any. An
+/// export job is a few requests; 8x8 documents no limit on them, and a
+/// message's absence is proven only minutes after its send anyway.
+pub const RECONCILE_EVERY: Duration = Duration::from_secs(5 * 60);
+
 /// Runs connections through `Core::run`.
 struct CoreRunner {
     core: Arc<Core>,
@@ -130,6 +135,7 @@ pub fn start(
     let reload = commands.clone();
     let mut listen = events.subscribe();
     let keeper_core = core.clone();
+    let keeper_events = events.clone();
     let task = tokio::spawn(async move {
         // A watched file saved while no scheduler ran is a missed change:
         // run those connections once now, as a missed schedule would.
@@ -145,6 +151,10 @@ pub fn start(
         // never wait for it. Stopping it mid-pass loses nothing (it only
         // reads from 8x8, and each answer is recorded in one statement).
         let mut checking: Option<tokio::task::JoinHandle<()>> = None;
+        // Unknown sends are settled with 8x8 the same way, beside the loop.
+        let mut reconciliations = tokio::time::interval(RECONCILE_EVERY);
+        reconciliations.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut reconciling: Option<tokio::task::JoinHandle<()>> = None;
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -158,6 +168,24 @@ pub fn start(
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
+                _ = reconciliations.tick() => {
+                    let idle = reconciling.as_ref().is_none_or(|pass| pass.is_finished());
+                    if idle && keeper_core.store().has_unknown().unwrap_or(false) {
+                        let core = keeper_core.clone();
+                        let events = keeper_events.clone();
+                        reconciling = Some(tokio::spawn(async move {
+                            let _ = events.send(Event::Reconciling);
+                            let settings = crate::reconcile::Settings::default();
+                            if let Ok(report) = core.reconcile(None, &settings, Utc::now()).await {
+                                let _ = events.send(Event::Reconciled {
+                                    found: report.found,
+                                    not_found: report.not_found,
+                                    still_unknown: report.still_unknown,
+                                });
+                            }
+                        }));
+                    }
+                }
                 _ = deliveries.tick() => {
                     if checking.as_ref().is_none_or(|pass| pass.is_finished()) {
                         let core = keeper_core.clone();
@@ -168,7 +196,8 @@ pub fn start(
                 }
             }
         }
-        if let Some(pass) = checking {
+        // Stopping a pass loses nothing: every decision is one statement.
+        for pass in [checking, reconciling].into_iter().flatten() {
             pass.abort();
         }
         let _ = stop_tx.send(true);

@@ -9,6 +9,7 @@
 //! - `gateway`: the 8x8 SMS API client; the only module that talks to 8x8.
 //! - `send`: claimed ledger entries out through 8x8, every outcome classified.
 //! - `delivery`: asks 8x8 what became of queued messages.
+//! - `reconcile`: asks 8x8 whether it got the messages whose answer was lost.
 //! - `sim`: an 8x8-compatible server on loopback for the sandbox and tests.
 //! - `source`: where rows come from, read as a `Table`, and which of them are new.
 //! - `connection`: the connection spec, validated against the real source.
@@ -37,6 +38,7 @@ pub mod google_setup;
 pub mod gsm7;
 pub mod lock;
 pub mod optout;
+pub mod reconcile;
 pub mod run;
 pub mod sandbox;
 pub mod schedule;

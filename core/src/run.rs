@@ -667,7 +667,8 @@ impl Core {
             }
         };
         let mut out = String::from(
-            "row,line,phone,text,status,test,umid,code,reason,attempts,delivery,delivery_error,created_at,updated_at\n",
+            "row,line,phone,text,status,test,umid,code,reason,attempts,delivery,delivery_error,created_at,updated_at,\
+             checked_at,check_note\n",
         );
         for e in self.history(name)? {
             let fields = [
@@ -685,6 +686,8 @@ impl Core {
                 e.delivery_error.clone().unwrap_or_default(),
                 e.created_at.clone(),
                 e.updated_at.clone(),
+                e.checked_at.clone().unwrap_or_default(),
+                e.check_note.clone().unwrap_or_default(),
             ];
             out.push_str(&fields.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
             out.push('\n');

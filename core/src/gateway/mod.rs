@@ -13,7 +13,10 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::secrets::Secret;
-pub use wire::{BatchRequest, BatchResponse, ErrorBody, MessageDetails, SmsRequest, SmsResponse};
+pub use wire::{
+    BatchRequest, BatchResponse, ErrorBody, ExportJob, ExportRequest, ExportStarted, MessageDetails, SmsRequest,
+    SmsResponse,
+};
 
 /// 8x8's code for "Request was not authenticated properly".
 pub const CODE_BAD_KEY: i64 = 1200;
@@ -205,6 +208,34 @@ impl Gateway {
         self.call::<(), _>(Method::GET, &self.url(&format!("/{umid}")), None, false).await
     }
 
+    /// `POST …/messages/exports`: asks 8x8 to list the messages it received
+    /// in a window (docs/8x8.md, "the log export job"); answers a job to poll.
+    pub async fn start_export(&self, request: &ExportRequest) -> Result<ExportStarted, Error> {
+        self.call(Method::POST, &self.url("/exports"), Some(request), false).await
+    }
+
+    /// `GET …/messages/exports/{jobId}`: how the export job is doing.
+    pub async fn export_job(&self, job_id: &str) -> Result<ExportJob, Error> {
+        self.call::<(), _>(Method::GET, &self.url(&format!("/exports/{job_id}")), None, false).await
+    }
+
+    /// Downloads one of an export's CSV files. The API key goes along only
+    /// when the link is on the account's own API host: a link elsewhere (a
+    /// storage service) is pre-signed and must never see the key.
+    pub async fn download_export(&self, link: &str) -> Result<String, Error> {
+        let mut request = self.http.get(link);
+        if same_origin(link, &self.endpoint.base_url) {
+            request = request.bearer_auth(self.endpoint.api_key.expose());
+        }
+        let response = request.send().await.map_err(|e| transport_error(link, &e, false))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| transport_error(link, &e, false))?;
+        if !status.is_success() {
+            return Err(error_from_response(status, &bytes, None, None));
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     /// Checks key and subaccount without sending anything or costing money: asks
     /// for the details of a message that cannot exist. 8x8 authenticates first,
     /// so a good key gets "message not found" (404/1300), a bad key 401/1200 and
@@ -256,6 +287,16 @@ impl Gateway {
         }
         Err(error_from_response(status, &bytes, retry_after, sends.then_some(url)))
     }
+}
+
+/// Whether `link` has the scheme, host and port of `base`.
+fn same_origin(link: &str, base: &str) -> bool {
+    let origin = |url: &str| {
+        reqwest::Url::parse(url)
+            .ok()
+            .map(|u| (u.scheme().to_owned(), u.host_str().map(str::to_owned), u.port_or_known_default()))
+    };
+    matches!((origin(link), origin(base)), (Some(a), Some(b)) if a == b)
 }
 
 /// `Retry-After` as RFC 9110 §10.2.3 allows it: delay-seconds or an HTTP-date
@@ -373,6 +414,21 @@ mod tests {
     }
 
     #[test]
+    fn the_key_goes_only_to_the_accounts_own_host() {
+        let base = "https://sms.8x8.uk";
+        assert!(same_origin("https://sms.8x8.uk/api/v1/exports/x.csv", base), "the API host itself");
+        assert!(same_origin("https://sms.8x8.uk:443/x", base), "the default port written out");
+        assert!(!same_origin("https://storage.example.com/x.csv?sig=1", base), "another host");
+        assert!(!same_origin("http://sms.8x8.uk/x", base), "another scheme");
+        assert!(!same_origin("https://sms.8x8.uk.evil.example/x", base), "a look-alike host");
+        assert!(!same_origin("not a url", base), "nonsense");
+        assert!(
+            !same_origin("http://localhost:9/x", "http://127.0.0.1:9"),
+            "a name is not the same host as an address"
+        );
+    }
+
+    #[test]
     fn to_a_send_only_503_among_the_5xx_proves_nothing_was_queued() {
         let send = Some("http://127.0.0.1/api/v1/subaccounts/x/messages");
         for status in [500, 502, 504, 520] {
@@ -387,7 +443,9 @@ mod tests {
             matches!(unavailable, Error::Server { status: 503, .. }) && unavailable.is_transient(),
             "503 means 8x8 took nothing: retried, got {unavailable:?}"
         );
-        let envelope = serde_json::to_vec(&serde_json::json!({"code": 1002, "message": "bad", "errorId": "e", "timestamp": "t"})).unwrap();
+        let envelope =
+            serde_json::to_vec(&serde_json::json!({"code": 1002, "message": "bad", "errorId": "e", "timestamp": "t"}))
+                .unwrap();
         let refused = error_from_response(StatusCode::BAD_REQUEST, &envelope, None, send);
         assert!(matches!(refused, Error::Rejected { status: 400, code: 1002, .. }), "a 4xx envelope: nothing queued");
     }

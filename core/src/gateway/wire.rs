@@ -145,3 +145,45 @@ pub struct MessageDetails {
     #[serde(default)]
     pub client_message_id: Option<String>,
 }
+
+/// `POST …/messages/exports`: which messages to list (every field optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportRequest {
+    /// Start of the window: a UTC date, `yyyy-MM-ddTHH:mm:ssZ`, or a local
+    /// date-time with offset (8x8: seven days before `to` when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// End of the window (8x8: today, UTC, when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+/// The 202 answer to starting an export job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportStarted {
+    /// The job to poll.
+    pub job_id: String,
+}
+
+/// `GET …/messages/exports/{jobId}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportJob {
+    /// `queued`, `running`, `succeeded`, `failed`, `cancelled`, `empty` or `error`.
+    pub status: String,
+    /// Download links of the CSV files, once `succeeded`.
+    #[serde(default)]
+    pub data: Option<Vec<String>>,
+    /// Until when the links work.
+    #[serde(default)]
+    pub expires: Option<String>,
+}
+
+impl ExportJob {
+    /// Whether 8x8 is still working on it.
+    pub fn is_pending(&self) -> bool {
+        matches!(self.status.as_str(), "queued" | "running")
+    }
+}

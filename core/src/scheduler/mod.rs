@@ -210,6 +210,17 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// Sendrow is asking 8x8 about messages whose answer was lost.
+    Reconciling,
+    /// What asking 8x8 settled (see `reconcile::Report`).
+    Reconciled {
+        /// Found at 8x8: now queued.
+        found: usize,
+        /// Never reached 8x8: sent by the next run.
+        not_found: usize,
+        /// 8x8 could not say yet.
+        still_unknown: usize,
+    },
 }
 
 /// Runs the scheduler until `shutdown` completes, then waits up to

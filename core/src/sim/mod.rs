@@ -16,17 +16,19 @@
 //! faults for the next send requests, one each, in order).
 //!
 //! `scheduled` and `expiry` are checked as documented, but a scheduled message
-//! is not held back. Not here: webhooks/DLR callbacks, cancellation and exports.
+//! is not held back. The log export job is in `export.rs`. Not here:
+//! webhooks/DLR callbacks and cancellation.
 
 // Early returns here are whole HTTP responses; boxing them would only add noise
 // to a test server where a few bytes on the stack do not matter.
 #![allow(clippy::result_large_err)]
 
+mod export;
 mod validate;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -40,6 +42,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::gsm7::Encoding;
+pub use export::CSV_COLUMNS as EXPORT_COLUMNS;
 use validate::Accepted;
 
 /// The sandbox account served when no `--account` is given.
@@ -105,6 +108,11 @@ pub struct SimConfig {
     pub undeliverable: Vec<String>,
     /// Time from one delivery state to the next.
     pub delivery_step: Duration,
+    /// Polls of an export job that answer `running` before it is done.
+    pub export_polls_running: u32,
+    /// Export download links on another host name than the API's (as a
+    /// storage service's would be), so the key must not go along.
+    pub export_links_elsewhere: bool,
 }
 
 impl Default for SimConfig {
@@ -118,6 +126,8 @@ impl Default for SimConfig {
             retry_after_secs: 1,
             undeliverable: Vec::new(),
             delivery_step: Duration::from_secs(1),
+            export_polls_running: 1,
+            export_links_elsewhere: false,
         }
     }
 }
@@ -162,6 +172,12 @@ struct Shared {
     windows: Mutex<Windows>,
     // How far tests have moved the simulator's clock past the real one.
     clock_offset: Mutex<Duration>,
+    // Log export jobs by id.
+    jobs: Mutex<HashMap<String, export::Job>>,
+    // For each export file downloaded: whether the request carried a key.
+    downloads: Mutex<Vec<bool>>,
+    // The bound port, for download links.
+    port: OnceLock<u16>,
 }
 
 /// A running simulator; it stops when dropped or on [`Simulator::stop`].
@@ -183,6 +199,9 @@ impl Simulator {
             next_faults: Mutex::default(),
             windows: Mutex::default(),
             clock_offset: Mutex::default(),
+            jobs: Mutex::default(),
+            downloads: Mutex::default(),
+            port: OnceLock::from(addr.port()),
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = router(shared.clone());
@@ -209,6 +228,12 @@ impl Simulator {
     /// Every accepted message so far.
     pub fn messages(&self) -> Vec<SimMessage> {
         lock(&self.shared.messages).clone()
+    }
+
+    /// For each export file downloaded so far: whether the request carried
+    /// an API key (it never should to a link on another host).
+    pub fn export_downloads(&self) -> Vec<bool> {
+        lock(&self.shared.downloads).clone()
     }
 
     /// Makes the next send requests meet these faults, one each, in order.
@@ -265,6 +290,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/subaccounts/{sub}/messages/", post(send_single))
         .route("/api/v1/subaccounts/{sub}/messages/batch", post(send_batch))
         .route("/api/v1/subaccounts/{sub}/messages/{umid}", get(message_details))
+        .route("/api/v1/subaccounts/{sub}/messages/exports", post(export::start))
+        .route("/api/v1/subaccounts/{sub}/messages/exports/{job}", get(export::poll))
+        .route("/_export/{job}/{file}", get(export::download))
         .route("/_sim/messages", get(list_messages).delete(clear_messages))
         .route("/_sim/faults", post(queue_faults))
         // INFERRED: 8x8 documents no 405; its envelope on every error (§4.3)
@@ -630,9 +658,10 @@ async fn queue_faults(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             lock(&s.next_faults).extend(q.next);
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(e) => {
-            (StatusCode::BAD_REQUEST, format!("expected {{\"next\": [fault, …]}} with faults among {}: {e}", Fault::NAMES))
-                .into_response()
-        }
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            format!("expected {{\"next\": [fault, …]}} with faults among {}: {e}", Fault::NAMES),
+        )
+            .into_response(),
     }
 }

@@ -139,6 +139,10 @@ pub struct Entry {
     /// See [`NewEntry::time_slots`].
     #[serde(skip)]
     pub time_slots: Option<String>,
+    /// When Sendrow last asked 8x8 about it, having lost 8x8's answer.
+    pub checked_at: Option<String>,
+    /// What that check decided, in words.
+    pub check_note: Option<String>,
 }
 
 /// The result of a send attempt for one claimed entry.
@@ -184,7 +188,8 @@ pub enum Resolution {
 pub const FINAL_DELIVERY_STATES: &str = "'delivered', 'undelivered', 'failed', 'rejected', 'read', 'error'";
 
 const COLUMNS: &str = "id, connection_id, row_key, row_line, phone, text, client_message_id, status, is_test, reason, \
-     umid, error_code, attempts, delivery_state, delivery_error, not_before, created_at, updated_at, time_slots";
+     umid, error_code, attempts, delivery_state, delivery_error, not_before, created_at, updated_at, time_slots, \
+     checked_at, check_note";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     let status: String = r.get(7)?;
@@ -208,6 +213,8 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         created_at: r.get(16)?,
         updated_at: r.get(17)?,
         time_slots: r.get(18)?,
+        checked_at: r.get(19)?,
+        check_note: r.get(20)?,
     })
 }
 
@@ -643,6 +650,56 @@ impl Store {
             from_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The real entries whose send is `unknown`, of the given connections
+    /// (every connection when `None`), oldest first.
+    pub fn unknown_entries(&self, connection_ids: Option<&[i64]>) -> Result<Vec<Entry>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!("SELECT {COLUMNS} FROM messages WHERE status = 'unknown' AND is_test = 0 ORDER BY id"))?;
+        let rows = stmt.query_map([], from_row)?;
+        let all: Vec<Entry> = rows.collect::<Result<_, _>>()?;
+        Ok(match connection_ids {
+            Some(ids) => all.into_iter().filter(|e| ids.contains(&e.connection_id)).collect(),
+            None => all,
+        })
+    }
+
+    /// Whether any real entry is `unknown`: the scheduler asks 8x8 only then.
+    pub fn has_unknown(&self) -> Result<bool, Error> {
+        Ok(self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE status = 'unknown' AND is_test = 0)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Reconciliation's decision on an `unknown` entry: 8x8 has it (`Some`
+    /// umid: `queued`, delivery polling follows) or provably never got it
+    /// (`None`: `pending`, so the next run sends it, once). Only an entry
+    /// still `unknown` changes, so a person's decision meanwhile stands.
+    /// Returns whether it changed.
+    pub fn settle_unknown(&self, id: i64, umid: Option<&str>, note: &str, now: DateTime<Utc>) -> Result<bool, Error> {
+        let now = now.to_rfc3339();
+        let changed = self.conn().execute(
+            "UPDATE messages SET status = CASE WHEN ?2 IS NULL THEN 'pending' ELSE 'queued' END,
+                    umid = coalesce(?2, umid), queued_at = CASE WHEN ?2 IS NULL THEN queued_at ELSE ?4 END,
+                    reason = NULL, checked_at = ?4, check_note = ?3, updated_at = ?4
+             WHERE id = ?1 AND status = 'unknown'",
+            params![id, umid, note, now],
+        )?;
+        Ok(changed > 0)
+    }
+
+    /// Notes a check of an `unknown` entry that settled nothing (8x8 could
+    /// not say yet). `updated_at` stays: it bounds when the request was made.
+    pub fn note_unknown_check(&self, id: i64, note: &str, now: DateTime<Utc>) -> Result<(), Error> {
+        self.conn().execute(
+            "UPDATE messages SET checked_at = ?3, check_note = ?2 WHERE id = ?1 AND status = 'unknown'",
+            params![id, note, now.to_rfc3339()],
+        )?;
+        Ok(())
     }
 
     /// Records what 8x8 says about an entry's delivery.

@@ -114,3 +114,158 @@ async fn a_number_opted_out_while_its_message_waited_is_never_texted() {
     assert_eq!(resent.sent, 0, "opted out before the retry: {resent:?}");
     assert!(shop.sim.messages().is_empty(), "8x8 never saw any of them");
 }
+
+fn quick_checks() -> sendrow_core::reconcile::Settings {
+    sendrow_core::reconcile::Settings {
+        first_poll: std::time::Duration::from_millis(5),
+        max_poll: std::time::Duration::from_millis(20),
+        per_subaccount_gap: std::time::Duration::from_millis(1),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn unknown_sends_are_settled_by_asking_8x8_and_never_sent_twice() {
+    let shop = Shop::open().await;
+    shop.write(&["1,A,0671111111", "2,B,0672222222"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    // A proxy's 502 after 8x8 queued the batch.
+    shop.sim.queue_faults([Fault::AcceptedThen502]);
+    assert_eq!(shop.run(&quick()).await.unknown, 2, "both unknown");
+    shop.write(&["1,A,0671111111", "2,B,0672222222", "3,C,0673333333"]);
+    // 8x8's own 500 before it took anything: from the outside, just as unknown.
+    shop.sim.queue_faults([Fault::ServerError]);
+    assert_eq!(shop.run(&quick()).await.unknown, 1, "C unknown");
+    assert_eq!(shop.sim.messages().len(), 2, "8x8 has A and B, not C");
+
+    // Right after the sends, C's absence proves nothing yet.
+    let now = chrono::Utc::now();
+    let early = shop.core.reconcile(Some("Orders"), &quick_checks(), now).await.unwrap();
+    let expected = sendrow_core::reconcile::Report { checked: 3, found: 2, not_found: 0, still_unknown: 1 };
+    assert_eq!(early, expected, "A and B found; C too recent to be sure");
+    let history = shop.core.history("Orders").unwrap();
+    let umids: Vec<String> = shop.sim.messages().into_iter().map(|m| m.umid).collect();
+    for e in history.iter().filter(|e| e.row_key != "3") {
+        assert_eq!(e.status, EntryStatus::Queued, "found at 8x8: queued: {e:?}");
+        assert!(umids.contains(e.umid.as_ref().unwrap()), "with 8x8's own umid: {e:?}");
+        assert!(e.check_note.as_deref().unwrap().contains("8x8 received it"), "the decision is kept: {e:?}");
+        assert!(e.checked_at.is_some(), "with when");
+    }
+    let c = history.iter().find(|e| e.row_key == "3").unwrap();
+    assert_eq!(c.status, EntryStatus::Unknown, "C waits: {c:?}");
+    assert!(c.check_note.as_deref().unwrap().contains("too recent"), "and says why: {c:?}");
+
+    // Nine minutes on is still within the margin; eleven is past it.
+    let within = shop.core.reconcile(Some("Orders"), &quick_checks(), now + chrono::Duration::minutes(9)).await;
+    assert_eq!(within.unwrap().still_unknown, 1, "still inside the 10-minute margin");
+    let later = now + chrono::Duration::minutes(11);
+    let proven = shop.core.reconcile(None, &quick_checks(), later).await.unwrap();
+    let expected = sendrow_core::reconcile::Report { checked: 1, found: 0, not_found: 1, still_unknown: 0 };
+    assert_eq!(proven, expected, "C provably never reached 8x8");
+    let c = shop.core.history("Orders").unwrap().into_iter().find(|e| e.row_key == "3").unwrap();
+    assert_eq!(c.status, EntryStatus::Pending, "C goes with the next run: {c:?}");
+    assert!(c.check_note.as_deref().unwrap().contains("never received it"), "{c:?}");
+
+    let next = shop.run(&quick()).await;
+    assert_eq!(next.sent, 1, "the next run sends C: {next:?}");
+    assert_eq!(shop.run(&quick()).await.sent, 0, "once");
+    assert_eq!(
+        shop.destinations(),
+        ["380671111111", "380672222222", "380673333333"],
+        "8x8's own record: every customer exactly once"
+    );
+    let nothing = shop.core.reconcile(None, &quick_checks(), later).await.unwrap();
+    assert_eq!(nothing.checked, 0, "nothing left unknown");
+    assert_eq!(shop.sim.export_downloads(), [true, true, true], "links on the API host get the key");
+}
+
+#[tokio::test]
+async fn the_key_never_goes_to_an_export_link_on_another_host() {
+    let sim = crate::sim_with(sendrow_core::sim::SimConfig {
+        export_links_elsewhere: true,
+        export_polls_running: 3,
+        ..Default::default()
+    })
+    .await;
+    let shop = Shop::with_sim(sim).await;
+    shop.write(&["1,A,0671111111"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    shop.sim.queue_faults([Fault::AcceptedThen504]);
+    assert_eq!(shop.run(&quick()).await.unknown, 1, "unknown after a 504");
+    let report = shop.core.reconcile(None, &quick_checks(), chrono::Utc::now()).await.unwrap();
+    assert_eq!(report.found, 1, "found through a link on another host, after three `running` polls: {report:?}");
+    assert_eq!(shop.sim.export_downloads(), [false], "which never saw the API key");
+}
+
+#[tokio::test]
+async fn an_export_that_never_finishes_leaves_the_message_unknown_with_why() {
+    let sim =
+        crate::sim_with(sendrow_core::sim::SimConfig { export_polls_running: u32::MAX, ..Default::default() }).await;
+    let mut shop = Shop::with_sim(sim).await;
+    shop.write(&["1,A,0671111111"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    shop.sim.queue_faults([Fault::Timeout]);
+    shop.core.set_http_timeout(std::time::Duration::from_millis(300));
+    assert_eq!(shop.run(&quick()).await.unknown, 1, "no answer: unknown");
+    let settings =
+        sendrow_core::reconcile::Settings { give_up_after: std::time::Duration::from_millis(100), ..quick_checks() };
+    let report = shop.core.reconcile(None, &settings, chrono::Utc::now() + chrono::Duration::hours(1)).await.unwrap();
+    assert_eq!(report.still_unknown, 1, "8x8 never said: still unknown, never resent: {report:?}");
+    let e = &shop.core.history("Orders").unwrap()[0];
+    assert_eq!(e.status, EntryStatus::Unknown);
+    assert!(e.check_note.as_deref().unwrap().contains("did not finish"), "{e:?}");
+    assert_eq!(shop.sim.messages().len(), 1, "8x8 got it once");
+}
+
+#[tokio::test]
+async fn the_simulator_serves_8x8s_log_export_job_as_documented() {
+    let sim = crate::sim().await;
+    let gw = crate::gateway(&sim);
+    let http = reqwest::Client::new();
+    let base = format!("{}/api/v1/subaccounts/{}/messages", sim.base_url(), sendrow_core::sim::SANDBOX_SUBACCOUNT);
+    let key = sendrow_core::sim::SANDBOX_KEY;
+
+    let started = http.post(format!("{base}/exports")).bearer_auth(key).json(&serde_json::json!({})).send().await;
+    let started = started.unwrap();
+    assert_eq!(started.status(), 202, "202 Accepted");
+    let job: serde_json::Value = started.json().await.unwrap();
+    let job_id = job["jobId"].as_str().expect("a jobId").to_owned();
+    let first: serde_json::Value =
+        http.get(format!("{base}/exports/{job_id}")).bearer_auth(key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(first["status"], "running", "running first: {first}");
+    let second = gw.export_job(&job_id).await.unwrap();
+    assert_eq!(second.status, "empty", "nothing sent yet: empty, a real answer: {second:?}");
+
+    let sms = sendrow_core::gateway::SmsRequest {
+        destination: "+380671234567".into(),
+        text: "Hi".into(),
+        client_message_id: Some("sr-test-1".into()),
+        ..Default::default()
+    };
+    let umid = gw.send(&sms).await.unwrap().umid;
+    let request = sendrow_core::gateway::ExportRequest { from: Some("2020-01-01".into()), to: None };
+    let job = gw.start_export(&request).await.unwrap().job_id;
+    assert!(gw.export_job(&job).await.unwrap().is_pending(), "running first");
+    let done = gw.export_job(&job).await.unwrap();
+    assert_eq!(done.status, "succeeded", "{done:?}");
+    assert!(done.expires.is_some(), "links say until when they work");
+    let text = gw.download_export(&done.data.unwrap()[0]).await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some(sendrow_core::sim::EXPORT_COLUMNS), "8x8's columns, in order");
+    let row = lines.next().unwrap();
+    assert!(row.starts_with(&umid) && row.contains(",sr-test-1,"), "the message, with its clientmessageid: {row}");
+    assert!(!row.contains("380671234567"), "the number is masked: {row}");
+
+    let missing = gw.export_job("no-such-job").await.unwrap_err();
+    assert!(
+        matches!(missing, sendrow_core::gateway::Error::Rejected { status: 404, code: 4018, .. }),
+        "an unknown job is 404 code 4018: {missing:?}"
+    );
+    let backwards =
+        sendrow_core::gateway::ExportRequest { from: Some("2026-12-05".into()), to: Some("2026-12-01".into()) };
+    let refused = gw.start_export(&backwards).await.unwrap_err();
+    assert!(
+        matches!(refused, sendrow_core::gateway::Error::Rejected { status: 400, .. }),
+        "from after to: {refused:?}"
+    );
+}

@@ -73,7 +73,10 @@ impl Shop {
         serde_json::from_value(spec).unwrap()
     }
 
-    pub(crate) async fn add(&self, extra: serde_json::Value) -> Result<sendrow_core::connection::Saved, sendrow_core::Error> {
+    pub(crate) async fn add(
+        &self,
+        extra: serde_json::Value,
+    ) -> Result<sendrow_core::connection::Saved, sendrow_core::Error> {
         self.core.add_connection(self.spec(extra), self.dir.path()).await
     }
 
@@ -437,7 +440,12 @@ async fn test_sends_that_cannot_go_say_why_and_what_to_do() {
         ("Orders", None, Some(" "), &["the phone to send the test to is empty", "your own number"]),
         ("Orders", Some(3), Some("+380 11 123 45 67"), &["send the test to", "is not a valid", "check the digits"]),
         ("Long", Some(1), None, &["row 1 cannot be sent", "needs 11 parts", "at most 10", "shorten it"]),
-        ("Bare", Some(2), None, &["row 2 cannot be sent", "still empty", "once every cell the message uses is filled in"]),
+        (
+            "Bare",
+            Some(2),
+            None,
+            &["row 2 cannot be sent", "still empty", "once every cell the message uses is filled in"],
+        ),
     ];
     for (connection, row, to, words) in cases {
         let err = match shop.core.test_send(connection, row, to).await {
