@@ -59,7 +59,7 @@ fn main() {
     let id = store.insert_connection("bench", &serde_json::json!({}), true, Utc::now()).expect("a connection row");
     let key = RowKey::Fingerprint;
     let used = ["Ім'я".to_owned(), "Телефон".to_owned()];
-    let rules = Rules { key: &key, start_from: StartFrom::NewRows, used_columns: &used };
+    let rules = Rules { key: &key, start_from: StartFrom::NewRows, used_columns: &used, phone_column: None };
     let run = || {
         let started = Instant::now();
         let table = runtime.block_on(source::read(&spec)).expect("the CSV reads");

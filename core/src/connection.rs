@@ -356,7 +356,12 @@ impl Core {
         let json = serde_json::to_value(&spec).expect("a spec serializes");
         let key = spec.row_key();
         let used = spec.used_columns();
-        let rules = Rules { key: &key, start_from: spec.start_from, used_columns: &used };
+        let rules = Rules {
+            key: &key,
+            start_from: spec.start_from,
+            used_columns: &used,
+            phone_column: Some(&spec.phone_field),
+        };
         let total = table.rows.iter().filter(|r| !r.is_blank()).count();
         // A new connection has seen nothing, so its first read is detected
         // before anything is saved; the connection and (with `new_rows`) its

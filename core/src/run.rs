@@ -100,6 +100,9 @@ pub struct RunSummary {
     /// Rows left for the next read, each with its line and why: not typed to
     /// the end yet, or a phone number to correct. Once fixed they go, once.
     pub rows_to_fix: Vec<RowToFix>,
+    /// Rows without an ID column recognised as edits of rows already seen:
+    /// never texted again.
+    pub edited: usize,
 }
 
 /// A row a run left for the next read, and why.
@@ -241,12 +244,22 @@ impl Core {
         let table = self.read_source(&spec.source).await?;
         let key = spec.row_key();
         let used = spec.used_columns();
-        let rules = Rules { key: &key, start_from: spec.start_from, used_columns: &used };
+        let rules = Rules {
+            key: &key,
+            start_from: spec.start_from,
+            used_columns: &used,
+            phone_column: Some(&spec.phone_field),
+        };
         let memory = match memory {
             Some(m) => m,
             None => self.store().row_memory(stored.id)?,
         };
-        Ok(rows::detect(stored.id, table, &memory, &rules, now))
+        let mut observation = rows::detect(stored.id, table, &memory, &rules, now);
+        if !observation.vanished.is_empty() {
+            let traces = self.store().traces(stored.id, &observation.vanished)?;
+            observation.follow_edits(&traces);
+        }
+        Ok(observation)
     }
 
     /// What the next run would send, nothing sent or recorded.
@@ -343,13 +356,29 @@ impl Core {
         summary.skipped = not_yet.len();
         summary.rows_to_fix = not_yet.iter().map(|(key, line, c)| RowToFix::of(key, *line, c)).collect();
         summary.new_rows = composed.len();
+        summary.edited = observation.edited.len();
         let quiet_until = spec.quiet_hours.as_ref().and_then(|q| in_quiet_hours(q, &now));
-        let ready = composed.iter().filter(|(_, _, c)| c.status == Status::Ready).count();
+        let doubtful = &observation.doubtful;
+        let ready =
+            composed.iter().filter(|(key, _, c)| c.status == Status::Ready && !doubtful.contains_key(key)).count();
         let hold = ready > spec.flood_limit as usize && !options.release_held;
         let entries: Vec<NewEntry> = composed
             .into_iter()
             .map(|(row_key, line, c)| {
                 let (status, reason, not_before) = match c.status {
+                    // Without an ID column Sendrow cannot be sure this is not
+                    // an edited row: better a person decides than a customer
+                    // gets the SMS twice.
+                    Status::Ready if doubtful.contains_key(&row_key) => (
+                        EntryStatus::Held,
+                        Some(format!(
+                            "held: this row has the phone of the row first seen on line {}, which is gone, but most \
+                             of its cells differ, so it may be that row edited or a new one; send it if it is new, \
+                             skip it if it is the same order (an ID column avoids the doubt)",
+                            doubtful[&row_key]
+                        )),
+                        None,
+                    ),
                     Status::Ready if hold => (
                         EntryStatus::Held,
                         Some(format!(
@@ -521,10 +550,8 @@ impl Core {
         let mut everything = spec.clone();
         everything.start_from = StartFrom::AllRows;
         let remembered = self.store().row_memory(stored.id)?.state;
-        let memory = Memory {
-            state: remembered.map(|state| rows::RowState { last_count: None, ..state }),
-            seen: HashSet::new(),
-        };
+        let memory =
+            Memory { state: remembered.map(|state| rows::RowState { last_count: None, ..state }), ..Memory::default() };
         let observation = self.observe(&stored, &everything, Some(memory), Utc::now()).await?;
         if let Some(pause) = observation.pause() {
             return Err(Error::Invalid(format!("the connection cannot send as it is: {pause}")));

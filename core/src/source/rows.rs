@@ -88,6 +88,9 @@ pub struct Rules<'a> {
     /// Every column the connection reads (phone, template fields, …): if one
     /// disappears the connection must pause rather than send blanks.
     pub used_columns: &'a [String],
+    /// The phone column: without an ID column, an edited row is told from a
+    /// new one by its phone (see [`Observation::follow_edits`]).
+    pub phone_column: Option<&'a str>,
 }
 
 /// What the store remembers about a connection's rows after its last read.
@@ -116,6 +119,69 @@ pub struct Memory {
     pub state: Option<RowState>,
     /// Every key seen so far.
     pub seen: HashSet<String>,
+    /// Seen keys missing from the last trusted read (deleted or edited rows).
+    pub gone: HashSet<String>,
+    /// Seen keys with no [`Trace`] yet (seen before Sendrow kept traces).
+    pub untraced: HashSet<String>,
+}
+
+/// What is kept of a fingerprinted row to recognise it after an edit: its
+/// phone's digits and a short hash of each identity cell, in identity order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trace {
+    /// The phone cell's digits (empty when it has none).
+    pub phone: String,
+    /// One hash per identity column.
+    pub cells: Vec<u32>,
+    /// The row's line when first seen, for people.
+    pub line: usize,
+}
+
+impl Trace {
+    fn of(row: &Row, columns: &[(usize, &str)], phone: Option<usize>) -> Trace {
+        let cell = |i: usize| row.cells.get(i).map_or("", |c| c.trim());
+        Trace {
+            phone: phone.map(|i| cell(i).chars().filter(char::is_ascii_digit).collect()).unwrap_or_default(),
+            cells: columns.iter().map(|&(i, _)| fnv1a(cell(i))).collect(),
+            line: row.line,
+        }
+    }
+
+    /// The cells as stored: hex hashes joined by commas.
+    pub fn encode_cells(&self) -> String {
+        self.cells.iter().map(|h| format!("{h:08x}")).collect::<Vec<_>>().join(",")
+    }
+
+    /// A trace as stored; `None` when unreadable.
+    pub fn decode(phone: &str, cells: &str, line: usize) -> Option<Trace> {
+        let cells: Option<Vec<u32>> =
+            cells.split(',').filter(|c| !c.is_empty()).map(|c| u32::from_str_radix(c, 16).ok()).collect();
+        Some(Trace { phone: phone.to_owned(), cells: cells?, line })
+    }
+
+    /// How many identity cells two traces share.
+    fn shared(&self, other: &Trace) -> usize {
+        if self.cells.len() != other.cells.len() {
+            return 0;
+        }
+        self.cells.iter().zip(&other.cells).filter(|(a, b)| a == b).count()
+    }
+}
+
+/// 32-bit FNV-1a: enough to tell whether a cell changed, at no cost.
+fn fnv1a(text: &str) -> u32 {
+    text.bytes().fold(0x811c_9dc5, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+}
+
+/// A row recognised as an edit of one already seen: recorded, never sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edited {
+    /// The row's key now.
+    pub key: String,
+    /// Its line now.
+    pub line: usize,
+    /// The line the row had when first seen.
+    pub was_line: usize,
 }
 
 /// A row no read has handed on before.
@@ -239,6 +305,15 @@ pub struct Observation {
     pub skipped: Vec<Skipped>,
     /// When the read was made.
     pub read_at: DateTime<Utc>,
+    /// Rows recognised as edits of rows already seen (no ID column): they
+    /// are recorded under their new key and never sent again.
+    pub edited: Vec<Edited>,
+    /// New rows that may be edits of a row already seen but are too changed
+    /// to be sure, by key, with the line of that row: a person decides.
+    pub doubtful: HashMap<String, usize>,
+    /// Seen keys missing from this read, whose traces the caller fetches
+    /// for [`Observation::follow_edits`] (empty when nothing is new).
+    pub vanished: Vec<String>,
     pub(crate) write: Write,
 }
 
@@ -251,6 +326,14 @@ pub(crate) struct Write {
     pub(crate) keys: Vec<(String, usize)>,
     /// Whether those keys are a baseline (never handed on) or handed on now.
     pub(crate) baseline: bool,
+    /// Traces of the keys above, by key (fingerprint mode only).
+    pub(crate) traces: HashMap<String, Trace>,
+    /// Seen keys missing from this read: marked gone.
+    pub(crate) gone: Vec<String>,
+    /// Gone keys present again: no longer gone.
+    pub(crate) back: Vec<String>,
+    /// Seen keys present now without a trace: their trace is written.
+    pub(crate) retrace: Vec<(String, Trace)>,
     /// What happens to the connection's state row.
     pub(crate) state: StateWrite,
 }
@@ -303,6 +386,59 @@ impl Observation {
 }
 
 impl Observation {
+    /// Follows rows through edits when there is no ID column: a new row is
+    /// paired with a row of the last read that vanished in this one, with the
+    /// same phone (or, for a corrected phone, every other cell the same).
+    /// A pair sharing at least half its cells is an edit: recorded, never
+    /// sent. A pair sharing less is [`Observation::doubtful`]: held for a
+    /// person rather than texted twice. A new row with no such partner —
+    /// a repeat customer's new order next to the old one — is new.
+    /// `vanished` holds the traces of [`Observation::vanished`].
+    pub fn follow_edits(&mut self, vanished: &HashMap<String, Trace>) {
+        let Outcome::Rows { new } = &mut self.outcome else { return };
+        if new.is_empty() || vanished.is_empty() {
+            return;
+        }
+        // Every (new row, vanished row) that could be one row, best first.
+        let mut pairs: Vec<(usize, usize, &str)> = Vec::new();
+        for (n, row) in new.iter().enumerate() {
+            let Some(now) = self.write.traces.get(&row.key) else { continue };
+            for (key, was) in vanished {
+                let shared = now.shared(was);
+                let same_phone = !now.phone.is_empty() && now.phone == was.phone;
+                let only_phone_changed = now.cells.len() > 1 && shared + 1 == now.cells.len();
+                if same_phone || only_phone_changed {
+                    pairs.push((shared, n, key.as_str()));
+                }
+            }
+        }
+        pairs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2)));
+        let mut taken_new = HashSet::new();
+        let mut taken_old = HashSet::new();
+        let mut edited = HashSet::new();
+        for (shared, n, key) in pairs {
+            if taken_new.contains(&n) || taken_old.contains(key) {
+                continue;
+            }
+            taken_new.insert(n);
+            taken_old.insert(key);
+            let was = &vanished[key];
+            let row = &new[n];
+            if shared * 2 >= was.cells.len() {
+                self.edited.push(Edited { key: row.key.clone(), line: row.row.line, was_line: was.line });
+                edited.insert(n);
+            } else {
+                self.doubtful.insert(row.key.clone(), was.line);
+            }
+        }
+        let mut n = 0;
+        new.retain(|_| {
+            n += 1;
+            !edited.contains(&(n - 1))
+        });
+        self.edited.sort_by_key(|e| e.line);
+    }
+
     /// Leaves these new rows out: they are neither handed on nor recorded as
     /// seen, so the next read finds them again (a row still being typed).
     pub fn hold_back(&mut self, keys: &HashSet<String>) {
@@ -343,12 +479,19 @@ pub fn detect(connection_id: i64, table: Table, memory: &Memory, rules: &Rules<'
         outcome,
         skipped,
         read_at: now,
+        edited: Vec::new(),
+        doubtful: HashMap::new(),
+        vanished: Vec::new(),
         write,
     };
     let untouched = |state: Option<&RowState>| Write {
         generation: state.map(|s| s.generation),
         keys: Vec::new(),
         baseline: false,
+        traces: HashMap::new(),
+        gone: Vec::new(),
+        back: Vec::new(),
+        retrace: Vec::new(),
         state: StateWrite::Untouched,
     };
 
@@ -397,31 +540,55 @@ pub fn detect(connection_id: i64, table: Table, memory: &Memory, rules: &Rules<'
         return observation(Outcome::Pause(pause), Vec::new(), untouched(state));
     }
 
+    let fingerprinted = matches!(rules.key, RowKey::Fingerprint);
+    let columns: Vec<(usize, &str)> =
+        identity.iter().filter_map(|name| headers.iter().position(|h| h == name).map(|i| (i, name.as_str()))).collect();
     let (keyed, skipped) = match rules.key {
         RowKey::Column(column) => {
             let index = headers.iter().position(|h| h == column).unwrap_or_default();
             keys_by_column(rows, index)
         }
-        RowKey::Fingerprint => {
-            let columns: Vec<(usize, &str)> = identity
-                .iter()
-                .filter_map(|name| headers.iter().position(|h| h == name).map(|i| (i, name.as_str())))
-                .collect();
-            (keys_by_fingerprint(rows, &columns), Vec::new())
-        }
+        RowKey::Fingerprint => (keys_by_fingerprint(rows, &columns), Vec::new()),
     };
+    let phone = rules.phone_column.and_then(|name| headers.iter().position(|h| h == name));
+    let trace = |row: &NewRow| Trace::of(&row.row, &columns, phone);
 
     let baseline = state.is_none() && rules.start_from == StartFrom::NewRows;
+    // Which seen rows this read lacks, and which lacking ones are back: what
+    // lets an edited row be told from a new one without an ID column.
+    let (mut gone, mut back, mut retrace) = (Vec::new(), Vec::new(), Vec::new());
+    if fingerprinted && state.is_some() {
+        let present: HashSet<&str> = keyed.iter().map(|r| r.key.as_str()).collect();
+        gone = memory
+            .seen
+            .iter()
+            .filter(|k| !memory.gone.contains(*k) && !present.contains(k.as_str()))
+            .cloned()
+            .collect();
+        gone.sort();
+        back = memory.gone.iter().filter(|k| present.contains(k.as_str())).cloned().collect();
+        retrace =
+            keyed.iter().filter(|r| memory.untraced.contains(&r.key)).map(|r| (r.key.clone(), trace(r))).collect();
+    }
     let new: Vec<NewRow> =
         if baseline { keyed } else { keyed.into_iter().filter(|r| !memory.seen.contains(&r.key)).collect() };
+    let traces: HashMap<String, Trace> =
+        if fingerprinted { new.iter().map(|r| (r.key.clone(), trace(r))).collect() } else { HashMap::new() };
+    let vanished = if new.is_empty() || baseline { Vec::new() } else { gone.clone() };
     let write = Write {
         generation: state.map(|s| s.generation),
         keys: new.iter().map(|r| (r.key.clone(), r.row.line)).collect(),
         baseline,
+        traces,
+        gone,
+        back,
+        retrace,
         state: StateWrite::Full { key_mode, identity, last_count: total, note: skipped_note(&skipped, rules.key) },
     };
     let outcome = if baseline { Outcome::Baseline } else { Outcome::Rows { new } };
-    observation(outcome, skipped, write)
+    let mut observed = observation(outcome, skipped, write);
+    observed.vanished = vanished;
+    observed
 }
 
 fn keys_by_column(rows: Vec<Row>, index: usize) -> (Vec<NewRow>, Vec<Skipped>) {
@@ -554,7 +721,7 @@ mod tests {
     }
 
     fn rules(key: &RowKey) -> Rules<'_> {
-        Rules { key, start_from: StartFrom::AllRows, used_columns: &[] }
+        Rules { key, start_from: StartFrom::AllRows, used_columns: &[], phone_column: Some("Phone") }
     }
 
     #[test]
@@ -593,7 +760,7 @@ mod tests {
             let obs = detect(1, t, &Memory::default(), &rules(&key), Utc::now());
             let seen = obs.new_rows().iter().map(|r| r.key.clone()).collect();
             let StateWrite::Full { identity, .. } = obs.write.state else { panic!("a full read") };
-            Memory { state: Some(RowState { identity, ..state(1) }), seen }
+            Memory { state: Some(RowState { identity, ..state(1) }), seen, ..Memory::default() }
         };
         let memory = memory_after(table(&["Name", "Phone"], &[&["Anna", "067"]]));
         let later = table(&["Name", "Phone", "Status"], &[&["Anna", "067", "called"]]);
@@ -604,7 +771,7 @@ mod tests {
     #[test]
     fn shrinking_holds_a_warning_only_when_it_is_sharp() {
         let key = RowKey::Fingerprint;
-        let memory = |n| Memory { state: Some(state(n)), seen: HashSet::new() };
+        let memory = |n| Memory { state: Some(state(n)), ..Memory::default() };
         let rows: Vec<Vec<String>> = (0..5).map(|i| vec![format!("n{i}"), "067".into()]).collect();
         let five = |n: usize| Table {
             headers: vec!["Name".into(), "Phone".into()],
@@ -641,7 +808,7 @@ mod tests {
     #[test]
     fn a_source_emptied_completely_pauses_saying_so() {
         let key = RowKey::Fingerprint;
-        let memory = Memory { state: Some(RowState { last_count: Some(0), ..state(0) }), seen: HashSet::new() };
+        let memory = Memory { state: Some(RowState { last_count: Some(0), ..state(0) }), ..Memory::default() };
         let obs = detect(1, Table::default(), &memory, &rules(&key), Utc::now());
         let pause = obs.pause().expect("its columns are gone").to_string();
         assert!(pause.contains("no header row at all"), "an empty source is said to be empty: {pause}");
@@ -667,7 +834,7 @@ mod tests {
     #[test]
     fn a_changed_key_mode_pauses() {
         let key = RowKey::Column("ID".into());
-        let memory = Memory { state: Some(state(1)), seen: HashSet::new() };
+        let memory = Memory { state: Some(state(1)), ..Memory::default() };
         let obs = detect(1, table(&["ID", "Name", "Phone"], &[&["1", "a", "b"]]), &memory, &rules(&key), Utc::now());
         let pause = obs.pause().expect("switching to an ID column would make every row new");
         assert!(pause.to_string().contains("column:ID"), "the message says what changed: {pause}");

@@ -19,12 +19,12 @@
 //! rows are new again on the next read. Not here: deciding what is new (that
 //! is `source::rows`, pure) and the ledger itself.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::{Error, Store, Tx};
-use crate::source::rows::{Memory, Observation, RowState, StateWrite};
+use crate::source::rows::{Memory, Observation, RowState, StateWrite, Trace};
 
 impl Store {
     /// What detection needs for `connection_id`: its state and every key seen.
@@ -53,9 +53,55 @@ impl Store {
                 },
             )
             .optional()?;
-        let mut stmt = conn.prepare_cached("SELECT row_key FROM seen_rows WHERE connection_id = ?1")?;
-        let seen = stmt.query_map([connection_id], |r| r.get(0))?.collect::<Result<HashSet<String>, _>>()?;
-        Ok(Memory { state, seen })
+        let mut stmt =
+            conn.prepare_cached("SELECT row_key, gone, cells IS NULL FROM seen_rows WHERE connection_id = ?1")?;
+        let rows = stmt
+            .query_map([connection_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, bool>(2)?)))?;
+        let mut memory = Memory { state, ..Memory::default() };
+        let fingerprinted = memory.state.as_ref().is_some_and(|s| s.key_mode == "fingerprint");
+        for row in rows {
+            let (key, gone, untraced) = row?;
+            if gone {
+                memory.gone.insert(key.clone());
+            }
+            // Traces matter only without an ID column.
+            if untraced && fingerprinted {
+                memory.untraced.insert(key.clone());
+            }
+            memory.seen.insert(key);
+        }
+        Ok(memory)
+    }
+
+    /// The traces kept of these seen keys of `connection_id`, by key (keys
+    /// without one are left out): what [`Observation::follow_edits`] needs.
+    pub fn traces(&self, connection_id: i64, keys: &[String]) -> Result<HashMap<String, Trace>, Error> {
+        let conn = self.conn();
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT row_key, phone, cells, line FROM seen_rows
+                 WHERE connection_id = ? AND cells IS NOT NULL AND row_key IN ({marks})"
+            ))?;
+            let values = std::iter::once(rusqlite::types::Value::Integer(connection_id))
+                .chain(chunk.iter().map(|k| rusqlite::types::Value::Text(k.clone())));
+            let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            for row in rows {
+                let (key, phone, cells, line) = row?;
+                if let Some(trace) = Trace::decode(&phone.unwrap_or_default(), &cells, line as usize) {
+                    found.insert(key, trace);
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Records `observation` and runs `also` in the same transaction: both
@@ -219,24 +265,44 @@ fn record(tx: &rusqlite::Transaction<'_>, id: i64, observation: &Observation) ->
         }
     }
     let origin = if write.baseline { "baseline" } else { "new" };
+    use rusqlite::types::Value;
     // Many keys per statement: a first read of a big sheet records 100,000.
-    for chunk in write.keys.chunks(500) {
-        let tuples = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(",");
+    for chunk in write.keys.chunks(300) {
+        let tuples = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(",");
         let mut insert = tx.prepare_cached(&format!(
-            "INSERT INTO seen_rows (connection_id, row_key, origin, line, first_seen_at) VALUES {tuples}"
+            "INSERT INTO seen_rows (connection_id, row_key, origin, line, first_seen_at, phone, cells) VALUES {tuples}"
         ))?;
-        use rusqlite::types::Value;
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 7);
         for (key, line) in chunk {
+            let trace = write.traces.get(key);
             values.extend([
                 Value::Integer(id),
                 Value::Text(key.clone()),
                 Value::Text(origin.to_owned()),
                 Value::Integer(*line as i64),
                 Value::Text(now.clone()),
+                trace.map_or(Value::Null, |t| Value::Text(t.phone.clone())),
+                trace.map_or(Value::Null, |t| Value::Text(t.encode_cells())),
             ]);
         }
         insert.execute(rusqlite::params_from_iter(values))?;
+    }
+    for (keys, gone) in [(&write.gone, true), (&write.back, false)] {
+        for chunk in keys.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let mut update = tx.prepare_cached(&format!(
+                "UPDATE seen_rows SET gone = ? WHERE connection_id = ? AND row_key IN ({marks})"
+            ))?;
+            let values = [Value::Integer(i64::from(gone)), Value::Integer(id)]
+                .into_iter()
+                .chain(chunk.iter().map(|k| Value::Text(k.clone())));
+            update.execute(rusqlite::params_from_iter(values))?;
+        }
+    }
+    let mut retrace =
+        tx.prepare_cached("UPDATE seen_rows SET phone = ?3, cells = ?4 WHERE connection_id = ?1 AND row_key = ?2")?;
+    for (key, trace) in &write.retrace {
+        retrace.execute(params![id, key, trace.phone, trace.encode_cells()])?;
     }
     Ok(())
 }
@@ -256,7 +322,7 @@ mod tests {
 
     fn observe(store: &Store, id: i64, names: &[&str]) -> Observation {
         let key = RowKey::Fingerprint;
-        let rules = Rules { key: &key, start_from: StartFrom::AllRows, used_columns: &[] };
+        let rules = Rules { key: &key, start_from: StartFrom::AllRows, used_columns: &[], phone_column: None };
         crate::source::rows::observe(store, id, table(names), &rules, chrono::Utc::now()).unwrap()
     }
 
@@ -328,7 +394,7 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         let id = connection(&store);
         let key = RowKey::Column("ID".into());
-        let rules = Rules { key: &key, start_from: StartFrom::AllRows, used_columns: &[] };
+        let rules = Rules { key: &key, start_from: StartFrom::AllRows, used_columns: &[], phone_column: None };
         let rows = |n: usize, blank_id: bool| Table {
             headers: vec!["ID".into(), "Name".into()],
             rows: (0..n)
@@ -361,7 +427,7 @@ mod tests {
             id,
             table(&["Anna", "Bohdan"]),
             &crate::source::rows::Memory::default(),
-            &Rules { key: &RowKey::Fingerprint, start_from: StartFrom::NewRows, used_columns: &[] },
+            &Rules { key: &RowKey::Fingerprint, start_from: StartFrom::NewRows, used_columns: &[], phone_column: None },
             chrono::Utc::now(),
         );
         store.start_over(&fresh).unwrap();

@@ -7,7 +7,7 @@ use crate::run::RunSummary;
 
 const COLUMNS: &str =
     "started_at, finished_at, new_rows, sent, rejected, failed, skipped, unknown, held, waiting, warning, error, already_sent, \
-     segments, cost, pending, incomplete, transient, rows_to_fix";
+     segments, cost, pending, incomplete, transient, rows_to_fix, edited";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     let count = |i: usize| -> rusqlite::Result<usize> { Ok(r.get::<_, i64>(i)? as usize) };
@@ -34,6 +34,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
             .get::<_, Option<String>>(18)?
             .and_then(|json| serde_json::from_str(&json).ok())
             .unwrap_or_default(),
+        edited: count(19)?,
     })
 }
 
@@ -41,7 +42,7 @@ impl Store {
     /// Records a finished run.
     pub fn record_run(&self, connection_id: i64, run: &RunSummary) -> Result<(), Error> {
         self.conn().execute(
-            &format!("INSERT INTO runs (connection_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"),
+            &format!("INSERT INTO runs (connection_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"),
             params![
                 connection_id,
                 run.started_at,
@@ -62,7 +63,8 @@ impl Store {
                 run.pending as i64,
                 run.incomplete as i64,
                 run.transient,
-                (!run.rows_to_fix.is_empty()).then(|| serde_json::to_string(&run.rows_to_fix).unwrap_or_default())
+                (!run.rows_to_fix.is_empty()).then(|| serde_json::to_string(&run.rows_to_fix).unwrap_or_default()),
+                run.edited as i64
             ],
         )?;
         Ok(())

@@ -269,3 +269,120 @@ async fn the_simulator_serves_8x8s_log_export_job_as_documented() {
         "from after to: {refused:?}"
     );
 }
+
+fn write_csv(shop: &Shop, header: &str, rows: &[&str]) {
+    let text = std::iter::once(header).chain(rows.iter().copied()).collect::<Vec<_>>().join("\n") + "\n";
+    std::fs::write(shop.csv(), text).unwrap();
+}
+
+/// A connection without an ID column on `Name,Phone,Amount,Status,Today`.
+async fn shop_without_ids(rows: &[&str]) -> Shop {
+    let shop = Shop::open().await;
+    write_csv(&shop, "Name,Phone,Amount,Status,Today", rows);
+    let spec = serde_json::json!({"row_key": null, "message": "{{Name}}: your order of {{Amount}} UAH is in."});
+    shop.add(spec).await.unwrap();
+    shop
+}
+
+#[tokio::test]
+async fn edits_without_an_id_column_never_text_again() {
+    let shop = shop_without_ids(&[
+        "Olena,0671111111,1200,new,2026-12-01",
+        "Ivan,0672222222,300,new,2026-12-01",
+        "Petro,0673333333,450,new,2026-12-01",
+    ])
+    .await;
+    assert_eq!(shop.run(&quick()).await.sent, 3, "the first run texts all three");
+
+    // A Status edit, a typo fixed in a name, and a formula column (TODAY())
+    // that changes every row: one read.
+    write_csv(
+        &shop,
+        "Name,Phone,Amount,Status,Today",
+        &[
+            "Olena,0671111111,1200,paid,2026-12-02",
+            "Ivan K.,0672222222,300,new,2026-12-02",
+            "Petro,0673333333,450,new,2026-12-02",
+        ],
+    );
+    let edited = shop.run(&quick()).await;
+    assert_eq!((edited.sent, edited.held, edited.edited), (0, 0, 3), "three edits, nobody texted: {edited:?}");
+
+    // A sort and an edit in one read.
+    write_csv(
+        &shop,
+        "Name,Phone,Amount,Status,Today",
+        &[
+            "Petro,0673333333,450,shipped,2026-12-02",
+            "Olena,0671111111,1200,paid,2026-12-02",
+            "Ivan K.,0672222222,300,new,2026-12-02",
+        ],
+    );
+    let sorted = shop.run(&quick()).await;
+    assert_eq!((sorted.sent, sorted.edited), (0, 1), "sorting is no edit; Petro's status is: {sorted:?}");
+
+    // A corrected phone number on a row already texted is the same order.
+    write_csv(
+        &shop,
+        "Name,Phone,Amount,Status,Today",
+        &[
+            "Petro,0673333334,450,shipped,2026-12-02",
+            "Olena,0671111111,1200,paid,2026-12-02",
+            "Ivan K.,0672222222,300,new,2026-12-02",
+        ],
+    );
+    let phone = shop.run(&quick()).await;
+    assert_eq!((phone.sent, phone.edited), (0, 1), "a number corrected after the SMS went: {phone:?}");
+    assert_eq!(shop.sim.messages().len(), 3, "8x8's record: three SMS in all");
+}
+
+#[tokio::test]
+async fn a_repeat_customers_new_order_is_sent_even_when_the_old_row_changes_in_the_same_read() {
+    let shop = shop_without_ids(&["Olena,0671111111,1200,new,2026-12-01"]).await;
+    assert_eq!(shop.run(&quick()).await.sent, 1);
+    // The old row stays as it was: a new order from the same phone.
+    write_csv(
+        &shop,
+        "Name,Phone,Amount,Status,Today",
+        &["Olena,0671111111,1200,new,2026-12-01", "Olena,0671111111,800,new,2026-12-01"],
+    );
+    assert_eq!(shop.run(&quick()).await.sent, 1, "her second order is new");
+    // The formula column moves on for both rows while a third order comes in.
+    write_csv(
+        &shop,
+        "Name,Phone,Amount,Status,Today",
+        &[
+            "Olena,0671111111,1200,new,2026-12-02",
+            "Olena,0671111111,800,new,2026-12-02",
+            "Olena,0671111111,95,new,2026-12-02",
+        ],
+    );
+    let third = shop.run(&quick()).await;
+    assert_eq!((third.sent, third.edited), (1, 2), "two edits and one new order: {third:?}");
+    let texts: Vec<String> = shop.sim.messages().into_iter().map(|m| m.text).collect();
+    assert_eq!(
+        texts,
+        [
+            "Olena: your order of 1200 UAH is in.",
+            "Olena: your order of 800 UAH is in.",
+            "Olena: your order of 95 UAH is in."
+        ],
+        "each order once"
+    );
+}
+
+#[tokio::test]
+async fn a_row_too_changed_to_tell_is_held_for_a_person_not_texted() {
+    let shop = shop_without_ids(&["Olena,0671111111,1200,new,2026-12-01"]).await;
+    assert_eq!(shop.run(&quick()).await.sent, 1);
+    // Same phone, the old row gone, most cells different: an edit, or the
+    // row deleted and a new order typed in its place?
+    write_csv(&shop, "Name,Phone,Amount,Status,Today", &["Olena Petrenko,0671111111,95,paid,2026-12-02"]);
+    let doubt = shop.run(&quick()).await;
+    assert_eq!((doubt.sent, doubt.held), (0, 1), "held, not texted: {doubt:?}");
+    let held = shop.core.history("Orders").unwrap().into_iter().find(|e| e.status == EntryStatus::Held).unwrap();
+    assert!(held.reason.as_deref().unwrap().contains("first seen on line 2"), "says which row it may be: {held:?}");
+    assert_eq!(shop.sim.messages().len(), 1, "nothing more reached 8x8");
+    let decided = shop.run(&RunOptions { release_held: true, ..quick() }).await;
+    assert_eq!(decided.sent, 1, "a person says it is new: sent: {decided:?}");
+}

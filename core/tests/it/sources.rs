@@ -134,7 +134,7 @@ impl Harness {
     /// of the rows handed on.
     async fn run(&mut self) -> (Observation, Vec<String>) {
         let table = source::read(&self.kind.spec(self.path())).await.expect("the file reads");
-        let rules = Rules { key: &self.key, start_from: self.start_from, used_columns: &self.used };
+        let rules = Rules { key: &self.key, start_from: self.start_from, used_columns: &self.used, phone_column: None };
         let obs = observe(&self.store, self.id, table, &rules, Utc::now()).unwrap();
         let names: Vec<String> = self
             .store
@@ -576,7 +576,7 @@ async fn a_workbook_source_detects_new_rows_like_a_csv() {
     xlsx(&path);
     let spec = SourceSpec::Xlsx { path: path.clone(), sheet: "Замовлення".into() };
     let key = RowKey::Column("Phone".into());
-    let rules = Rules { key: &key, start_from: StartFrom::AllRows, used_columns: &[] };
+    let rules = Rules { key: &key, start_from: StartFrom::AllRows, used_columns: &[], phone_column: None };
     let obs = observe(&store, id, source::read(&spec).await.unwrap(), &rules, Utc::now()).unwrap();
     let keys: Vec<&str> = obs.new_rows().iter().map(|r| r.key.as_str()).collect();
     assert_eq!(keys, ["380671234567", "380501234567"], "phone IDs as typed, never in exponent form");

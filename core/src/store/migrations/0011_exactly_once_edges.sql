@@ -3,6 +3,8 @@
 -- Rows a run left for the next read (still being typed, a number to
 -- correct), as a JSON array of {row, line, status, reason}.
 ALTER TABLE runs ADD COLUMN rows_to_fix TEXT;
+-- Rows without an ID column a run recognised as edits of rows already seen.
+ALTER TABLE runs ADD COLUMN edited INTEGER NOT NULL DEFAULT 0;
 
 -- Reconciliation: when Sendrow last asked 8x8 about an `unknown` entry, and
 -- what it decided, kept after the entry moves on (sent again, queued).
