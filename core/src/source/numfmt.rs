@@ -527,10 +527,10 @@ fn number(tokens: &[Token], value: f64, auto_minus: bool, locale: &Locale) -> Op
         scaled = 0.0;
     }
     let (int_digits, frac_digits) = decimal_digits(scaled, decimals);
-    let zero = int_digits.is_empty() && frac_digits.bytes().all(|b| b == b'0');
 
     let mut out = String::new();
-    if value < 0.0 && auto_minus && !zero {
+    // Like Excel and Calc, a negative number that rounds to zero keeps its sign (`-0`).
+    if value < 0.0 && auto_minus {
         out.push('-');
     }
     for t in &tokens[..first_digit] {
@@ -813,7 +813,7 @@ mod tests {
             ("General", 380671234567.0, "380671234567", "380671234567"),
             ("General", -7.0, "-7", "-7"),
             ("0", 1200.5, "1201", "1201"),
-            ("0", -0.4, "0", "0"),
+            ("0", -0.4, "-0", "-0"),
             ("0.00", 2.675, "2.68", "2,68"),
             ("0.00", 1200.5, "1200.50", "1200,50"),
             ("#,##0", 1234567.0, "1,234,567", "1 234 567"),
