@@ -540,6 +540,22 @@ mod tests {
     }
 
     #[test]
+    fn ods_numbers_become_excel_digits() {
+        let code = |attrs: &str| {
+            let content = format!("number:number {attrs}");
+            number_part(&BytesStart::from_content(content, "number:number".len()))
+        };
+        let grouped = r#"number:decimal-places="2" number:min-decimal-places="2" number:min-integer-digits="1" number:grouping="true""#;
+        assert_eq!(code(grouped).as_deref(), Some("#,##0.00"), "Calc's currency digits");
+        assert_eq!(code(r#"number:min-integer-digits="1""#).as_deref(), Some("General"), "Calc's General");
+        assert_eq!(code(r#"number:decimal-places="0" number:min-integer-digits="1""#).as_deref(), Some("0"), "whole");
+        let optional = r#"number:decimal-places="3" number:min-decimal-places="1" number:min-integer-digits="0""#;
+        assert_eq!(code(optional).as_deref(), Some("#.0##"), "optional decimals");
+        let scaled = r#"number:decimal-places="0" number:display-factor="1000""#;
+        assert_eq!(code(scaled), None, "a display factor is not done");
+    }
+
+    #[test]
     fn ods_literals_become_excel_literals() {
         assert_eq!(literal(" ₴", false), "\" ₴\"", "quoted");
         assert_eq!(literal("%", true), "%", "the percent sign of a percentage style");
