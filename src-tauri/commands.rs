@@ -118,14 +118,17 @@ pub fn list_connections(state: State<'_, AppState>) -> Result<Vec<ConnectionView
     Ok(core(&state)?.connections()?)
 }
 
-/// The wizard's first step: the columns, a few rows and how many there are.
+/// The wizard's first step: the columns, a few rows and how many there are,
+/// workbook numbers and dates shown as in `country` (Ukraine when absent).
 #[tauri::command]
 pub async fn inspect_source(
     app: AppHandle,
     state: State<'_, AppState>,
     source: SourceSpec,
+    country: Option<String>,
 ) -> Result<SourceSample, IpcError> {
-    Ok(core(&state)?.inspect_source(&source.relative_to(&base_dir(&app)), 5).await?)
+    let country = country.unwrap_or_else(|| "UA".into());
+    Ok(core(&state)?.inspect_source(&source.relative_to(&base_dir(&app)), &country, 5).await?)
 }
 
 /// Checks a draft as saving would and composes the test row's preview.

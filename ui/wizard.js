@@ -150,7 +150,7 @@ const Wizard = {
         return false;
       }
     }
-    const result = await withBusy($("w-read"), $("w-read-progress"), () => call("inspect_source", { source: Wizard.source() }));
+    const result = await withBusy($("w-read"), $("w-read-progress"), () => call("inspect_source", { source: Wizard.source(), country: $("w-country").value }));
     if (!result.ok) {
       $("w-sample").hidden = true;
       Wizard.sample = null;

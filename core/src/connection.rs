@@ -349,7 +349,10 @@ impl Core {
             self.check_chain(&spec.name, after)?;
         }
         spec.source = self.with_tab_gid(spec.source).await?;
-        let table = self.read_source(&spec.source).await.map_err(|e| Error::Invalid(format!("source: {e}")))?;
+        let table = self
+            .read_source(&spec.source, &spec.default_country)
+            .await
+            .map_err(|e| Error::Invalid(format!("source: {e}")))?;
         spec.check_columns(&table.headers)?;
 
         let now = Utc::now();
@@ -436,9 +439,10 @@ impl Core {
         Ok(())
     }
 
-    /// Reads a source with the access Google needs.
-    pub async fn read_source(&self, spec: &SourceSpec) -> Result<source::Table, source::Error> {
-        source::read_with(spec, &self.google_access()).await
+    /// Reads a source with the access Google needs, showing workbook numbers
+    /// and dates as `country` (the connection's `default_country`) writes them.
+    pub async fn read_source(&self, spec: &SourceSpec, country: &str) -> Result<source::Table, source::Error> {
+        source::read_in(spec, &self.google_access(), country).await
     }
 
     /// Every connection's view, by name.
@@ -535,9 +539,10 @@ pub struct Draft {
 }
 
 impl Core {
-    /// Reads a source for the wizard's first step.
-    pub async fn inspect_source(&self, source: &SourceSpec, rows: usize) -> Result<SourceSample, Error> {
-        let table = self.read_source(source).await?;
+    /// Reads a source for the wizard's first step, numbers and dates shown as
+    /// in `country` (the wizard's default country).
+    pub async fn inspect_source(&self, source: &SourceSpec, country: &str, rows: usize) -> Result<SourceSample, Error> {
+        let table = self.read_source(source, country).await?;
         let data: Vec<_> = table.rows.iter().filter(|r| !r.is_blank()).collect();
         Ok(SourceSample {
             headers: table.headers.clone(),
@@ -553,7 +558,10 @@ impl Core {
         spec.source = spec.source.relative_to(base_dir);
         spec.check_alone()?;
         self.account(&spec.account).map_err(|_| self.unknown_account(&spec.account))?;
-        let table = self.read_source(&spec.source).await.map_err(|e| Error::Invalid(format!("source: {e}")))?;
+        let table = self
+            .read_source(&spec.source, &spec.default_country)
+            .await
+            .map_err(|e| Error::Invalid(format!("source: {e}")))?;
         spec.check_columns(&table.headers)?;
         let template = spec.template()?;
         let no_rows = table.is_header_only().then(|| spec.source.no_rows_yet("see a preview").to_string());

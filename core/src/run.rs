@@ -241,7 +241,7 @@ impl Core {
         memory: Option<Memory>,
         now: DateTime<Utc>,
     ) -> Result<Observation, Error> {
-        let table = self.read_source(&spec.source).await?;
+        let table = self.read_source(&spec.source, &spec.default_country).await?;
         let key = spec.row_key();
         let used = spec.used_columns();
         let rules = Rules {

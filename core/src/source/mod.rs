@@ -4,7 +4,8 @@
 //! - [`SourceSpec`]: which source a connection reads (`{"type": "csv", …}`).
 //! - [`read`]: one read of a source, into a [`Table`].
 //! - `csv`: CSV/TSV files, delimiter and encoding detected.
-//! - `sheet`: Excel and ODS workbooks, one sheet by name.
+//! - `sheet`: Excel and ODS workbooks, one sheet by name; `styles` reads each
+//!   cell's number format and `numfmt` shows the value through it.
 //! - [`rows`]: which rows of a read are new (pure; persisted by `store`).
 //! - `google`: a tab of a Google spreadsheet, through the Sheets API or its CSV export.
 //!
@@ -13,8 +14,10 @@
 
 mod csv;
 pub mod google;
+mod numfmt;
 pub mod rows;
 mod sheet;
+mod styles;
 
 use std::path::{Path, PathBuf};
 
@@ -41,7 +44,35 @@ pub struct Row {
     pub line: usize,
     /// One value per header (ragged rows are padded with empty strings).
     pub cells: Vec<String>,
+    /// The typed value behind each cell, where the source has one (Excel and
+    /// ODS number and date cells); empty for CSV and Google. Read it with
+    /// [`Row::typed`].
+    pub typed: Vec<Option<Typed>>,
 }
+
+/// The value a workbook stores behind a cell's text, for what compares
+/// values rather than text (conditions, reminders): `1 200,50 ₴` is
+/// `Number(1200.5)`, `10%` is `Number(0.1)`, `05.12.2026 14:30` is that
+/// `DateTime`. A time of day alone, text, booleans and errors have none.
+#[derive(Debug, Clone, Copy)]
+pub enum Typed {
+    /// A number, as stored (before percent, rounding or currency).
+    Number(f64),
+    /// A date (at midnight) or a date and time, to the second.
+    DateTime(chrono::NaiveDateTime),
+}
+
+// Equal when bit-for-bit equal, so a row can still be compared whole (`Eq`).
+impl PartialEq for Typed {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Typed::Number(a), Typed::Number(b)) => a.to_bits() == b.to_bits(),
+            (Typed::DateTime(a), Typed::DateTime(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+impl Eq for Typed {}
 
 impl Table {
     /// The index of the column whose header is exactly `name`.
@@ -69,6 +100,34 @@ impl Row {
     /// Whether every cell is empty or whitespace: such rows are never data.
     pub fn is_blank(&self) -> bool {
         self.cells.iter().all(|c| c.trim().is_empty())
+    }
+
+    /// The typed value of the cell in `column` (an index into the headers):
+    /// `None` for text, empty cells, and every cell of a CSV or Google source.
+    pub fn typed(&self, column: usize) -> Option<&Typed> {
+        self.typed.get(column).and_then(Option::as_ref)
+    }
+
+    /// The text that identifies the cell in `column` for new-row detection
+    /// (an ID column's value, a fingerprint's part): the trimmed text, except
+    /// that a workbook number or date is taken by its value, in the plain form
+    /// Sendrow showed before it honoured number formats (`1200.5`,
+    /// `2026-12-05 14:30`). So changing a cell's display format, or Sendrow
+    /// starting to show it, never makes a row seen before look new.
+    pub fn identity(&self, column: usize) -> std::borrow::Cow<'_, str> {
+        match self.typed(column) {
+            Some(Typed::Number(n)) => sheet::number(*n).into(),
+            Some(Typed::DateTime(at)) => {
+                use chrono::Timelike;
+                let shape = match (at.hour(), at.minute(), at.second()) {
+                    (0, 0, 0) => "%Y-%m-%d",
+                    (_, _, 0) => "%Y-%m-%d %H:%M",
+                    _ => "%Y-%m-%d %H:%M:%S",
+                };
+                at.format(shape).to_string().into()
+            }
+            None => self.cells.get(column).map_or("", |c| c.trim()).into(),
+        }
     }
 }
 
@@ -211,8 +270,16 @@ pub async fn read(spec: &SourceSpec) -> Result<Table, Error> {
     read_with(spec, &GoogleAccess::default()).await
 }
 
-/// Reads any source once.
+/// Reads any source once, showing workbook numbers and dates as in Ukraine
+/// (the connection spec's default country); see [`read_in`].
 pub async fn read_with(spec: &SourceSpec, google: &GoogleAccess) -> Result<Table, Error> {
+    read_in(spec, google, "UA").await
+}
+
+/// Reads any source once. A workbook carries no locale, so its numbers and
+/// dates are shown with the separators and short date of `country` (the
+/// connection's `default_country`, e.g. `UA`: `1 200,50`, `05.12.2026`).
+pub async fn read_in(spec: &SourceSpec, google: &GoogleAccess, country: &str) -> Result<Table, Error> {
     let (path, sheet) = match spec {
         SourceSpec::Csv { path } => (path.clone(), None),
         SourceSpec::Xlsx { path, sheet } => (path.clone(), Some(sheet.clone())),
@@ -223,9 +290,10 @@ pub async fn read_with(spec: &SourceSpec, google: &GoogleAccess) -> Result<Table
         }
     };
     let file = path.clone();
+    let locale = numfmt::Locale::of_country(country);
     let task = tokio::task::spawn_blocking(move || match sheet {
         None => csv::read(&file),
-        Some(sheet) => sheet::read(&file, &sheet),
+        Some(sheet) => sheet::read(&file, &sheet, &locale),
     });
     // The readers return errors rather than panic; a join error means a bug in
     // a library, which is still reported against the file rather than crashing.
@@ -406,7 +474,13 @@ pub(crate) fn build_table(
     path: &Path,
     records: impl IntoIterator<Item = (usize, Vec<String>)>,
 ) -> Result<Table, Error> {
-    assemble(records).map_err(|shape| match shape {
+    build_table_of_rows(path, records.into_iter().map(|(line, cells)| Row { line, cells, typed: Vec::new() }))
+}
+
+/// [`build_table`] for rows that may carry typed values, kept in step with
+/// their cells.
+pub(crate) fn build_table_of_rows(path: &Path, records: impl IntoIterator<Item = Row>) -> Result<Table, Error> {
+    assemble_rows(records).map_err(|shape| match shape {
         Shape::NoHeader => Error::Empty { path: path.to_owned() },
         Shape::DuplicateHeader { name, first, second } => {
             Error::DuplicateHeader { path: path.to_owned(), name, first, second }
@@ -434,12 +508,18 @@ pub(crate) enum Shape {
 /// columns with the same header are refused. `records` yields `(line, cells)`.
 /// Every source goes through here, so all of them agree on what a table is.
 pub(crate) fn assemble(records: impl IntoIterator<Item = (usize, Vec<String>)>) -> Result<Table, Shape> {
-    let mut records = records.into_iter().filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
-    let Some((_, raw_headers)) = records.next() else {
+    assemble_rows(records.into_iter().map(|(line, cells)| Row { line, cells, typed: Vec::new() }))
+}
+
+/// [`assemble`] for rows that may carry typed values: they are dropped and
+/// padded along with their cells.
+fn assemble_rows(records: impl IntoIterator<Item = Row>) -> Result<Table, Shape> {
+    let mut records = records.into_iter().filter(|r| !r.is_blank());
+    let Some(Row { cells: raw_headers, .. }) = records.next() else {
         return Err(Shape::NoHeader);
     };
     let mut headers: Vec<String> = raw_headers.iter().map(|h| h.trim().to_owned()).collect();
-    let mut rows: Vec<Row> = records.map(|(line, cells)| Row { line, cells }).collect();
+    let mut rows: Vec<Row> = records.collect();
 
     let width = rows.iter().map(|r| r.cells.len()).max().unwrap_or(0).max(headers.len());
     headers.resize(width, String::new());
@@ -466,10 +546,18 @@ pub(crate) fn assemble(records: impl IntoIterator<Item = (usize, Vec<String>)>) 
                 i += 1;
                 keep.get(i - 1).copied().unwrap_or(false)
             });
+            let mut i = 0;
+            row.typed.retain(|_| {
+                i += 1;
+                keep.get(i - 1).copied().unwrap_or(false)
+            });
         }
     }
     for row in &mut rows {
         row.cells.resize(headers.len(), String::new());
+        if !row.typed.is_empty() {
+            row.typed.resize(headers.len(), None);
+        }
     }
     Ok(Table { headers, rows })
 }

@@ -596,7 +596,8 @@ fn keys_by_column(rows: Vec<Row>, index: usize) -> (Vec<NewRow>, Vec<Skipped>) {
     let mut keyed = Vec::with_capacity(rows.len());
     let mut skipped = Vec::new();
     for row in rows {
-        let key = row.cells.get(index).map_or("", |c| c.trim());
+        let key = row.identity(index).into_owned();
+        let key = key.as_str();
         if key.is_empty() {
             skipped.push(Skipped { line: row.line, reason: SkipReason::NoKey });
             continue;
@@ -685,8 +686,8 @@ fn keys_by_fingerprint(rows: Vec<Row>, columns: &[(usize, &str)]) -> Vec<NewRow>
 fn fingerprint(row: &Row, columns: &[(usize, &str)]) -> String {
     let mut hash = Sha256::new();
     for &(i, name) in columns {
-        let value = row.cells.get(i).map_or("", |c| c.trim());
-        for part in [name, value] {
+        let value = row.identity(i);
+        for part in [name, value.as_ref()] {
             hash.update((part.len() as u64).to_le_bytes());
             hash.update(part.as_bytes());
         }
@@ -704,7 +705,11 @@ mod tests {
             rows: rows
                 .iter()
                 .enumerate()
-                .map(|(i, cells)| Row { line: i + 2, cells: cells.iter().map(|c| c.to_string()).collect() })
+                .map(|(i, cells)| Row {
+                    line: i + 2,
+                    cells: cells.iter().map(|c| c.to_string()).collect(),
+                    ..Default::default()
+                })
                 .collect(),
         }
     }
@@ -775,7 +780,11 @@ mod tests {
         let rows: Vec<Vec<String>> = (0..5).map(|i| vec![format!("n{i}"), "067".into()]).collect();
         let five = |n: usize| Table {
             headers: vec!["Name".into(), "Phone".into()],
-            rows: rows[..n].iter().enumerate().map(|(i, c)| Row { line: i + 2, cells: c.clone() }).collect(),
+            rows: rows[..n]
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Row { line: i + 2, cells: c.clone(), ..Default::default() })
+                .collect(),
         };
         let zero = detect(1, five(0), &memory(3), &rules(&key), Utc::now());
         assert_eq!(zero.outcome, Outcome::Shrunk { previous: 3 }, "zero rows after some is held");

@@ -1,43 +1,83 @@
 //! Excel (xlsx, xlsm, xlsb, xls) and ODS workbooks, read through `calamine`:
 //! one sheet, chosen by name, into a [`Table`] of values as a person sees them.
 //!
-//! Cell values are turned into the text the user expects, not what the file
-//! stores: whole numbers without a decimal part (a phone saved as the number
-//! 380671234567 stays `380671234567`, never `3.80671234567E+11`), other
-//! numbers rounded to the 15 significant digits Excel shows, dates as
-//! `YYYY-MM-DD` (with ` HH:MM`, and `:SS` when there are seconds, when the
-//! cell has a time), booleans as `TRUE`/`FALSE`, errors as `#DIV/0!` and kin.
+//! Each number and date cell is shown through its own number format, read by
+//! `styles` and rendered by `numfmt` with the connection's country
+//! (`1 200,50 ₴`, `10%`, `05.12.2026 14:30`); the value behind it is kept as a
+//! [`Typed`]. Cells with no format (General), or a format this does not
+//! render, or a workbook whose formats cannot be read (xls, xlsb), fall back
+//! to plain values: whole numbers without a decimal part (a phone saved as
+//! the number 380671234567 stays `380671234567`, never `3.80671234567E+11`),
+//! other numbers rounded to the 15 significant digits Excel shows, with the
+//! country's decimal separator; dates as `YYYY-MM-DD` (with ` HH:MM`, and
+//! `:SS` when there are seconds, when the cell has a time). Text stays as
+//! typed (a number typed into a text cell included), booleans are
+//! `TRUE`/`FALSE`, errors `#DIV/0!` and kin.
 //!
-//! Not here: the cell's own number format (calamine reads only whether it is a
-//! date, so `0.5` formatted as `50%` comes out `0.5`), formulas (their last
-//! saved values are used), merged cells (only the top-left one has the value).
+//! Not here: formulas (their last saved values are used), merged cells (only
+//! the top-left one has the value), conditional formats.
 
+use std::io::Cursor;
 use std::path::Path;
+use std::sync::Arc;
 
-use calamine::{Data, Reader};
+use calamine::{Data, Reader, Sheets};
+use chrono::NaiveDateTime;
 
-use super::{build_table, Error, Table};
+use super::numfmt::{date_time_to_serial, general, serial_to_date_time, Format, Locale};
+use super::styles::CellFormats;
+use super::{build_table_of_rows, Error, Row, Table, Typed};
 
-/// Reads sheet `sheet` of the workbook at `path`.
-pub(crate) fn read(path: &Path, sheet: &str) -> Result<Table, Error> {
-    if !path.exists() {
-        return Err(Error::NotFound { path: path.to_owned() });
-    }
-    let mut workbook = calamine::open_workbook_auto(path).map_err(|e| workbook_error(path, e))?;
+/// The workbook's bytes, read once so calamine and `styles` see the same file
+/// even while it is being saved over.
+type Bytes = Cursor<Arc<[u8]>>;
+
+/// Reads sheet `sheet` of the workbook at `path`, showing numbers and dates
+/// the way `locale` writes them.
+pub(crate) fn read(path: &Path, sheet: &str, locale: &Locale) -> Result<Table, Error> {
+    let bytes: Arc<[u8]> = match std::fs::read(path) {
+        Ok(bytes) => bytes.into(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotFound { path: path.to_owned() }),
+        Err(source) => return Err(Error::Io { path: path.to_owned(), source }),
+    };
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let mut workbook = open(Cursor::new(bytes.clone()), &extension).map_err(|e| workbook_error(path, e))?;
     let sheets = workbook.sheet_names();
     if !sheets.iter().any(|s| s == sheet) {
         return Err(Error::NoSuchSheet { path: path.to_owned(), sheet: sheet.to_owned(), sheets });
     }
     let range = workbook.worksheet_range(sheet).map_err(|e| workbook_error(path, e))?;
+    let formats = CellFormats::read(&bytes, &extension, sheet, locale);
     // calamine's range starts at the first used cell; line numbers must be
     // the sheet's own row numbers, so offset by where it starts.
-    let first_row = range.start().map_or(0, |(row, _)| row as usize);
-    let records = range.rows().enumerate().map(|(i, cells)| (first_row + i + 1, cells.iter().map(display).collect()));
-    match build_table(path, records) {
+    let (first_row, first_column) = range.start().unwrap_or((0, 0));
+    let records = range.rows().enumerate().map(|(i, cells)| {
+        let row = first_row + i as u32;
+        let (cells, typed) = cells
+            .iter()
+            .enumerate()
+            .map(|(j, cell)| shown(cell, formats.at(row, first_column + j as u32), locale))
+            .unzip();
+        Row { line: row as usize + 1, cells, typed }
+    });
+    match build_table_of_rows(path, records) {
         // An empty sheet is a workbook with a header-less sheet, not an empty file.
         Err(Error::Empty { .. }) => Ok(Table::default()),
         other => other,
     }
+}
+
+/// Opens the workbook as its extension says, as `calamine::open_workbook_auto`
+/// does for a path (so its errors name the format), or by trying each format.
+fn open(bytes: Bytes, extension: &str) -> Result<Sheets<Bytes>, calamine::Error> {
+    use calamine::open_workbook_from_rs as from;
+    Ok(match extension {
+        "xls" | "xla" => Sheets::Xls(from(bytes).map_err(calamine::Error::Xls)?),
+        "xlsx" | "xlsm" | "xlam" => Sheets::Xlsx(from(bytes).map_err(calamine::Error::Xlsx)?),
+        "xlsb" => Sheets::Xlsb(from(bytes).map_err(calamine::Error::Xlsb)?),
+        "ods" => Sheets::Ods(from(bytes).map_err(calamine::Error::Ods)?),
+        _ => calamine::open_workbook_auto_from_rs(bytes)?,
+    })
 }
 
 fn workbook_error(path: &Path, e: calamine::Error) -> Error {
@@ -50,7 +90,71 @@ fn workbook_error(path: &Path, e: calamine::Error) -> Error {
     }
 }
 
-/// A cell as the spreadsheet shows it.
+/// A cell as the spreadsheet shows it, through its number format when it
+/// has one, and the typed value behind it.
+fn shown(cell: &Data, format: Option<&Format>, locale: &Locale) -> (String, Option<Typed>) {
+    let through = |serial: f64| format.and_then(|f| f.render(serial, locale));
+    match cell {
+        Data::Float(_) | Data::Int(_) => {
+            let value = match cell {
+                Data::Int(i) => *i as f64,
+                Data::Float(f) => *f,
+                _ => unreachable!("matched above"),
+            };
+            // A date format on a plain number (calamine did not see it as one).
+            let typed = match format.filter(|f| f.is_date()) {
+                Some(_) => serial_to_date_time(value, 0).map(Typed::DateTime),
+                None => Some(Typed::Number(value)),
+            };
+            (through(value).unwrap_or_else(|| general(value, locale)), typed)
+        }
+        Data::DateTime(d) if d.is_duration() => (through(d.as_f64()).unwrap_or_else(|| duration(d.as_f64())), None),
+        Data::DateTime(d) => {
+            let at = excel_date_time(d);
+            // calamine knows the workbook's epoch (1900 or 1904); formats count from 1900.
+            let serial = match at {
+                Some(at) if d.as_f64() >= 1.0 => date_time_to_serial(at),
+                _ => d.as_f64(),
+            };
+            let typed = at.filter(|_| d.as_f64() >= 1.0).map(Typed::DateTime);
+            (through(serial).unwrap_or_else(|| date_time(d)), typed)
+        }
+        Data::DateTimeIso(s) => match parse_iso(s) {
+            Some(at) => {
+                (through(date_time_to_serial(at)).unwrap_or_else(|| iso_date_time(s)), Some(Typed::DateTime(at)))
+            }
+            None => (iso_date_time(s), None),
+        },
+        Data::DurationIso(s) => {
+            let plain = iso_time(s);
+            let seconds = iso_seconds(s);
+            let text = seconds.and_then(|sec| through(f64::from(sec) / 86_400.0));
+            (text.or(plain).unwrap_or_else(|| s.clone()), None)
+        }
+        other => (display(other), None),
+    }
+}
+
+/// An ODS date value (`2026-12-05` or `2026-12-05T14:30:00`).
+fn parse_iso(s: &str) -> Option<NaiveDateTime> {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .or_else(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+}
+
+/// An Excel date-time as calamine reads it (its own epoch), to the second.
+fn excel_date_time(d: &calamine::ExcelDateTime) -> Option<NaiveDateTime> {
+    let serial = d.as_f64();
+    if !(0.0..2_958_466.0).contains(&serial) {
+        return None;
+    }
+    let seconds = (serial.fract() * 86_400.0).round() as i64;
+    let (year, month, day, ..) = d.to_ymd_hms_milli();
+    let date = chrono::NaiveDate::from_ymd_opt(year.into(), month.into(), day.into())?;
+    date.and_hms_opt(0, 0, 0)?.checked_add_signed(chrono::Duration::seconds(seconds))
+}
+
+/// A cell with no number format to go through, as the spreadsheet shows it.
 fn display(cell: &Data) -> String {
     match cell {
         Data::Empty => String::new(),
@@ -145,6 +249,11 @@ fn iso_date_time(s: &str) -> String {
 /// ODS stores times of day as ISO 8601 durations (`PT10H30M00S`); shown as
 /// a clock time like Excel's.
 fn iso_time(s: &str) -> Option<String> {
+    iso_seconds(s).map(clock)
+}
+
+/// The seconds of an ODS time (`PT10H30M00S`), when it is one that fits.
+fn iso_seconds(s: &str) -> Option<u32> {
     let rest = s.strip_prefix("PT")?;
     let (h, rest) = rest.split_once('H')?;
     let (m, rest) = rest.split_once('M')?;
@@ -159,7 +268,7 @@ fn iso_time(s: &str) -> Option<String> {
         .checked_mul(3600)?
         .checked_add(m.parse::<u32>().ok()?.checked_mul(60)?)?
         .checked_add(sec as u32)?;
-    Some(clock(total))
+    Some(total)
 }
 
 #[cfg(test)]

@@ -316,7 +316,11 @@ mod tests {
     fn table(names: &[&str]) -> Table {
         Table {
             headers: vec!["Name".into()],
-            rows: names.iter().enumerate().map(|(i, n)| Row { line: i + 2, cells: vec![n.to_string()] }).collect(),
+            rows: names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| Row { line: i + 2, cells: vec![n.to_string()], ..Default::default() })
+                .collect(),
         }
     }
 
@@ -400,7 +404,7 @@ mod tests {
             rows: (0..n)
                 .map(|i| {
                     let id = if blank_id && i == 0 { String::new() } else { i.to_string() };
-                    Row { line: i + 2, cells: vec![id, format!("n{i}")] }
+                    Row { line: i + 2, cells: vec![id, format!("n{i}")], ..Default::default() }
                 })
                 .collect(),
         };

@@ -3,6 +3,7 @@
 //! keychain is exercised end to end from the root package's tests).
 
 mod accounts;
+mod cell_formats;
 mod connection_spec;
 mod delivery;
 mod edges;
