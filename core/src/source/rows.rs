@@ -139,10 +139,10 @@ pub struct Trace {
 
 impl Trace {
     fn of(row: &Row, columns: &[(usize, &str)], phone: Option<usize>) -> Trace {
-        let cell = |i: usize| row.cells.get(i).map_or("", |c| c.trim());
+        // By value, as fingerprints are: a new display format is no edit.
         Trace {
-            phone: phone.map(|i| cell(i).chars().filter(char::is_ascii_digit).collect()).unwrap_or_default(),
-            cells: columns.iter().map(|&(i, _)| fnv1a(cell(i))).collect(),
+            phone: phone.map(|i| row.identity(i).chars().filter(char::is_ascii_digit).collect()).unwrap_or_default(),
+            cells: columns.iter().map(|&(i, _)| fnv1a(&row.identity(i))).collect(),
             line: row.line,
         }
     }

@@ -294,7 +294,7 @@ async fn a_new_display_format_makes_no_row_new() {
     for key in [RowKey::Fingerprint, RowKey::Column("Номер".into())] {
         let id =
             store.insert_connection(&format!("{key:?}"), &serde_json::json!({}), true, chrono::Utc::now()).unwrap();
-        let rules = Rules { key: &key, start_from: StartFrom::AllRows, used_columns: &[] };
+        let rules = Rules { key: &key, start_from: StartFrom::AllRows, used_columns: &[], phone_column: None };
         save(&path, "General", "yyyy-mm-dd", "General");
         let first = observe(&store, id, read(&path, "UA").await, &rules, chrono::Utc::now()).unwrap();
         assert_eq!(first.new_rows().len(), 2, "{key:?}: both rows are new at first");
