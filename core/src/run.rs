@@ -484,8 +484,12 @@ impl Core {
                     break;
                 }
                 let gateway = &gateway;
-                in_flight
-                    .push(async move { send::deliver(self.store(), gateway, &claimed, sender, &options.retry).await });
+                // Made now, not inside the future: a future dropped before it
+                // is first polled still gives its claims back.
+                let unwritten = send::Unwritten::new(self.store(), &claimed);
+                in_flight.push(async move {
+                    send::deliver_guarded(unwritten, gateway, &claimed, sender, &options.retry).await
+                });
             }
             let Some(delivery) = in_flight.next().await else { break };
             let delivery = delivery?;

@@ -117,10 +117,52 @@ fn request(entry: &Entry, sender: Option<&str>) -> SmsRequest {
     }
 }
 
+/// Claimed entries (`sending`) whose request has not been written: when
+/// dropped — a delivery cut short by Quit, SIGTERM, the scheduler's abort —
+/// they go back to `pending` for the next run. Only entries of a request
+/// that may have been written stay `sending`, to become `unknown` and be
+/// reconciled. Create it right after the claim, before anything can stop.
+pub struct Unwritten<'a> {
+    store: &'a Store,
+    ids: std::collections::HashSet<i64>,
+}
+
+impl<'a> Unwritten<'a> {
+    /// Guards `entries`, just claimed.
+    pub fn new(store: &'a Store, entries: &[Entry]) -> Unwritten<'a> {
+        Unwritten { store, ids: entries.iter().map(|e| e.id).collect() }
+    }
+
+    /// These entries' request may be written from now on.
+    fn writing(&mut self, chunk: &[Entry]) {
+        for e in chunk {
+            self.ids.remove(&e.id);
+        }
+    }
+
+    /// These entries' request provably carried nothing to 8x8 (a refusal
+    /// that queues nothing): back under guard while waiting to try again.
+    fn not_written(&mut self, chunk: &[Entry]) {
+        self.ids.extend(chunk.iter().map(|e| e.id));
+    }
+}
+
+impl Drop for Unwritten<'_> {
+    fn drop(&mut self) {
+        if !self.ids.is_empty() {
+            let ids: Vec<i64> = self.ids.drain().collect();
+            // Nothing better to do with a failure here: left `sending`,
+            // they become `unknown` at the next start, the safe side.
+            let _ = self.store.unclaim(&ids, Utc::now());
+        }
+    }
+}
+
 /// Sends `entries` (claimed, in `sending`) and records every outcome in the
 /// store as soon as it is known. Store failures stop the delivery: entries
 /// whose outcome could not be recorded stay `sending` and become `unknown`
-/// at the next start, which is the safe side.
+/// at the next start, which is the safe side. Dropped part-way, the entries
+/// whose request was not written go back to `pending` (see [`Unwritten`]).
 pub async fn deliver(
     store: &Store,
     gateway: &Gateway,
@@ -128,11 +170,25 @@ pub async fn deliver(
     sender: Option<&str>,
     policy: &RetryPolicy,
 ) -> Result<Delivery, crate::Error> {
+    deliver_guarded(Unwritten::new(store, entries), gateway, entries, sender, policy).await
+}
+
+/// [`deliver`] with a guard made when the entries were claimed, so entries
+/// claimed but never reached (the delivery dropped before it started) go
+/// back to `pending` too.
+pub async fn deliver_guarded(
+    mut unwritten: Unwritten<'_>,
+    gateway: &Gateway,
+    entries: &[Entry],
+    sender: Option<&str>,
+    policy: &RetryPolicy,
+) -> Result<Delivery, crate::Error> {
+    let store = unwritten.store;
     let mut delivery = Delivery::default();
     let size = policy.batch_size.clamp(1, MAX_BATCH);
     let mut chunks = entries.chunks(size);
     while let Some(chunk) = chunks.next() {
-        let (outcomes, requests) = send_chunk(gateway, chunk, sender, policy).await;
+        let (outcomes, requests) = send_chunk(gateway, chunk, sender, policy, &mut unwritten).await;
         let refused = match &outcomes {
             ChunkResult::AccountRefused(refusal) => Some(refusal.clone()),
             ChunkResult::Outcomes(_) => None,
@@ -145,6 +201,12 @@ pub async fn deliver(
             }
         };
         store.record_after_retries(&recorded, requests.saturating_sub(1), Utc::now())?;
+        // Recorded: none of these is the guard's any more (the account
+        // refusal recorded the chunks not tried as well).
+        unwritten.writing(chunk);
+        if refused.is_some() {
+            unwritten.ids.clear();
+        }
         for (i, (_, outcome)) in recorded.iter().enumerate() {
             delivery.count(outcome);
             if let (Outcome::Queued { .. }, Some(entry)) = (outcome, chunk.get(i)) {
@@ -171,9 +233,11 @@ async fn send_chunk(
     chunk: &[Entry],
     sender: Option<&str>,
     policy: &RetryPolicy,
+    unwritten: &mut Unwritten<'_>,
 ) -> (ChunkResult, u32) {
     let mut failures = 0;
     loop {
+        unwritten.writing(chunk);
         let result = if let [only] = chunk {
             gateway.send(&request(only, sender)).await.map(|r| vec![r])
         } else {
@@ -202,7 +266,12 @@ async fn send_chunk(
         };
         failures += 1;
         match wait {
-            Some(wait) if failures < policy.max_attempts => tokio::time::sleep(wait).await,
+            Some(wait) if failures < policy.max_attempts => {
+                // 8x8 took nothing (that is why it may be retried): stopped
+                // during the wait, these go back to `pending`.
+                unwritten.not_written(chunk);
+                tokio::time::sleep(wait).await
+            }
             _ => {
                 let single = chunk.len() == 1;
                 return (

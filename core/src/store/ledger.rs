@@ -564,6 +564,26 @@ impl Store {
         })
     }
 
+    /// Takes back claims whose request was never written (a delivery
+    /// stopped before it): `sending` → `pending`, the attempt uncounted.
+    pub fn unclaim(&self, ids: &[i64], now: DateTime<Utc>) -> Result<usize, Error> {
+        let now = now.to_rfc3339();
+        self.write(|tx| {
+            let mut changed = 0;
+            for chunk in ids.chunks(500) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let mut stmt = tx.prepare_cached(&format!(
+                    "UPDATE messages SET status = 'pending', attempts = max(attempts - 1, 0), updated_at = ?
+                     WHERE status = 'sending' AND id IN ({marks})"
+                ))?;
+                let values = std::iter::once(rusqlite::types::Value::Text(now.clone()))
+                    .chain(chunk.iter().map(|id| rusqlite::types::Value::Integer(*id)));
+                changed += stmt.execute(params_from_iter(values))?;
+            }
+            Ok(changed)
+        })
+    }
+
     /// After a crash: every entry left in `sending` may have gone out, so it
     /// becomes `unknown` for a person to resolve. Returns how many.
     pub fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<usize, Error> {

@@ -386,3 +386,80 @@ async fn a_row_too_changed_to_tell_is_held_for_a_person_not_texted() {
     let decided = shop.run(&RunOptions { release_held: true, ..quick() }).await;
     assert_eq!(decided.sent, 1, "a person says it is new: sent: {decided:?}");
 }
+
+#[tokio::test]
+async fn a_run_stopped_part_way_gives_back_what_it_had_not_sent() {
+    // One message a request, one request at a time, each taking 400 ms at 8x8.
+    let slow = crate::sim_with(sendrow_core::sim::SimConfig {
+        latency: std::time::Duration::from_millis(400),
+        ..Default::default()
+    })
+    .await;
+    let shop = Shop::with_sim(slow).await;
+    shop.write(&["1,A,0671111111", "2,B,0672222222", "3,C,0673333333"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    let mut options = quick();
+    options.retry.batch_size = 1;
+    options.in_flight = 1;
+    // Stopped (Quit, SIGTERM, the scheduler's abort) while the first request
+    // is out: its entry is claimed, and 8x8 takes 400 ms to answer.
+    {
+        let run = shop.core.run("Orders", &options);
+        tokio::pin!(run);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            tokio::select! {
+                _ = &mut run => panic!("the run ended before it could be stopped"),
+                _ = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
+            }
+            let history = shop.core.history("Orders").unwrap();
+            if history.iter().any(|e| e.status == EntryStatus::Sending) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the run never claimed anything: {history:?}");
+        }
+    }
+    let statuses: Vec<(String, EntryStatus)> =
+        shop.core.history("Orders").unwrap().into_iter().map(|e| (e.row_key, e.status)).collect();
+    assert_eq!(
+        statuses,
+        [
+            ("1".to_owned(), EntryStatus::Sending),
+            ("2".to_owned(), EntryStatus::Pending),
+            ("3".to_owned(), EntryStatus::Pending)
+        ],
+        "only the message whose request was written may have gone; the others are back to pending"
+    );
+    let attempts: Vec<i64> = shop.core.history("Orders").unwrap().iter().map(|e| e.attempts).collect();
+    assert_eq!(attempts, [1, 0, 0], "a claim given back counts no attempt");
+
+    // The next run: the interrupted one is unknown (asked of 8x8), the others go.
+    let next = shop.run(&quick()).await;
+    assert_eq!(next.sent, 2, "B and C go: {next:?}");
+    let later = chrono::Utc::now() + chrono::Duration::minutes(11);
+    let settled = shop.core.reconcile(None, &quick_checks(), later).await.unwrap();
+    assert_eq!(settled.checked, 1, "A was asked about: {settled:?}");
+    shop.run(&quick()).await;
+    assert_eq!(
+        shop.destinations(),
+        ["380671111111", "380672222222", "380673333333"],
+        "by 8x8's own record each customer got exactly one SMS"
+    );
+}
+
+#[tokio::test]
+async fn a_run_stopped_while_waiting_to_retry_gives_its_messages_back() {
+    let shop = Shop::open().await;
+    shop.write(&["1,A,0671111111"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    shop.sim.queue_faults([sendrow_core::sim::Fault::Unavailable]);
+    let mut options = quick();
+    options.retry.base_delay = std::time::Duration::from_secs(30);
+    options.retry.max_delay = std::time::Duration::from_secs(30);
+    let stopped = tokio::time::timeout(std::time::Duration::from_millis(500), shop.core.run("Orders", &options)).await;
+    assert!(stopped.is_err(), "stopped during the back-off");
+    let entry = &shop.core.history("Orders").unwrap()[0];
+    assert_eq!(entry.status, EntryStatus::Pending, "8x8 took nothing (503): back to pending, not unknown: {entry:?}");
+    assert_eq!(shop.run(&quick()).await.sent, 1, "the next run sends it");
+    assert_eq!(shop.sim.messages().len(), 1, "once");
+}

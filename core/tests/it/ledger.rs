@@ -276,6 +276,31 @@ async fn a_per_item_internal_error_is_retried_by_the_next_run() {
 }
 
 #[tokio::test]
+async fn a_delivery_dropped_part_way_gives_back_the_claims_it_had_not_sent() {
+    let slow = sim_with(SimConfig { latency: Duration::from_millis(400), ..SimConfig::default() }).await;
+    let (_dir, store, conn) = store_with_connection();
+    let rows = [entry("A", "+380671111111"), entry("B", "+380672222222"), entry("C", "+380673333333")];
+    store.insert_entries(conn, &rows, Utc::now()).unwrap();
+    let claimed = store.claim(conn, false, 100, Utc::now()).unwrap();
+    let one_by_one = RetryPolicy { batch_size: 1, ..quick() };
+    let to_slow = gateway(&slow);
+    {
+        let delivery = deliver(&store, &to_slow, &claimed, None, &one_by_one);
+        tokio::pin!(delivery);
+        // Stopped while A's request is out (8x8 takes 400 ms to answer).
+        let stopped = tokio::time::timeout(Duration::from_millis(100), &mut delivery).await;
+        assert!(stopped.is_err(), "cut short");
+    }
+    let statuses: Vec<EntryStatus> = store.history(conn).unwrap().iter().map(|e| e.status).collect();
+    assert_eq!(
+        statuses,
+        [EntryStatus::Sending, EntryStatus::Pending, EntryStatus::Pending],
+        "A's request was written: it may have gone (unknown at the next start); B and C never left: pending"
+    );
+    assert_eq!(store.recover_interrupted(Utc::now()).unwrap(), 1, "only A is left to reconcile");
+}
+
+#[tokio::test]
 async fn an_unreachable_8x8_ends_failed_after_the_retries_and_the_next_run_sends_it() {
     // A simulator that stopped: nothing listens on its port any more, so
     // every request is refused before a byte of it left the machine.
