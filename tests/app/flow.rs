@@ -353,8 +353,8 @@ async fn resend_failed_sends_only_the_failed_messages() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     setup(d, &sim, "1;Олена;067 123 45 67\n", serde_json::json!({}));
-    // One 500 for each of a run's five attempts.
-    sim.queue_faults(&["500"; 5]).await;
+    // One 503 for each of a run's five attempts.
+    sim.queue_faults(&["503"; 5]).await;
     let failed = json(&sendrow(d, &["run", "Orders", "--json"], ""));
     assert_eq!((failed["failed"].as_u64(), failed["sent"].as_u64()), (Some(1), Some(0)), "8x8 kept failing: {failed}");
     assert_eq!(history_of(d)["1"]["status"], "failed", "the history says so");

@@ -1178,7 +1178,7 @@ async fn the_cards_lead_out_of_a_shrink_warning_a_pause_and_failed_messages() {
     assert!(!displayed(client, &card("Orders", ".row-warning")).await, "the warning is gone");
 
     // 8x8 fails every attempt of the next run: the new order ends `failed`.
-    let faults = json!({"next": ["500", "500", "500", "500", "500"]});
+    let faults = json!({"next": ["503", "503", "503", "503", "503"]});
     reqwest::Client::new()
         .post(format!("{}/_sim/faults", session.sim_url))
         .json(&faults)
