@@ -244,6 +244,17 @@ pub fn skip_held(state: State<'_, AppState>, name: String) -> Result<usize, IpcE
     Ok(core(&state)?.skip_held(&name)?)
 }
 
+/// The card's "Check with 8x8": settles the connection's `unknown` messages
+/// with 8x8 now (the scheduler also does it by itself every few minutes).
+#[tauri::command]
+pub async fn reconcile(
+    state: State<'_, AppState>,
+    name: Option<String>,
+) -> Result<sendrow_core::reconcile::Report, IpcError> {
+    let settings = sendrow_core::reconcile::Settings::default();
+    Ok(core(&state)?.reconcile(name.as_deref(), &settings, chrono::Utc::now()).await?)
+}
+
 /// Asks 8x8 about queued messages now; returns how many got a new state.
 #[tauri::command]
 pub async fn check_deliveries(state: State<'_, AppState>) -> Result<usize, IpcError> {

@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use sendrow_core::sandbox::SANDBOX_ACCOUNT;
 use sendrow_core::sim::{SimConfig, Simulator};
 use sendrow_core::Core;
-use tauri::{Manager, RunEvent, WebviewWindowBuilder};
+use tauri::{Emitter, Manager, RunEvent, WebviewWindowBuilder};
 
 /// The hidden flag of `sendrow --tray`: start without a window (start at
 /// login), or, sent to the running Sendrow, close its window to the tray.
@@ -199,6 +199,7 @@ pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
             commands::history,
             commands::resolve,
             commands::skip_held,
+            commands::reconcile,
             commands::check_deliveries,
             commands::list_optouts,
             commands::add_optout,
@@ -279,13 +280,28 @@ fn close_main_window(app: &tauri::AppHandle) {
     }
 }
 
-/// The tray's Quit: the window goes at once; the scheduler is stopped,
-/// letting runs in flight end (bounded), before the app exits.
+/// How long Quit waits for a run or test send the window started to finish
+/// its requests. Past it, what was not sent yet goes back to the next run
+/// and only messages whose request was out are left to reconcile.
+const QUIT_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The tray's Quit: a run or test send the window started may finish its
+/// requests first (bounded; the window says so meanwhile), then the window
+/// goes, the scheduler stops letting runs in flight end (bounded), and the
+/// app exits.
 pub(crate) fn quit(app: &tauri::AppHandle) {
     app.state::<AppState>().lifecycle.quit();
-    close_main_window(app);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
+        let core = app.state::<AppState>().core.as_ref().ok().cloned();
+        if let Some(core) = core.filter(|c| c.is_sending()) {
+            let _ = app.emit("quitting", serde_json::json!({ "waiting_for_sends": true }));
+            let deadline = tokio::time::Instant::now() + QUIT_GRACE;
+            while core.is_sending() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+        close_main_window(&app);
         if let Some(scheduler) = scheduler::of(&app) {
             scheduler.stop().await;
         }

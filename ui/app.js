@@ -69,6 +69,26 @@ const SchedulerEvents = {
       SchedulerEvents.renderBanner();
     }
     await window.__TAURI__.event.listen("scheduler", (e) => SchedulerEvents.onEvent(e.payload));
+    // Quit waits for messages being sent from this window; say so meanwhile.
+    await window.__TAURI__.event.listen("quitting", () => {
+      const banner = $("scheduler-banner");
+      banner.textContent = t("quit.waiting");
+      banner.hidden = false;
+    });
+  },
+
+  // The scheduler asks 8x8 about unknown messages by itself: "checking
+  // with 8x8", then what it found, on the main screen.
+  onReconcile(event) {
+    const status = $("reconcile-status");
+    if (!status) return;
+    status.hidden = false;
+    status.textContent = event.event === "reconciling"
+      ? t("reconcile.checking")
+      : t("reconcile.done", { found: event.found, notFound: event.not_found, still: event.still_unknown });
+    if (event.event === "reconciled" && currentView === "connections" && !document.querySelector("dialog[open]")) {
+      Connections.render();
+    }
   },
 
   renderBanner() {
@@ -79,6 +99,7 @@ const SchedulerEvents = {
   },
 
   onEvent(event) {
+    if (event.event === "reconciling" || event.event === "reconciled") return SchedulerEvents.onReconcile(event);
     if (event.event === "run_started") Connections.scheduled.add(event.name);
     else if (event.event === "run_finished") Connections.scheduled.delete(event.name);
     else if (event.event !== "paused" && event.event !== "resumed") return;

@@ -119,9 +119,20 @@ const Connections = {
     if (unknown > 0) {
       card.append(el("div", { class: "banner warn with-actions unknown" },
         el("span", {}, t("banner.unknown", { n: unknown })),
+        el("button", { type: "button", class: "primary", onclick: (e) => Connections.reconcile(c.name, e.currentTarget) }, t("banner.checkWith8x8")),
         el("button", { type: "button", onclick: () => Connections.resolveAll(c.name, "resend") }, t("banner.resend")),
         el("button", { type: "button", onclick: () => Connections.resolveAll(c.name, "mark_sent") }, t("banner.markSent")),
         el("button", { type: "button", class: "link", onclick: () => History.open(c.name, "unknown") }, t("banner.review"))));
+    }
+    // Rows the last run left for the next read: still being typed, or a
+    // number to correct. Named by line so the shop can fix them.
+    const toFix = (c.last_run && c.last_run.rows_to_fix) || [];
+    if (toFix.length > 0) {
+      const lines = toFix.slice(0, 10).map((r) => t(`rowfix.${r.status}`, { line: r.line }));
+      if (toFix.length > 10) lines.push(t("rowfix.more", { n: toFix.length - 10 }));
+      card.append(el("div", { class: "banner rows-to-fix" },
+        el("span", {}, t("banner.rowsToFix", { n: toFix.length })),
+        el("ul", {}, ...lines.map((line) => el("li", {}, line)))));
     }
     const note = el("p", { class: "banner", role: "status", hidden: true, id: `note-${key}` });
     card.append(note);
@@ -179,6 +190,18 @@ const Connections = {
     const result = await call("skip_held", { name });
     await Connections.render();
     Connections.note(name, result.ok ? t("banner.skipped", { n: result.value }) : errorText(result), result.ok ? "ok" : "error");
+  },
+
+  // "Check with 8x8": Sendrow asks 8x8 what it received; found messages
+  // become sent, those 8x8 never got go with the next run.
+  async reconcile(name, button) {
+    Connections.note(name, t("reconcile.checking"), "ok");
+    const result = await withBusy(button, null, () => call("reconcile", { name }));
+    await Connections.render();
+    if (!result.ok) return Connections.note(name, errorText(result), "error");
+    const r = result.value;
+    Connections.note(name, t("reconcile.done", { found: r.found, notFound: r.not_found, still: r.still_unknown }),
+      r.still_unknown > 0 ? "warn" : "ok");
   },
 
   // The unknown banner's bulk actions: one decision per row, then a run to

@@ -41,6 +41,48 @@ fn count_unknown(entries: &[serde_json::Value]) -> usize {
     entries.iter().filter(|e| e["status"] == "unknown").count()
 }
 
+/// How many messages 8x8 (the simulator) got for each destination.
+async fn received_by_phone(sim: &Sim) -> HashMap<String, usize> {
+    let mut by_phone: HashMap<String, usize> = HashMap::new();
+    for m in sim.messages().await {
+        *by_phone.entry(m["destination"].as_str().unwrap().to_owned()).or_default() += 1;
+    }
+    by_phone
+}
+
+/// `sendrow reconcile [NAME] --json` with no margin (the simulator's export
+/// is exact at once), as its JSON report.
+fn reconcile_now(dir: &std::path::Path, name: Option<&str>) -> serde_json::Value {
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("reconcile")
+        .args(name)
+        .arg("--json")
+        .env("SENDROW_RECONCILE_MARGIN_SECS", "0")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "reconcile works: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The account "main" on `sim`, `csv` as orders.csv and the connection
+/// "Orders" on it (keyed by its `ID` column) with `message`.
+fn set_up_orders(d: &std::path::Path, sim: &Sim, csv: &str, message: &str) {
+    let add =
+        sendrow(d, &["account", "add", "main", "--subaccount", "sandbox_hq", "--base-url", &sim.url], "sandbox-key");
+    assert!(add.status.success(), "account added: {}", text(&add.stderr));
+    std::fs::write(d.join("orders.csv"), csv).unwrap();
+    let spec = serde_json::json!({
+        "name": "Orders", "source": {"type": "csv", "path": "orders.csv"}, "row_key": {"column": "ID"},
+        "start_from": "all_rows", "account": "main", "phone_field": "Phone", "message": message,
+        "flood_limit": 100000
+    });
+    std::fs::write(d.join("spec.json"), spec.to_string()).unwrap();
+    let saved = sendrow(d, &["connection", "add", "--file", d.join("spec.json").to_str().unwrap()], "");
+    assert!(saved.status.success(), "connection saved: {}", text(&saved.stderr));
+}
+
 #[tokio::test]
 async fn killing_runs_at_random_never_sends_a_row_twice_nor_loses_one() {
     require_keychain_session();
@@ -54,23 +96,12 @@ async fn killing_runs_at_random_never_sends_a_row_twice_nor_loses_one() {
     let sim = Sim::start(&["--latency-ms", "15"]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let add =
-        sendrow(d, &["account", "add", "main", "--subaccount", "sandbox_hq", "--base-url", &sim.url], "sandbox-key");
-    assert!(add.status.success(), "account added: {}", text(&add.stderr));
     let mut csv = String::from("ID,Name,Phone\n");
     for i in 0..ROWS {
         // Every row has its own number, so a duplicate SMS shows as a repeated destination.
         csv.push_str(&format!("{i},Customer {i},+38067{:07}\n", 1_000_000 + i));
     }
-    std::fs::write(d.join("orders.csv"), csv).unwrap();
-    let spec = serde_json::json!({
-        "name": "Orders", "source": {"type": "csv", "path": "orders.csv"}, "row_key": {"column": "ID"},
-        "start_from": "all_rows", "account": "main", "phone_field": "Phone", "message": "Hello {{Name}}",
-        "flood_limit": 100000
-    });
-    std::fs::write(d.join("spec.json"), spec.to_string()).unwrap();
-    let saved = sendrow(d, &["connection", "add", "--file", d.join("spec.json").to_str().unwrap()], "");
-    assert!(saved.status.success(), "connection saved: {}", text(&saved.stderr));
+    set_up_orders(d, &sim, &csv, "Hello {{Name}}");
 
     let run = || {
         Command::new(BIN)
@@ -151,10 +182,7 @@ async fn killing_runs_at_random_never_sends_a_row_twice_nor_loses_one() {
         }
     }
 
-    let mut received: HashMap<String, usize> = HashMap::new();
-    for m in sim.messages().await {
-        *received.entry(m["destination"].as_str().unwrap().to_owned()).or_default() += 1;
-    }
+    let received = received_by_phone(&sim).await;
     let twice: Vec<_> = received.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "no customer may get the SMS twice (seed {seed}): {twice:?}");
 
@@ -179,23 +207,12 @@ async fn killing_runs_at_random_never_sends_a_row_twice_nor_loses_one() {
 
     // Sendrow then asks 8x8 about the unknown rows: those 8x8 has become
     // queued, the others go with the next run. Nothing is left to a person.
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(d)
-        .args(["reconcile", "--json"])
-        .env("SENDROW_RECONCILE_MARGIN_SECS", "0")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "reconcile works: {}", text(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = reconcile_now(d, None);
     assert_eq!(report["checked"], unknown, "every unknown row was checked (seed {seed}): {report}");
     assert_eq!(report["still_unknown"], 0, "and settled (seed {seed}): {report}");
     let last = run().wait_with_output().unwrap();
     assert!(last.status.success(), "the run after reconciling works: {}", text(&last.stderr));
-    let mut received: HashMap<String, usize> = HashMap::new();
-    for m in sim.messages().await {
-        *received.entry(m["destination"].as_str().unwrap().to_owned()).or_default() += 1;
-    }
+    let received = received_by_phone(&sim).await;
     assert_eq!(received.len(), ROWS, "by 8x8's own record every row arrived (seed {seed})");
     assert!(received.values().all(|n| *n == 1), "exactly once (seed {seed})");
     assert!(history(d).iter().all(|e| e["status"] == "queued"), "nothing is left unknown (seed {seed})");
@@ -215,23 +232,12 @@ async fn runs_through_a_faulty_8x8_end_with_each_row_sent_once_or_unknown() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let add =
-        sendrow(d, &["account", "add", "main", "--subaccount", "sandbox_hq", "--base-url", &sim.url], "sandbox-key");
-    // The probe itself may meet no fault (faults hit sends only), so the account is active.
-    assert!(add.status.success(), "account added: {}", text(&add.stderr));
     let mut csv = String::from("ID,Phone\n");
     for i in 0..FAULT_ROWS {
         csv.push_str(&format!("{i},+38050{:07}\n", 2_000_000 + i));
     }
-    std::fs::write(d.join("orders.csv"), csv).unwrap();
-    let spec = serde_json::json!({
-        "name": "Orders", "source": {"type": "csv", "path": "orders.csv"}, "row_key": {"column": "ID"},
-        "start_from": "all_rows", "account": "main", "phone_field": "Phone", "message": "Order {{ID}} is ready",
-        "flood_limit": 100000
-    });
-    std::fs::write(d.join("spec.json"), spec.to_string()).unwrap();
-    let saved = sendrow(d, &["connection", "add", "--file", d.join("spec.json").to_str().unwrap()], "");
-    assert!(saved.status.success(), "connection saved: {}", text(&saved.stderr));
+    // The account's probe meets no fault (faults hit sends only), so it is active.
+    set_up_orders(d, &sim, &csv, "Order {{ID}} is ready");
 
     // Two messages a request: the rows take at least 150 requests, each
     // meeting a fault with a chance of 1 in 5 (1 in 20 one that is retried,
@@ -261,14 +267,7 @@ async fn runs_through_a_faulty_8x8_end_with_each_row_sent_once_or_unknown() {
         assert!(runs < 40, "the failed rows drain within 40 runs: {summary}");
     }
 
-    let received = |messages: Vec<serde_json::Value>| {
-        let mut by_phone: HashMap<String, usize> = HashMap::new();
-        for m in messages {
-            *by_phone.entry(m["destination"].as_str().unwrap().to_owned()).or_default() += 1;
-        }
-        by_phone
-    };
-    let before_reconciling = received(sim.messages().await);
+    let before_reconciling = received_by_phone(&sim).await;
     assert!(before_reconciling.values().all(|n| *n == 1), "no row reached 8x8 twice through the faults");
     let history = sendrow(d, &["history", "Orders", "--json"], "");
     let entries: Vec<serde_json::Value> = serde_json::from_slice(&history.stdout).unwrap();
@@ -298,15 +297,7 @@ async fn runs_through_a_faulty_8x8_end_with_each_row_sent_once_or_unknown() {
     let (mut found, mut not_found) = (0, 0);
     for round in 0.. {
         assert!(round < 20, "reconciling and running settle every row within 20 rounds");
-        let out = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(d)
-            .args(["reconcile", "Orders", "--json"])
-            .env("SENDROW_RECONCILE_MARGIN_SECS", "0")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "reconcile works: {}", text(&out.stderr));
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let report = reconcile_now(d, Some("Orders"));
         let n = |k: &str| report[k].as_u64().unwrap_or_else(|| panic!("{k} in {report}")) as usize;
         assert_eq!(n("still_unknown"), 0, "the simulator's export answers for every message: {report}");
         assert_eq!(n("found") + n("not_found"), n("checked"), "each checked message is settled: {report}");
@@ -331,9 +322,76 @@ async fn runs_through_a_faulty_8x8_end_with_each_row_sent_once_or_unknown() {
     }
     eprintln!("reconciled: {found} found at 8x8, {not_found} never got there and were sent again");
     assert!(found > 0, "messages 8x8 took before a lost answer were found: {found}");
-    let after = received(sim.messages().await);
+    let after = received_by_phone(&sim).await;
     assert_eq!(after.len(), FAULT_ROWS, "by 8x8's own record every row arrived");
     assert!(after.values().all(|n| *n == 1), "and exactly once: {after:?}");
 
+    let _ = sendrow(d, &["account", "remove", "main"], "");
+}
+
+/// SIGTERM (or Ctrl-C) to `sendrow run` mid-send: the messages it had not
+/// put in a request yet go back to the next run; only those whose request
+/// was out may be `unknown`, and asking 8x8 settles them.
+#[tokio::test]
+async fn sigterm_to_a_run_strands_nothing() {
+    require_keychain_session();
+    let sim = Sim::start(&["--latency-ms", "200"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut csv = String::from("ID,Phone\n");
+    for i in 0..20 {
+        csv.push_str(&format!("{i},+38050{:07}\n", 3_000_000 + i));
+    }
+    set_up_orders(d, &sim, &csv, "Order {{ID}} is ready");
+
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(d)
+        .args(["run", "Orders", "--json"])
+        .env("SENDROW_BATCH_SIZE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once 8x8 has some of this run's messages (each request takes 200 ms).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while sim.messages().await.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the run never reached 8x8");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be stopped");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(term.success(), "SIGTERM delivered");
+    let stopped = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run stops on SIGTERM");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(stopped.code(), Some(130), "a stopped run says so in its exit code: {err}");
+    assert!(err.contains("go with the next run"), "and in words: {err}");
+
+    let entries = history(d);
+    let count = |s: &str| entries.iter().filter(|e| e["status"] == s).count();
+    assert!(count("pending") > 0, "messages not yet in a request went back to pending: {entries:?}");
+    assert!(
+        count("sending") + count("unknown") <= sendrow_core::run::IN_FLIGHT,
+        "at most the requests in flight may have gone without an answer: {entries:?}"
+    );
+    assert_eq!(count("pending") + count("queued") + count("sending") + count("unknown"), 20, "{entries:?}");
+
+    // The next run sends the rest, reconciling settles the rest, once each.
+    let next = sendrow(d, &["run", "Orders", "--json"], "");
+    assert!(next.status.success(), "the next run works: {}", text(&next.stderr));
+    let reconciled = reconcile_now(d, Some("Orders"));
+    assert_eq!(reconciled["still_unknown"], 0, "8x8 settles every message whose request was out: {reconciled}");
+    let last = sendrow(d, &["run", "Orders", "--json"], "");
+    assert!(last.status.success(), "{}", text(&last.stderr));
+    let received = received_by_phone(&sim).await;
+    assert_eq!(received.len(), 20, "every customer got the SMS: {received:?}");
+    assert!(received.values().all(|n| *n == 1), "once: {received:?}");
     let _ = sendrow(d, &["account", "remove", "main"], "");
 }
