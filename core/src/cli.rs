@@ -1047,6 +1047,7 @@ async fn sim(args: SimArgs) -> Result<ExitCode, Error> {
         retry_after_secs: args.retry_after,
         undeliverable: args.undeliverable,
         delivery_step: Duration::from_millis(args.delivery_step_ms),
+        test_hooks: true,
     };
     let sim = Simulator::start(config, args.port)
         .await

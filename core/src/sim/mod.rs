@@ -11,7 +11,9 @@
 //!
 //! Test hooks, not part of 8x8: `GET/DELETE /_sim/messages` (every accepted
 //! message) and `POST /_sim/faults` (`{"next": ["timeout", "500"]}` queues
-//! faults for the next send requests, one each, in order).
+//! faults for the next send requests, one each, in order). They are off
+//! (`SimConfig::test_hooks`) in the app's in-process sandbox, where any
+//! program on the machine could otherwise read its messages or break it.
 //!
 //! `scheduled` and `expiry` are checked as documented, but a scheduled message
 //! is not held back. Not here: webhooks/DLR callbacks, cancellation and exports.
@@ -94,6 +96,8 @@ pub struct SimConfig {
     pub undeliverable: Vec<String>,
     /// Time from one delivery state to the next.
     pub delivery_step: Duration,
+    /// Whether the `/_sim/*` test hooks are served (404 otherwise, as on 8x8).
+    pub test_hooks: bool,
 }
 
 impl Default for SimConfig {
@@ -107,7 +111,15 @@ impl Default for SimConfig {
             retry_after_secs: 1,
             undeliverable: Vec::new(),
             delivery_step: Duration::from_secs(1),
+            test_hooks: true,
         }
+    }
+}
+
+impl SimConfig {
+    /// The app's built-in sandbox: 8x8's API only, no test hooks.
+    pub fn sandbox() -> SimConfig {
+        SimConfig { test_hooks: false, ..SimConfig::default() }
     }
 }
 
@@ -248,14 +260,20 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn router(shared: Arc<Shared>) -> Router {
+    let hooks = if shared.config.test_hooks {
+        Router::new()
+            .route("/_sim/messages", get(list_messages).delete(clear_messages))
+            .route("/_sim/faults", post(queue_faults))
+    } else {
+        Router::new()
+    };
     Router::new()
         .route("/api/v1/subaccounts/{sub}/messages", post(send_single))
         // The community n8n node posts with a trailing slash; 8x8 evidently accepts it.
         .route("/api/v1/subaccounts/{sub}/messages/", post(send_single))
         .route("/api/v1/subaccounts/{sub}/messages/batch", post(send_batch))
         .route("/api/v1/subaccounts/{sub}/messages/{umid}", get(message_details))
-        .route("/_sim/messages", get(list_messages).delete(clear_messages))
-        .route("/_sim/faults", post(queue_faults))
+        .merge(hooks)
         // INFERRED: 8x8 documents no 405; its envelope on every error (§4.3)
         // is kept, with 2001 as for a path it does not serve.
         .method_not_allowed_fallback(|| async {

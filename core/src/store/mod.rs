@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_runs_already_sent.sql"),
     include_str!("migrations/0009_queued_at_and_run_cost.sql"),
     include_str!("migrations/0010_row_note.sql"),
+    include_str!("migrations/0011_sandbox_flag.sql"),
 ];
 
 /// The schema version this build writes.
@@ -70,6 +71,9 @@ pub enum Error {
     /// A name that must be unique is taken.
     #[error("an account named {0:?} already exists: choose another name, or remove the old one first")]
     DuplicateAccount(String),
+    /// A second sandbox account; the sandbox is one account per data folder.
+    #[error("the sandbox account already exists: use it, or remove it first")]
+    DuplicateSandbox,
     /// A connection name that is taken.
     #[error("a connection named {0:?} already exists: choose another name, or remove the old one first")]
     DuplicateConnection(String),
@@ -226,6 +230,7 @@ mod tests {
             status,
             now: Utc::now(),
             verified: true,
+            sandbox: false,
         }
     }
 
@@ -316,6 +321,61 @@ mod tests {
             }
             store.set_setting("language", &serde_json::json!("uk")).unwrap();
             assert_eq!(store.setting("language").unwrap(), Some(serde_json::json!("uk")), "latest tables usable");
+        }
+    }
+
+    #[test]
+    fn the_sandbox_flag_goes_to_the_old_sandbox_only() {
+        let before = MIGRATIONS.iter().position(|sql| sql.contains("ADD COLUMN is_sandbox")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            migrate(&mut conn, before).unwrap();
+            // What an older version left: its sandbox (known by name); a user's
+            // "Sandbox" in a region and one with its own address, both rewired
+            // to that version's simulator at its last start; the user's
+            // `sendrow sim` account, which only shares the simulator's subaccount.
+            conn.execute_batch(
+                "INSERT INTO accounts (name, subaccount_id, region, base_url, secret_ref, status, created_at) VALUES
+                   ('Sandbox', 'sandbox_hq', NULL, 'http://127.0.0.1:40123', 'r1', 'active', '2026-01-01T00:00:00Z'),
+                   ('local', 'sandbox_hq', NULL, 'http://127.0.0.1:8080', 'r2', 'active', '2026-01-01T00:00:00Z');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let sandbox = store.sandbox_account().unwrap().expect("the old sandbox is marked");
+        assert_eq!(sandbox.name, "Sandbox");
+        assert!(!store.account("local").unwrap().unwrap().sandbox, "a user's simulator account is not the sandbox");
+        assert!(store.move_sandbox_account("http://127.0.0.1:40999", Utc::now()).unwrap());
+        assert_eq!(
+            store.account("local").unwrap().unwrap().base_url,
+            "http://127.0.0.1:8080",
+            "only the sandbox moves"
+        );
+
+        for (region, expected) in [(Some("eu"), "https://sms.8x8.uk"), (None, "http://127.0.0.1:40123")] {
+            let dir = tempfile::tempdir().unwrap();
+            {
+                let mut conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+                migrate(&mut conn, before).unwrap();
+                conn.execute(
+                    "INSERT INTO accounts (name, subaccount_id, region, base_url, secret_ref, status, created_at)
+                     VALUES ('Sandbox', 'shop_hq', ?1, 'http://127.0.0.1:40123', 'r1', 'active', '2026-01-01T00:00:00Z')",
+                    [region],
+                )
+                .unwrap();
+            }
+            let store = Store::open(dir.path()).unwrap();
+            assert!(store.sandbox_account().unwrap().is_none(), "a user's own Sandbox ({region:?}) is not marked");
+            let mine = store.account("Sandbox").unwrap().unwrap();
+            assert_eq!(mine.base_url, expected, "a region gives the address back");
+            match (region, &mine.status) {
+                (Some(_), AccountStatus::Active) => {}
+                (None, AccountStatus::Inactive { reason, .. }) => {
+                    assert!(reason.contains("add it again"), "a lost address is told, not used: {reason}")
+                }
+                (_, status) => panic!("{region:?}: unexpected {status:?}"),
+            }
         }
     }
 
