@@ -244,6 +244,9 @@ pub enum ConnectionCommand {
     Remove {
         /// The connection.
         name: String,
+        /// Remove it even with unknown or failed messages, which are then forgotten.
+        #[arg(long)]
+        force: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -509,8 +512,8 @@ async fn connection(core: &Core, cmd: ConnectionCommand) -> Result<ExitCode, Err
                 say!("Auto-update is off for {name:?}; `sendrow run {name}` still works.")
             }
         }
-        ConnectionCommand::Remove { name, json } => {
-            core.remove_connection(&name)?;
+        ConnectionCommand::Remove { name, force, json } => {
+            core.remove_connection(&name, force)?;
             if json {
                 print_json(&serde_json::json!({"removed": name}))
             } else {

@@ -17,7 +17,7 @@ mod rows;
 mod runs;
 
 pub use accounts::NewAccount;
-pub use connections::StoredConnection;
+pub use connections::{Removal, StoredConnection};
 pub use ledger::{Claim, Entry, EntryStatus, NewEntry, Outcome, Resolution};
 pub use optouts::OptOut;
 

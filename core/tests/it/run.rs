@@ -200,7 +200,7 @@ async fn chains_that_loop_are_refused_naming_the_loop() {
     shop.add(serde_json::json!({"name": "C", "schedule": {"after": "B"}}))
         .await
         .expect("a chain without a loop is fine");
-    let removal = shop.core.remove_connection("A").unwrap_err().to_string();
+    let removal = shop.core.remove_connection("A", false).unwrap_err().to_string();
     assert!(removal.contains("\"B\""), "a connection others run after cannot be removed silently: {removal}");
 }
 
@@ -894,4 +894,20 @@ async fn a_users_own_sandbox_account_is_never_rewired() {
     assert_eq!(core.account("Sandbox").unwrap(), mine, "and only the sandbox");
     core.test_send(sendrow_core::sandbox::SAMPLE_CONNECTION, None, None).await.unwrap();
     assert_eq!((next_start.messages().len(), real.messages().len()), (1, 0), "the sample goes to the simulator");
+}
+
+#[tokio::test]
+async fn removing_a_connection_with_unknown_or_failed_messages_needs_force() {
+    let shop = Shop::open().await;
+    shop.write(&["1001,Olena,067 123 45 67"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    shop.sim.queue_faults([Fault::Reset]);
+    let cut = shop.run(&quick()).await;
+    assert!(cut.unknown > 0, "the cut-off batch is unknown: {cut:?}");
+    let err = shop.core.remove_connection("Orders", false).unwrap_err();
+    assert_eq!(err.code(), "unsettled", "{err}");
+    assert!(err.to_string().contains("may have reached 8x8 (unknown)"), "{err}");
+    assert!(shop.core.connection_view("Orders").is_ok(), "the connection and its history stay");
+    shop.core.remove_connection("Orders", true).expect("forced");
+    assert!(shop.core.connections().unwrap().is_empty(), "forced, it goes");
 }
