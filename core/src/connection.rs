@@ -183,6 +183,9 @@ impl ConnectionSpec {
                 format!("{:?} must be 1 to 80 characters without leading or trailing spaces", self.name),
             ));
         }
+        if let SourceSpec::GoogleSheets { auth, .. } = &self.source {
+            auth.check_key_entry().map_err(source::Error::from)?;
+        }
         self.template()?;
         self.country()?;
         self.sender_id()?;

@@ -183,7 +183,7 @@ impl Drop for Sending {
 impl Core {
     /// Opens `data_dir` (creating it when missing) and migrates its database.
     pub fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Core, Error> {
-        std::fs::create_dir_all(data_dir).map_err(|source| Error::DataDir { path: data_dir.to_owned(), source })?;
+        data_dir::create(data_dir)?;
         let store = Store::open(data_dir)?;
         // Entries a crashed process left in `sending` may have gone out: they
         // are `unknown` from the first look at the history, not only after

@@ -264,3 +264,54 @@ async fn sim_lists_and_clears_accepted_messages() {
     client.delete(format!("{}/_sim/messages", sim.url)).send().await.unwrap();
     assert!(sim.messages().await.is_empty(), "DELETE clears the list");
 }
+
+/// A data folder Sendrow cannot write (a read-only share, a folder of
+/// another user's) is refused with the path named, whatever step fails. As
+/// root every folder is writable, so there the binary runs as `nobody`.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_read_only_data_folder_is_named_in_the_error() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let as_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    let root = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = |dir: &Path| {
+        let mut cmd = if as_root {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
+            c
+        } else {
+            Command::new(BIN)
+        };
+        cmd.arg("--data-dir").arg(dir).args(["connection", "list"]).stdin(Stdio::null()).output().unwrap()
+    };
+    let make_read_only = |dir: &Path| {
+        if as_root {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                std::os::unix::fs::chown(entry.unwrap().path(), Some(65534), Some(65534)).unwrap();
+            }
+            std::os::unix::fs::chown(dir, Some(65534), Some(65534)).unwrap();
+        }
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    };
+
+    // A folder with its database, made read-only since.
+    let used = root.path().join("used");
+    assert!(sendrow(&used, &["connection", "list"], "").status.success(), "a fresh folder works");
+    make_read_only(&used);
+    // An empty read-only folder: the database cannot even be created.
+    let empty = root.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    make_read_only(&empty);
+    for dir in [&used, &empty] {
+        let out = run(dir);
+        assert!(!out.status.success(), "{} cannot be used", dir.display());
+        let why = text(&out.stderr);
+        assert!(why.contains(&dir.display().to_string()), "the error names the folder {}: {why}", dir.display());
+        assert!(why.contains("writable"), "and says what to check: {why}");
+        assert!(!why.contains("panicked"), "{why}");
+    }
+    for dir in [&used, &empty] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}

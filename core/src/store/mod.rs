@@ -41,6 +41,11 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// How long a statement waits for another process's write to finish (the
+/// window, a CLI run and a daemon share one file). Writes are short and
+/// chunked, so this is only reached when something is badly stuck.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The database file's name inside the data folder.
 pub const DB_FILE: &str = "sendrow.db";
 
@@ -61,7 +66,7 @@ pub enum Error {
         supported: i64,
     },
     /// The file could not be opened or is not a Sendrow database.
-    #[error("cannot open the Sendrow database {path}: {source}")]
+    #[error("cannot open the Sendrow database {path}: {source}{}", open_hint(source))]
     Open {
         /// The database file.
         path: PathBuf,
@@ -92,6 +97,19 @@ pub enum Error {
     Sqlite(#[from] rusqlite::Error),
 }
 
+/// What to do about a database that cannot be opened for writing.
+fn open_hint(source: &rusqlite::Error) -> &'static str {
+    match source.sqlite_error_code() {
+        Some(
+            rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::PermissionDenied,
+        ) => {
+            "; Sendrow must be able to write this file and its folder: check that both are writable by you \
+             (not on a read-only disk or share), or point --data-dir at another folder"
+        }
+        _ => "",
+    }
+}
+
 /// Handle to the SQLite database of one data folder.
 pub struct Store {
     conn: Mutex<Connection>,
@@ -102,8 +120,14 @@ impl Store {
     /// schema up to date.
     pub fn open(data_dir: &Path) -> Result<Store, Error> {
         let path = data_dir.join(DB_FILE);
+        make_private(&path);
         let conn = Connection::open(&path).map_err(|source| Error::Open { path: path.clone(), source })?;
-        Self::from_connection(conn, &path)
+        // Any SQLite failure while opening (a read-only folder or file,
+        // say) is about this file: name it.
+        Self::from_connection(conn, &path).map_err(|e| match e {
+            Error::Sqlite(source) => Error::Open { path: path.clone(), source },
+            other => other,
+        })
     }
 
     /// A private in-memory database, for tests.
@@ -119,7 +143,7 @@ impl Store {
         if found > SCHEMA_VERSION {
             return Err(Error::TooNew { path: path.to_owned(), found, supported: SCHEMA_VERSION });
         }
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a committed claim (`sending`) must survive a power cut too,
         // or the message could be sent again after it (product.md §4). Runs
@@ -130,6 +154,9 @@ impl Store {
         // writes 100,000 rows into several indexes, which thrash a small cache.
         conn.pragma_update(None, "cache_size", -16_000)?;
         migrate(&mut conn, MIGRATIONS.len())?;
+        // A file Sendrow may read but not write would fail only later, at
+        // the first outcome to record: find out now, while the path is known.
+        conn.execute_batch("BEGIN IMMEDIATE; COMMIT")?;
         Ok(Store { conn: Mutex::new(conn) })
     }
 
@@ -147,6 +174,22 @@ impl Store {
         let value = f(&tx)?;
         tx.commit()?;
         Ok(value)
+    }
+
+    /// [`Store::write`] for what must not be lost to a busy database (the
+    /// outcome of a request 8x8 answered): tried again, a few times, when
+    /// another process held its write past [`BUSY_TIMEOUT`].
+    pub(crate) fn write_patiently<T>(
+        &self,
+        f: impl Fn(&rusqlite::Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut tries = 1;
+        loop {
+            match self.write(&f) {
+                Err(Error::Sqlite(e)) if is_busy(&e) && tries < 5 => tries += 1,
+                other => return other,
+            }
+        }
     }
 
     /// The schema version of the open database.
@@ -187,6 +230,29 @@ impl Tx<'_> {
 
 const SET_SETTING: &str =
     "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+/// The database holds customers' names and numbers: on Unix only its owner
+/// may read it (0600; SQLite gives its -wal and -shm files the same mode). A
+/// new file is created so; an older, looser one is tightened when it is ours.
+fn make_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        // An empty file is a valid empty database; SQLite fills it in.
+        let _ = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
 
 fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -377,6 +443,39 @@ mod tests {
                 (_, status) => panic!("{region:?}: unexpected {status:?}"),
             }
         }
+    }
+
+    /// Another process (the window, a daemon) holding a write longer than
+    /// SQLite's old 5-second wait must not cost the outcome of a request.
+    #[test]
+    fn an_outcome_waits_for_another_processs_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO connections (id, name, spec, created_at, updated_at)
+                 VALUES (1, 'Orders', '{}', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00');
+                 INSERT INTO messages (id, connection_id, row_key, text, client_message_id, status, created_at, updated_at)
+                 VALUES (7, 1, 'A', 'hi', 'sr-1-7', 'sending', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00');",
+            )
+            .unwrap();
+        let (locked, wait_locked) = std::sync::mpsc::channel();
+        let path = dir.path().join(DB_FILE);
+        let other = std::thread::spawn(move || {
+            let conn = Connection::open(path).unwrap();
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            locked.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_secs(6));
+            conn.execute_batch("COMMIT").unwrap();
+        });
+        wait_locked.recv().unwrap();
+        let outcome = [(7, Outcome::Queued { umid: "u-7".into() })];
+        store.record(&outcome, Utc::now()).expect("the outcome is recorded once the other write ends");
+        other.join().unwrap();
+        let status: String =
+            store.conn().query_row("SELECT status FROM messages WHERE id = 7", [], |r| r.get(0)).unwrap();
+        assert_eq!(status, "queued");
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod delivery;
 mod gateway;
 mod google;
 mod google_rows;
+mod hardening;
 mod ledger;
 mod local_time;
 mod optout;
