@@ -120,15 +120,20 @@ fn choose_webkit_renderer() {
 /// entry's `Exec=` line, joined with spaces, so an argument with a space
 /// (a data folder under "My Documents") is quoted by the Desktop Entry rules
 /// (reserved characters escaped inside quotes, backslashes doubled again for
-/// the file's own escaping).
+/// the file's own escaping). `%` starts a field code (`%f`, `%u`…) anywhere
+/// on that line, quoted or not, so it is written `%%`.
 fn exec_arg(arg: &str) -> String {
-    let plain = !arg.is_empty() && !arg.contains(|c: char| c.is_whitespace() || "\"'\\$`><~|&;*?#()".contains(c));
-    if !cfg!(target_os = "linux") || plain {
+    if !cfg!(target_os = "linux") {
         return arg.to_owned();
+    }
+    let plain = !arg.is_empty() && !arg.contains(|c: char| c.is_whitespace() || "\"'\\$`><~|&;*?#()".contains(c));
+    if plain {
+        return arg.replace('%', "%%");
     }
     let mut quoted = String::from("\"");
     for c in arg.chars() {
         match c {
+            '%' => quoted.push_str("%%"),
             '\\' => quoted.push_str("\\\\\\\\"),
             '"' | '`' | '$' => {
                 quoted.push_str("\\\\");
@@ -304,5 +309,8 @@ mod tests {
         assert_eq!(exec_arg("/home/olena/My Shop"), "\"/home/olena/My Shop\"");
         assert_eq!(exec_arg("/srv/$HOME \"x\""), "\"/srv/\\\\$HOME \\\\\"x\\\\\"\"");
         assert_eq!(exec_arg("C:\\a b"), "\"C:\\\\\\\\a b\"");
+        // A folder named with a percent sign is not taken for a field code.
+        assert_eq!(exec_arg("/data/sale-50%"), "/data/sale-50%%");
+        assert_eq!(exec_arg("/home/olena/100% Shop"), "\"/home/olena/100%% Shop\"");
     }
 }

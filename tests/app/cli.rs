@@ -315,3 +315,69 @@ fn a_read_only_data_folder_is_named_in_the_error() {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 }
+
+/// Typed at a terminal, the API key is not echoed (a screen share, a
+/// recording, the scrollback). The terminal is a real pty from `script`.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_api_key_typed_at_a_terminal_is_not_shown() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    require_keychain_session();
+    let key = "typed-key-Zq81-never-on-screen";
+    let sim = Sim::start(&["--account", &format!("shop_hq:{key}")]);
+    let dir = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{BIN} --data-dir {} account add main --subaccount shop_hq --base-url {}",
+        dir.path().display(),
+        sim.url
+    );
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) gives the command a terminal");
+    let screen = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let screen = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let shown = |screen: &Arc<Mutex<Vec<u8>>>| text(&screen.lock().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !shown(&screen).contains("API key") {
+        assert!(Instant::now() < deadline, "no prompt within 30 s: {:?}", shown(&screen));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{key}\r").as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the command did not finish within 30 s: {:?}", shown(&screen));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    reader.join().unwrap();
+    let screen = shown(&screen);
+    assert!(status.success(), "the typed key is accepted: {screen}");
+    assert!(screen.contains("active"), "and the account is active: {screen}");
+    assert!(!screen.contains(key), "the key never appears on the terminal: {screen}");
+    let _ = sendrow(dir.path(), &["account", "remove", "main"], "");
+}

@@ -23,11 +23,13 @@ pub(crate) fn read(path: &Path, sheet: &str) -> Result<Table, Error> {
     if !path.exists() {
         return Err(Error::NotFound { path: path.to_owned() });
     }
+    super::limits::check_file_size(path)?;
     let mut workbook = calamine::open_workbook_auto(path).map_err(|e| workbook_error(path, e))?;
     let sheets = workbook.sheet_names();
     if !sheets.iter().any(|s| s == sheet) {
         return Err(Error::NoSuchSheet { path: path.to_owned(), sheet: sheet.to_owned(), sheets });
     }
+    super::limits::check_used_range(path, &mut workbook, sheet)?;
     let range = workbook.worksheet_range(sheet).map_err(|e| workbook_error(path, e))?;
     // calamine's range starts at the first used cell; line numbers must be
     // the sheet's own row numbers, so offset by where it starts.

@@ -161,3 +161,63 @@ async fn a_google_key_entry_names_only_a_google_key() {
         assert!(good.check_key_entry().is_ok(), "{good:?}");
     }
 }
+
+/// A CSV too big to hold safely is refused before a byte is read, naming
+/// the file, its size and the limit. (A sparse file: no disk is used.)
+#[tokio::test]
+async fn a_csv_too_big_to_read_safely_is_refused() {
+    use sendrow_core::source::{self, SourceSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.csv");
+    std::fs::File::create(&path).unwrap().set_len(101 * 1024 * 1024).unwrap();
+    let err = source::read(&SourceSpec::Csv { path: path.clone() }).await.unwrap_err();
+    let words = err.to_string();
+    for part in [path.display().to_string().as_str(), "too big", "101.0 MB", "100 MB"] {
+        assert!(words.contains(part), "the error names {part:?}: {words}");
+    }
+    assert!(!err.is_transient(), "it is not retried quietly: {words}");
+}
+
+/// One stray value far below and right of the table makes calamine build a
+/// range of millions of cells; the sheet is refused before that.
+#[tokio::test]
+async fn a_sheet_whose_used_range_is_millions_of_cells_is_refused() {
+    use sendrow_core::source::{self, SourceSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet().set_name("Orders").unwrap();
+    sheet.write_string(0, 0, "Phone").unwrap();
+    sheet.write_string(1, 0, "067 123 45 67").unwrap();
+    sheet.write_string(999_999, 9, "oops").unwrap();
+    book.save(&path).unwrap();
+    let err = source::read(&SourceSpec::Xlsx { path: path.clone(), sheet: "Orders".into() }).await.unwrap_err();
+    let words = err.to_string();
+    for part in [path.display().to_string().as_str(), "A1 to J1000000", "10000000 cells", "5000000 cells"] {
+        assert!(words.contains(part), "the error names {part:?}: {words}");
+    }
+
+    // The same table without the stray value reads.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet().set_name("Orders").unwrap();
+    sheet.write_string(0, 0, "Phone").unwrap();
+    sheet.write_string(1, 0, "067 123 45 67").unwrap();
+    book.save(&path).unwrap();
+    let table = source::read(&SourceSpec::Xlsx { path, sheet: "Orders".into() }).await.unwrap();
+    assert_eq!(table.rows.len(), 1);
+}
+
+/// A header row of 100,000 columns is checked for repeats in one pass (the
+/// old pairwise check took minutes); the repeat at the far end is found.
+#[test]
+fn a_very_wide_header_is_checked_for_repeats_in_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.csv");
+    let mut header: Vec<String> = (0..100_000).map(|i| format!("c{i}")).collect();
+    header.push("c5".into());
+    std::fs::write(&path, format!("{}\n{}\n", header.join(","), vec!["x"; header.len()].join(","))).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let err = rt.block_on(sendrow_core::source::read(&sendrow_core::source::SourceSpec::Csv { path })).unwrap_err();
+    let words = err.to_string();
+    assert!(words.contains("columns 6 and 100001 are both named \"c5\""), "{words}");
+}
