@@ -167,9 +167,11 @@ pub fn set_auto_update(state: State<'_, AppState>, name: String, on: bool) -> Re
     Ok(view)
 }
 
+/// `force` once the window asked about unknown or failed messages
+/// (the removal forgets them).
 #[tauri::command]
-pub fn remove_connection(state: State<'_, AppState>, name: String) -> Result<(), IpcError> {
-    core(&state)?.remove_connection(&name)?;
+pub fn remove_connection(state: State<'_, AppState>, name: String, force: bool) -> Result<(), IpcError> {
+    core(&state)?.remove_connection(&name, force)?;
     state.reload();
     Ok(())
 }

@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
-use sendrow_core::sandbox::SANDBOX_ACCOUNT;
 use sendrow_core::sim::{SimConfig, Simulator};
 use sendrow_core::Core;
 use tauri::{Emitter, Manager, RunEvent, WebviewWindowBuilder};
@@ -55,7 +54,7 @@ pub(crate) async fn sandbox_url(
 ) -> Result<String, ipc_error::IpcError> {
     let mut sim = sandbox.lock().await;
     if sim.is_none() {
-        let started = Simulator::start(SimConfig::default(), 0).await.map_err(|e| ipc_error::IpcError {
+        let started = Simulator::start(SimConfig::sandbox(), 0).await.map_err(|e| ipc_error::IpcError {
             code: "sandbox",
             message: format!("the built-in 8x8 simulator could not start: {e}"),
         })?;
@@ -64,12 +63,13 @@ pub(crate) async fn sandbox_url(
     Ok(sim.as_ref().map(Simulator::base_url).unwrap_or_default())
 }
 
-/// On every start with a sandbox account: start the simulator again (it gets
-/// a new port each time) and point the account at it.
+/// On every start with a sandbox account (the one marked in the store, not
+/// one that has its name): start the simulator again (it gets a new port each
+/// time) and point that account at it.
 fn restart_sandbox(app: &tauri::AppHandle) {
     let state = app.state::<AppState>();
     let Ok(core) = &state.core else { return };
-    if core.account(SANDBOX_ACCOUNT).is_err() {
+    if !matches!(core.sandbox_account(), Ok(Some(_))) {
         return;
     }
     let moved = tauri::async_runtime::block_on(async {
@@ -120,15 +120,20 @@ fn choose_webkit_renderer() {
 /// entry's `Exec=` line, joined with spaces, so an argument with a space
 /// (a data folder under "My Documents") is quoted by the Desktop Entry rules
 /// (reserved characters escaped inside quotes, backslashes doubled again for
-/// the file's own escaping).
+/// the file's own escaping). `%` starts a field code (`%f`, `%u`…) anywhere
+/// on that line, quoted or not, so it is written `%%`.
 fn exec_arg(arg: &str) -> String {
-    let plain = !arg.is_empty() && !arg.contains(|c: char| c.is_whitespace() || "\"'\\$`><~|&;*?#()".contains(c));
-    if !cfg!(target_os = "linux") || plain {
+    if !cfg!(target_os = "linux") {
         return arg.to_owned();
+    }
+    let plain = !arg.is_empty() && !arg.contains(|c: char| c.is_whitespace() || "\"'\\$`><~|&;*?#()".contains(c));
+    if plain {
+        return arg.replace('%', "%%");
     }
     let mut quoted = String::from("\"");
     for c in arg.chars() {
         match c {
+            '%' => quoted.push_str("%%"),
             '\\' => quoted.push_str("\\\\\\\\"),
             '"' | '`' | '$' => {
                 quoted.push_str("\\\\");
@@ -320,5 +325,8 @@ mod tests {
         assert_eq!(exec_arg("/home/olena/My Shop"), "\"/home/olena/My Shop\"");
         assert_eq!(exec_arg("/srv/$HOME \"x\""), "\"/srv/\\\\$HOME \\\\\"x\\\\\"\"");
         assert_eq!(exec_arg("C:\\a b"), "\"C:\\\\\\\\a b\"");
+        // A folder named with a percent sign is not taken for a field code.
+        assert_eq!(exec_arg("/data/sale-50%"), "/data/sale-50%%");
+        assert_eq!(exec_arg("/home/olena/100% Shop"), "\"/home/olena/100%% Shop\"");
     }
 }

@@ -40,7 +40,7 @@ const Settings = {
     const info = await call("app_info");
     if (info.ok) $("s-data").textContent = t("settings.data", { dir: info.value.data_dir, version: info.value.version });
     const accounts = await call("list_accounts");
-    const hasSandbox = accounts.ok && accounts.value.some((a) => a.name === "Sandbox");
+    const hasSandbox = accounts.ok && accounts.value.some((a) => a.sandbox);
     $("s-sandbox").hidden = hasSandbox;
     $("s-sandbox-note").textContent = hasSandbox ? t("settings.sandboxThere") : "";
     const autostart = await call("get_autostart");

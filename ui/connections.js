@@ -217,9 +217,16 @@ const Connections = {
     else await Connections.render();
   },
 
+  // Unknown and failed messages would be forgotten: the question names them,
+  // and only then is the removal forced (the core refuses it otherwise).
   async remove(name) {
-    if (!window.confirm(t("conn.confirmRemove", { name }))) return;
-    const result = await call("remove_connection", { name });
+    const counts = Connections.list.find((c) => c.name === name)?.counts ?? {};
+    const unknown = counts.unknown ?? 0;
+    const failed = counts.failed ?? 0;
+    const force = unknown + failed > 0;
+    const question = force ? t("conn.confirmRemoveUnsettled", { name, unknown, failed }) : t("conn.confirmRemove", { name });
+    if (!window.confirm(question)) return;
+    const result = await call("remove_connection", { name, force });
     await Connections.render();
     if (!result.ok) alertError(result);
   },

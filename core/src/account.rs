@@ -116,6 +116,9 @@ pub struct Account {
     pub verified_at: Option<String>,
     /// When it was added (RFC 3339).
     pub created_at: String,
+    /// Whether this is the built-in sandbox, which the app points at its
+    /// in-process simulator (a flag, never the name: see `sandbox`).
+    pub sandbox: bool,
 }
 
 /// The public view of an account, as `account list --json` and the UI see it.
@@ -139,6 +142,8 @@ pub struct AccountView {
     pub verified_at: Option<String>,
     /// When it was added.
     pub created_at: String,
+    /// Whether this is the built-in sandbox.
+    pub sandbox: bool,
 }
 
 impl From<&Account> for AccountView {
@@ -154,6 +159,7 @@ impl From<&Account> for AccountView {
             status_code: code,
             verified_at: a.verified_at.clone(),
             created_at: a.created_at.clone(),
+            sandbox: a.sandbox,
         }
     }
 }
@@ -272,6 +278,11 @@ impl Core {
     /// verifies it with 8x8. Refused credentials still save the account, as
     /// inactive. If the keychain or the store fails, nothing is left behind.
     pub async fn add_account(&self, input: AccountInput) -> Result<Account, Error> {
+        self.insert_account(input, false).await
+    }
+
+    /// `add_account`, for the sandbox too (`sandbox::create_sandbox`).
+    pub(crate) async fn insert_account(&self, input: AccountInput, sandbox: bool) -> Result<Account, Error> {
         check_name(&input.name)?;
         check_subaccount(&input.subaccount_id)?;
         check_key(&input.api_key)?;
@@ -305,6 +316,7 @@ impl Core {
             status: &status,
             now: Utc::now(),
             verified,
+            sandbox,
         };
         match self.store().insert_account(&new) {
             Ok(account) => Ok(account),

@@ -253,6 +253,9 @@ pub enum ConnectionCommand {
     Remove {
         /// The connection.
         name: String,
+        /// Remove it even with unknown or failed messages, which are then forgotten.
+        #[arg(long)]
+        force: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -520,8 +523,8 @@ async fn connection(core: &Core, cmd: ConnectionCommand) -> Result<ExitCode, Err
                 say!("Auto-update is off for {name:?}; `sendrow run {name}` still works.")
             }
         }
-        ConnectionCommand::Remove { name, json } => {
-            core.remove_connection(&name)?;
+        ConnectionCommand::Remove { name, force, json } => {
+            core.remove_connection(&name, force)?;
             if json {
                 print_json(&serde_json::json!({"removed": name}))
             } else {
@@ -893,14 +896,49 @@ fn describe_status(view: &AccountView) -> String {
     }
 }
 
+/// The terminal's echo switched off until dropped, so the key stays off the
+/// screen, a screen recording and the scrollback. `stty` works on the
+/// terminal it is given as stdin (ours), which needs no unsafe termios calls.
+struct NoEcho {
+    saved: Option<String>,
+}
+
+impl NoEcho {
+    fn on_stdin() -> NoEcho {
+        let stty = |args: &[&str]| {
+            std::process::Command::new("stty")
+                .args(args)
+                .stdin(std::process::Stdio::inherit())
+                .stderr(std::process::Stdio::null())
+                .output()
+                .ok()
+                .filter(|out| out.status.success())
+        };
+        let saved = stty(&["-g"]).map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned());
+        let saved = saved.filter(|_| stty(&["-echo"]).is_some());
+        NoEcho { saved }
+    }
+}
+
+impl Drop for NoEcho {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            let _ = std::process::Command::new("stty").arg(saved).stdin(std::process::Stdio::inherit()).status();
+        }
+    }
+}
+
 /// Reads the API key from stdin: all of it when piped, one line at a prompt.
 fn read_key() -> Result<Secret, Error> {
     let stdin = std::io::stdin();
     let mut text = String::new();
     if stdin.is_terminal() {
-        eprint!("8x8 API key (input is not echoed to logs; paste and press Enter): ");
+        // Echo off before the prompt, so nothing typed after it shows.
+        let _quiet = NoEcho::on_stdin();
+        eprint!("8x8 API key (it is not shown as you type or paste; press Enter): ");
         let _ = std::io::stderr().flush();
         stdin.read_line(&mut text).map_err(|e| Error::Invalid(format!("cannot read the API key: {e}")))?;
+        eprintln!();
     } else {
         stdin.lock().read_to_string(&mut text).map_err(|e| Error::Invalid(format!("cannot read the API key: {e}")))?;
     }
@@ -1099,6 +1137,7 @@ async fn sim(args: SimArgs) -> Result<ExitCode, Error> {
         retry_after_secs: args.retry_after,
         undeliverable: args.undeliverable,
         delivery_step: Duration::from_millis(args.delivery_step_ms),
+        test_hooks: true,
         ..SimConfig::default()
     };
     let sim = Simulator::start(config, args.port)

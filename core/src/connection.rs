@@ -19,7 +19,7 @@ use crate::compose::{Country, DateFormat, SenderId, Template};
 use crate::schedule::{self, Schedule};
 use crate::source::rows::{self, Memory, RowKey, Rules, StartFrom};
 use crate::source::{self, SourceSpec};
-use crate::store::StoredConnection;
+use crate::store::{Removal, StoredConnection};
 use crate::{Core, Error};
 
 /// The default flood limit: a run finding more new rows than this holds them.
@@ -182,6 +182,9 @@ impl ConnectionSpec {
                 "name",
                 format!("{:?} must be 1 to 80 characters without leading or trailing spaces", self.name),
             ));
+        }
+        if let SourceSpec::GoogleSheets { auth, .. } = &self.source {
+            auth.check_key_entry().map_err(source::Error::from)?;
         }
         self.template()?;
         self.country()?;
@@ -490,8 +493,10 @@ impl Core {
         self.connection_view(name)
     }
 
-    /// Deletes the connection, its seen rows and its history.
-    pub fn remove_connection(&self, name: &str) -> Result<(), Error> {
+    /// Deletes the connection, its seen rows and its history. While it has
+    /// messages that may have reached 8x8 (`unknown`) or wait to be sent
+    /// again (`failed`), only with `force`: removing forgets them for good.
+    pub fn remove_connection(&self, name: &str, force: bool) -> Result<(), Error> {
         self.stored_connection(name)?;
         let dependents: Vec<String> = self
             .store()
@@ -505,8 +510,13 @@ impl Core {
                 "{name:?} cannot be removed: {dependents:?} run after it; change their schedule first"
             )));
         }
-        self.store().delete_connection(name)?;
-        Ok(())
+        match self.store().delete_connection_settled(name, force)? {
+            Removal::Removed => Ok(()),
+            Removal::Missing => self.stored_connection(name).map(drop),
+            Removal::Unsettled { unknown, failed } => {
+                Err(Error::Unsettled { connection: name.to_owned(), unknown, failed })
+            }
+        }
     }
 }
 

@@ -18,6 +18,28 @@ pub fn resolve(explicit: Option<PathBuf>) -> Result<PathBuf, crate::Error> {
     }
 }
 
+/// Creates the data folder when it is missing: on Unix only its owner may
+/// enter it (0700), since it holds customers' names and numbers. A folder that
+/// exists is left as it is (it may be one the user shares on purpose); the
+/// database file itself is made private by `store`.
+pub fn create(dir: &std::path::Path) -> Result<(), crate::Error> {
+    let fail = |source| crate::Error::DataDir { path: dir.to_owned(), source };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    match builder.create(dir) {
+        // Another process made it in between: fine.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        other => other.map_err(fail),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,6 +73,10 @@ impl Core {
         // 8x8 limits per subaccount, and two accounts may name the same one.
         let mut last_request: HashMap<String, tokio::time::Instant> = HashMap::new();
         for entry in due {
+            // Every entry looked at counts as checked, answered or not, so a
+            // pass's worth of entries 8x8 cannot answer about (an unknown umid,
+            // a removed account) never keeps the rest from their turn.
+            self.store().mark_delivery_checked(entry.id, now)?;
             let (Some(account), Some(umid)) = (account_of.get(&entry.connection_id), entry.umid.as_deref()) else {
                 continue;
             };

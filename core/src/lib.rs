@@ -76,6 +76,21 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// A removal would forget messages nobody has settled yet.
+    #[error(
+        "connection {connection:?} still has {}: removing it forgets them for good. \
+         See them with `sendrow history {connection:?}`; settle them first (`sendrow resend`, `sendrow mark-sent`, \
+         or a run), or remove it anyway with `sendrow connection remove {connection:?} --force`",
+        unsettled_words(*unknown, *failed)
+    )]
+    Unsettled {
+        /// The connection.
+        connection: String,
+        /// Messages that may have reached 8x8.
+        unknown: i64,
+        /// Messages that failed and wait to be sent again.
+        failed: i64,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),
@@ -106,6 +121,7 @@ impl Error {
         match self {
             Error::Invalid(_) => "invalid_input",
             Error::NoSuchAccount(_) => "no_such_account",
+            Error::Unsettled { .. } => "unsettled",
             Error::DataDir { .. } => "data_dir",
             Error::Store(store::Error::TooNew { .. }) => "database_too_new",
             Error::Store(store::Error::DuplicateAccount(_)) => "duplicate_account",
@@ -121,6 +137,22 @@ impl Error {
             Error::Source(e) if e.is_transient() => "source_busy",
             Error::Source(_) => "source",
         }
+    }
+}
+
+/// "2 messages that may have reached 8x8 (unknown) and 1 that failed and
+/// waits to be sent again (failed)", for `Error::Unsettled`.
+fn unsettled_words(unknown: i64, failed: i64) -> String {
+    let plural = |n: i64| if n == 1 { "message" } else { "messages" };
+    let unknown_words = format!("{unknown} {} that may have reached 8x8 (unknown)", plural(unknown));
+    let failed_words = |lead: &str| {
+        let verb = if failed == 1 { "waits" } else { "wait" };
+        format!("{failed} {lead}failed and {verb} to be sent again (failed)")
+    };
+    match (unknown > 0, failed > 0) {
+        (true, true) => format!("{unknown_words} and {}", failed_words("that ")),
+        (true, false) => unknown_words,
+        _ => failed_words(&format!("{} that ", plural(failed))),
     }
 }
 
@@ -153,7 +185,7 @@ impl Drop for Sending {
 impl Core {
     /// Opens `data_dir` (creating it when missing) and migrates its database.
     pub fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Core, Error> {
-        std::fs::create_dir_all(data_dir).map_err(|source| Error::DataDir { path: data_dir.to_owned(), source })?;
+        data_dir::create(data_dir)?;
         let store = Store::open(data_dir)?;
         // Entries a crashed process left in `sending` may have gone out: they
         // are `unknown` from the first look at the history, not only after

@@ -691,6 +691,10 @@ impl Core {
     /// spreadsheet; the CLI's `history --csv` and the window's export.
     pub fn history_csv(&self, name: &str) -> Result<String, Error> {
         let field = |text: &str| {
+            // A spreadsheet runs a cell starting with one of these as a
+            // formula: a customer's name like `=HYPERLINK(…)` must stay text.
+            let text =
+                &if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() };
             if text.contains([',', '"', '\n', '\r']) {
                 format!("\"{}\"", text.replace('"', "\"\""))
             } else {

@@ -264,3 +264,120 @@ async fn sim_lists_and_clears_accepted_messages() {
     client.delete(format!("{}/_sim/messages", sim.url)).send().await.unwrap();
     assert!(sim.messages().await.is_empty(), "DELETE clears the list");
 }
+
+/// A data folder Sendrow cannot write (a read-only share, a folder of
+/// another user's) is refused with the path named, whatever step fails. As
+/// root every folder is writable, so there the binary runs as `nobody`.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_read_only_data_folder_is_named_in_the_error() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let as_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    let root = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = |dir: &Path| {
+        let mut cmd = if as_root {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
+            c
+        } else {
+            Command::new(BIN)
+        };
+        cmd.arg("--data-dir").arg(dir).args(["connection", "list"]).stdin(Stdio::null()).output().unwrap()
+    };
+    let make_read_only = |dir: &Path| {
+        if as_root {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                std::os::unix::fs::chown(entry.unwrap().path(), Some(65534), Some(65534)).unwrap();
+            }
+            std::os::unix::fs::chown(dir, Some(65534), Some(65534)).unwrap();
+        }
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    };
+
+    // A folder with its database, made read-only since.
+    let used = root.path().join("used");
+    assert!(sendrow(&used, &["connection", "list"], "").status.success(), "a fresh folder works");
+    make_read_only(&used);
+    // An empty read-only folder: the database cannot even be created.
+    let empty = root.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    make_read_only(&empty);
+    for dir in [&used, &empty] {
+        let out = run(dir);
+        assert!(!out.status.success(), "{} cannot be used", dir.display());
+        let why = text(&out.stderr);
+        assert!(why.contains(&dir.display().to_string()), "the error names the folder {}: {why}", dir.display());
+        assert!(why.contains("writable"), "and says what to check: {why}");
+        assert!(!why.contains("panicked"), "{why}");
+    }
+    for dir in [&used, &empty] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// Typed at a terminal, the API key is not echoed (a screen share, a
+/// recording, the scrollback). The terminal is a real pty from `script`.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_api_key_typed_at_a_terminal_is_not_shown() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    require_keychain_session();
+    let key = "typed-key-Zq81-never-on-screen";
+    let sim = Sim::start(&["--account", &format!("shop_hq:{key}")]);
+    let dir = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{BIN} --data-dir {} account add main --subaccount shop_hq --base-url {}",
+        dir.path().display(),
+        sim.url
+    );
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) gives the command a terminal");
+    let screen = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let screen = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let shown = |screen: &Arc<Mutex<Vec<u8>>>| text(&screen.lock().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !shown(&screen).contains("API key") {
+        assert!(Instant::now() < deadline, "no prompt within 30 s: {:?}", shown(&screen));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{key}\r").as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the command did not finish within 30 s: {:?}", shown(&screen));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    reader.join().unwrap();
+    let screen = shown(&screen);
+    assert!(status.success(), "the typed key is accepted: {screen}");
+    assert!(screen.contains("active"), "and the account is active: {screen}");
+    assert!(!screen.contains(key), "the key never appears on the terminal: {screen}");
+    let _ = sendrow(dir.path(), &["account", "remove", "main"], "");
+}

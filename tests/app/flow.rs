@@ -456,3 +456,40 @@ async fn skip_held_drops_a_held_flood_for_good() {
     assert_eq!(to, ["380674444444"], "and only that row");
     let _ = sendrow(d, &["account", "remove", "main"], "");
 }
+
+/// Removing a connection forgets its history: with messages nobody settled
+/// (unknown, failed) the command line refuses without `--force`, naming them.
+#[tokio::test]
+async fn a_connection_with_unsettled_messages_is_removed_only_with_force() {
+    require_keychain_session();
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d, &sim, "1;Олена;067 123 45 67\n", serde_json::json!({}));
+    sim.queue_faults(&["reset"]).await;
+    let cut = json(&sendrow(d, &["run", "Orders", "--json"], ""));
+    assert_eq!(cut["unknown"], 1, "8x8 took it, then the answer was cut off: {cut}");
+    write_rows(d, "1;Олена;067 123 45 67\n2;Іван;050 111 22 33\n");
+    // 429 proves nothing was queued: one for each of a run's five attempts.
+    sim.queue_faults(&["429"; 5]).await;
+    let failed = json(&sendrow(d, &["run", "Orders", "--json"], ""));
+    assert_eq!(failed["failed"], 1, "8x8 kept refusing Ivan's: {failed}");
+
+    let refused = sendrow(d, &["connection", "remove", "Orders", "--json"], "");
+    assert!(!refused.status.success(), "the removal is refused");
+    assert!(refused.stdout.is_empty(), "with no JSON on stdout: {}", text(&refused.stdout));
+    let why = text(&refused.stderr);
+    for words in
+        ["\"Orders\"", "1 message that may have reached 8x8 (unknown)", "1 that failed", "sendrow history", "--force"]
+    {
+        assert!(why.contains(words), "the error names {words:?}: {why}");
+    }
+    let history = history_of(d);
+    assert_eq!((history["1"]["status"].as_str(), history["2"]["status"].as_str()), (Some("unknown"), Some("failed")));
+
+    let forced = json(&sendrow(d, &["connection", "remove", "Orders", "--force", "--json"], ""));
+    assert_eq!(forced, serde_json::json!({"removed": "Orders"}), "--force removes it: {forced}");
+    let list = json(&sendrow(d, &["connection", "list", "--json"], ""));
+    assert_eq!(list, serde_json::json!([]), "and it is gone: {list}");
+    let _ = sendrow(d, &["account", "remove", "main"], "");
+}

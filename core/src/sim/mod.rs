@@ -13,7 +13,9 @@
 //!
 //! Test hooks, not part of 8x8: `GET/DELETE /_sim/messages` (every accepted
 //! message) and `POST /_sim/faults` (`{"next": ["timeout", "500"]}` queues
-//! faults for the next send requests, one each, in order).
+//! faults for the next send requests, one each, in order). They are off
+//! (`SimConfig::test_hooks`) in the app's in-process sandbox, where any
+//! program on the machine could otherwise read its messages or break it.
 //!
 //! `scheduled` and `expiry` are checked as documented, but a scheduled message
 //! is not held back. The log export job is in `export.rs`. Not here:
@@ -113,6 +115,8 @@ pub struct SimConfig {
     /// Export download links on another host name than the API's (as a
     /// storage service's would be), so the key must not go along.
     pub export_links_elsewhere: bool,
+    /// Whether the `/_sim/*` test hooks are served (404 otherwise, as on 8x8).
+    pub test_hooks: bool,
 }
 
 impl Default for SimConfig {
@@ -128,7 +132,15 @@ impl Default for SimConfig {
             delivery_step: Duration::from_secs(1),
             export_polls_running: 1,
             export_links_elsewhere: false,
+            test_hooks: true,
         }
+    }
+}
+
+impl SimConfig {
+    /// The app's built-in sandbox: 8x8's API only, no test hooks.
+    pub fn sandbox() -> SimConfig {
+        SimConfig { test_hooks: false, ..SimConfig::default() }
     }
 }
 
@@ -284,6 +296,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn router(shared: Arc<Shared>) -> Router {
+    let hooks = if shared.config.test_hooks {
+        Router::new()
+            .route("/_sim/messages", get(list_messages).delete(clear_messages))
+            .route("/_sim/faults", post(queue_faults))
+    } else {
+        Router::new()
+    };
     Router::new()
         .route("/api/v1/subaccounts/{sub}/messages", post(send_single))
         // The community n8n node posts with a trailing slash; 8x8 evidently accepts it.
@@ -293,8 +312,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/subaccounts/{sub}/messages/exports", post(export::start))
         .route("/api/v1/subaccounts/{sub}/messages/exports/{job}", get(export::poll))
         .route("/_export/{job}/{file}", get(export::download))
-        .route("/_sim/messages", get(list_messages).delete(clear_messages))
-        .route("/_sim/faults", post(queue_faults))
+        .merge(hooks)
         // INFERRED: 8x8 documents no 405; its envelope on every error (§4.3)
         // is kept, with 2001 as for a path it does not serve.
         .method_not_allowed_fallback(|| async {

@@ -39,6 +39,7 @@ const SNIFF_BYTES: usize = 64 * 1024;
 /// Reads `path` as a CSV/TSV table.
 pub(crate) fn read(path: &Path) -> Result<Table, Error> {
     let before = stamp(path)?;
+    super::limits::check_file_size(path)?;
     let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
     let after = stamp(path)?;
     if let Some(reason) = changed_while_read(before, after, bytes.len()) {

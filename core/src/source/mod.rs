@@ -14,6 +14,7 @@
 
 mod csv;
 pub mod google;
+mod limits;
 mod numfmt;
 pub mod rows;
 mod sheet;
@@ -419,6 +420,18 @@ pub enum Error {
         /// What the parser said.
         reason: String,
     },
+    /// Too big to read safely: reading it could exhaust the memory.
+    #[error("{} is too big to read safely: {size}, more than Sendrow's limit of {limit}; {advice}", path.display())]
+    TooBig {
+        /// The file.
+        path: PathBuf,
+        /// How big it is (bytes, or the sheet's used range).
+        size: String,
+        /// The limit it passed.
+        limit: String,
+        /// What to do.
+        advice: &'static str,
+    },
     /// The workbook has no sheet of that name.
     #[error("{} has no sheet named {sheet:?}; its sheets are: {}", path.display(), list(sheets))]
     NoSuchSheet {
@@ -524,16 +537,33 @@ fn assemble_rows(records: impl IntoIterator<Item = Row>) -> Result<Table, Shape>
     let width = rows.iter().map(|r| r.cells.len()).max().unwrap_or(0).max(headers.len());
     headers.resize(width, String::new());
     let unnamed: Vec<usize> = (0..width).filter(|&i| headers[i].is_empty()).collect();
-    for &i in &unnamed {
-        if let Some(row) = rows.iter().find(|r| r.cells.get(i).is_some_and(|c| !c.trim().is_empty())) {
-            return Err(Shape::UnnamedColumn { column: i + 1, line: row.line });
+    // One pass over the cells, not one per unnamed column: the leftmost such
+    // column with a value, at its first line (rows come in order, so a column
+    // is first met on its first line with a value).
+    if !unnamed.is_empty() {
+        let mut found: Option<(usize, usize)> = None;
+        for row in &rows {
+            for (i, cell) in row.cells.iter().enumerate() {
+                let left_of_found = match found {
+                    Some((column, _)) => i < column,
+                    None => true,
+                };
+                if left_of_found && headers[i].is_empty() && !cell.trim().is_empty() {
+                    found = Some((i, row.line));
+                }
+            }
+        }
+        if let Some((i, line)) = found {
+            return Err(Shape::UnnamedColumn { column: i + 1, line });
         }
     }
+    // Linear in the columns: a sheet may have thousands of them.
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(width);
     for (second, name) in headers.iter().enumerate() {
         if name.is_empty() {
             continue;
         }
-        if let Some(first) = headers[..second].iter().position(|h| h == name) {
+        if let Some(first) = seen.insert(name.as_str(), second) {
             return Err(Shape::DuplicateHeader { name: name.clone(), first: first + 1, second: second + 1 });
         }
     }

@@ -35,6 +35,8 @@ type Bytes = Cursor<Arc<[u8]>>;
 /// Reads sheet `sheet` of the workbook at `path`, showing numbers and dates
 /// the way `locale` writes them.
 pub(crate) fn read(path: &Path, sheet: &str, locale: &Locale) -> Result<Table, Error> {
+    // Refused before a byte is read into memory.
+    super::limits::check_file_size(path)?;
     let bytes: Arc<[u8]> = match std::fs::read(path) {
         Ok(bytes) => bytes.into(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotFound { path: path.to_owned() }),
@@ -46,6 +48,7 @@ pub(crate) fn read(path: &Path, sheet: &str, locale: &Locale) -> Result<Table, E
     if !sheets.iter().any(|s| s == sheet) {
         return Err(Error::NoSuchSheet { path: path.to_owned(), sheet: sheet.to_owned(), sheets });
     }
+    super::limits::check_used_range(path, &mut workbook, sheet)?;
     let range = workbook.worksheet_range(sheet).map_err(|e| workbook_error(path, e))?;
     let formats = CellFormats::read(&bytes, &extension, sheet, locale);
     // calamine's range starts at the first used cell; line numbers must be

@@ -25,6 +25,8 @@ pub struct NewAccount<'a> {
     pub now: DateTime<Utc>,
     /// Whether `status` comes from a verification that reached 8x8.
     pub verified: bool,
+    /// Whether this is the built-in sandbox ("Open the sandbox"); at most one is.
+    pub sandbox: bool,
 }
 
 impl Store {
@@ -35,8 +37,8 @@ impl Store {
         let now = new.now.to_rfc3339();
         let verified_at = new.verified.then(|| now.clone());
         let inserted = conn.execute(
-            "INSERT INTO accounts (name, subaccount_id, region, base_url, secret_ref, status, status_reason, status_code, verified_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO accounts (name, subaccount_id, region, base_url, secret_ref, status, status_reason, status_code, verified_at, created_at, is_sandbox)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 new.name,
                 new.subaccount_id,
@@ -47,10 +49,18 @@ impl Store {
                 reason,
                 code,
                 verified_at,
-                now
+                now,
+                new.sandbox
             ],
         );
         match inserted {
+            // The only other unique column, `secret_ref`, is a fresh UUID.
+            Err(rusqlite::Error::SqliteFailure(e, msg))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation
+                    && msg.as_deref().is_some_and(|m| m.contains("is_sandbox")) =>
+            {
+                return Err(Error::DuplicateSandbox)
+            }
             Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
                 return Err(Error::DuplicateAccount(new.name.to_owned()))
             }
@@ -86,11 +96,20 @@ impl Store {
         Ok(())
     }
 
-    /// Points an account at another base URL; returns whether it exists.
-    pub fn set_account_base_url(&self, name: &str, base_url: &str, now: DateTime<Utc>) -> Result<bool, Error> {
+    /// The built-in sandbox's account (marked when "Open the sandbox"
+    /// created it), whatever its name.
+    pub fn sandbox_account(&self) -> Result<Option<Account>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("{ACCOUNT_SELECT} WHERE is_sandbox = 1"))?;
+        Ok(stmt.query_row([], account_from_row).optional()?)
+    }
+
+    /// Points the sandbox account, and only it, at the simulator's address of
+    /// this start; returns whether there is one.
+    pub fn move_sandbox_account(&self, base_url: &str, now: DateTime<Utc>) -> Result<bool, Error> {
         let changed = self.conn().execute(
-            "UPDATE accounts SET base_url = ?2, verified_at = ?3 WHERE name = ?1",
-            params![name, base_url, now.to_rfc3339()],
+            "UPDATE accounts SET base_url = ?1, verified_at = ?2 WHERE is_sandbox = 1",
+            params![base_url, now.to_rfc3339()],
         )?;
         Ok(changed > 0)
     }
@@ -101,7 +120,7 @@ impl Store {
     }
 }
 
-const ACCOUNT_SELECT: &str = "SELECT name, subaccount_id, region, base_url, secret_ref, status, status_reason, status_code, verified_at, created_at FROM accounts";
+const ACCOUNT_SELECT: &str = "SELECT name, subaccount_id, region, base_url, secret_ref, status, status_reason, status_code, verified_at, created_at, is_sandbox FROM accounts";
 
 fn account_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     let region: Option<String> = row.get(2)?;
@@ -115,5 +134,6 @@ fn account_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
         status: AccountStatus::from_columns(&status, row.get(6)?, row.get(7)?),
         verified_at: row.get(8)?,
         created_at: row.get(9)?,
+        sandbox: row.get(10)?,
     })
 }

@@ -89,6 +89,46 @@ impl Store {
     pub fn delete_connection(&self, name: &str) -> Result<bool, Error> {
         Ok(self.conn().execute("DELETE FROM connections WHERE name = ?1", [name])? > 0)
     }
+
+    /// Deletes the connection unless it has messages a removal would lose
+    /// (`unknown`: may have reached 8x8; `failed`: still to be sent), or
+    /// `force` says to. Checked and deleted in one transaction, so a run in
+    /// another process cannot slip an outcome in between.
+    pub fn delete_connection_settled(&self, name: &str, force: bool) -> Result<Removal, Error> {
+        self.write(|tx| {
+            let counts: Option<(i64, i64)> = tx
+                .query_row(
+                    "SELECT (SELECT count(*) FROM messages m WHERE m.connection_id = c.id AND m.is_test = 0 AND m.status = 'unknown'),
+                            (SELECT count(*) FROM messages m WHERE m.connection_id = c.id AND m.is_test = 0 AND m.status = 'failed')
+                     FROM connections c WHERE c.name = ?1",
+                    [name],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((unknown, failed)) = counts else { return Ok(Removal::Missing) };
+            if (unknown > 0 || failed > 0) && !force {
+                return Ok(Removal::Unsettled { unknown, failed });
+            }
+            tx.execute("DELETE FROM connections WHERE name = ?1", [name])?;
+            Ok(Removal::Removed)
+        })
+    }
+}
+
+/// What `delete_connection_settled` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// The connection and its history are gone.
+    Removed,
+    /// There was no such connection.
+    Missing,
+    /// Kept: it has messages a removal would lose.
+    Unsettled {
+        /// Messages that may have reached 8x8.
+        unknown: i64,
+        /// Messages that failed and wait to be sent again.
+        failed: i64,
+    },
 }
 
 /// Inserts a connection through `conn` (a transaction's, to save more with it).

@@ -516,7 +516,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
         let now = now.to_rfc3339();
-        self.write(|tx| {
+        self.write_patiently(|tx| {
             // Many outcomes per statement (UPDATE … FROM VALUES): a batch
             // answer brings 10,000 of them at once.
             for chunk in outcomes.chunks(RECORD_CHUNK) {
@@ -729,6 +729,14 @@ impl Store {
              WHERE id = ?1",
             params![id, state, error, now.to_rfc3339()],
         )?;
+        Ok(())
+    }
+
+    /// Notes that the poller looked at an entry's delivery (answered or not),
+    /// so it waits its turn again: failing entries cannot starve the others.
+    pub fn mark_delivery_checked(&self, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
+        self.conn()
+            .execute("UPDATE messages SET delivery_checked_at = ?2 WHERE id = ?1", params![id, now.to_rfc3339()])?;
         Ok(())
     }
 

@@ -17,7 +17,7 @@ mod rows;
 mod runs;
 
 pub use accounts::NewAccount;
-pub use connections::StoredConnection;
+pub use connections::{Removal, StoredConnection};
 pub use ledger::{Claim, Entry, EntryStatus, NewEntry, Outcome, Resolution};
 pub use optouts::OptOut;
 
@@ -36,10 +36,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_queued_at_and_run_cost.sql"),
     include_str!("migrations/0010_row_note.sql"),
     include_str!("migrations/0011_exactly_once_edges.sql"),
+    include_str!("migrations/0012_sandbox_flag.sql"),
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a statement waits for another process's write to finish (the
+/// window, a CLI run and a daemon share one file). Writes are short and
+/// chunked, so this is only reached when something is badly stuck.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The database file's name inside the data folder.
 pub const DB_FILE: &str = "sendrow.db";
@@ -61,7 +67,7 @@ pub enum Error {
         supported: i64,
     },
     /// The file could not be opened or is not a Sendrow database.
-    #[error("cannot open the Sendrow database {path}: {source}")]
+    #[error("cannot open the Sendrow database {path}: {source}{}", open_hint(source))]
     Open {
         /// The database file.
         path: PathBuf,
@@ -71,6 +77,9 @@ pub enum Error {
     /// A name that must be unique is taken.
     #[error("an account named {0:?} already exists: choose another name, or remove the old one first")]
     DuplicateAccount(String),
+    /// A second sandbox account; the sandbox is one account per data folder.
+    #[error("the sandbox account already exists: use it, or remove it first")]
+    DuplicateSandbox,
     /// A connection name that is taken.
     #[error("a connection named {0:?} already exists: choose another name, or remove the old one first")]
     DuplicateConnection(String),
@@ -89,6 +98,19 @@ pub enum Error {
     Sqlite(#[from] rusqlite::Error),
 }
 
+/// What to do about a database that cannot be opened for writing.
+fn open_hint(source: &rusqlite::Error) -> &'static str {
+    match source.sqlite_error_code() {
+        Some(
+            rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::PermissionDenied,
+        ) => {
+            "; Sendrow must be able to write this file and its folder: check that both are writable by you \
+             (not on a read-only disk or share), or point --data-dir at another folder"
+        }
+        _ => "",
+    }
+}
+
 /// Handle to the SQLite database of one data folder.
 pub struct Store {
     conn: Mutex<Connection>,
@@ -99,8 +121,14 @@ impl Store {
     /// schema up to date.
     pub fn open(data_dir: &Path) -> Result<Store, Error> {
         let path = data_dir.join(DB_FILE);
+        make_private(&path);
         let conn = Connection::open(&path).map_err(|source| Error::Open { path: path.clone(), source })?;
-        Self::from_connection(conn, &path)
+        // Any SQLite failure while opening (a read-only folder or file,
+        // say) is about this file: name it.
+        Self::from_connection(conn, &path).map_err(|e| match e {
+            Error::Sqlite(source) => Error::Open { path: path.clone(), source },
+            other => other,
+        })
     }
 
     /// A private in-memory database, for tests.
@@ -116,7 +144,7 @@ impl Store {
         if found > SCHEMA_VERSION {
             return Err(Error::TooNew { path: path.to_owned(), found, supported: SCHEMA_VERSION });
         }
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a committed claim (`sending`) must survive a power cut too,
         // or the message could be sent again after it (product.md §4). Runs
@@ -127,6 +155,9 @@ impl Store {
         // writes 100,000 rows into several indexes, which thrash a small cache.
         conn.pragma_update(None, "cache_size", -16_000)?;
         migrate(&mut conn, MIGRATIONS.len())?;
+        // A file Sendrow may read but not write would fail only later, at
+        // the first outcome to record: find out now, while the path is known.
+        conn.execute_batch("BEGIN IMMEDIATE; COMMIT")?;
         Ok(Store { conn: Mutex::new(conn) })
     }
 
@@ -144,6 +175,22 @@ impl Store {
         let value = f(&tx)?;
         tx.commit()?;
         Ok(value)
+    }
+
+    /// [`Store::write`] for what must not be lost to a busy database (the
+    /// outcome of a request 8x8 answered): tried again, a few times, when
+    /// another process held its write past [`BUSY_TIMEOUT`].
+    pub(crate) fn write_patiently<T>(
+        &self,
+        f: impl Fn(&rusqlite::Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut tries = 1;
+        loop {
+            match self.write(&f) {
+                Err(Error::Sqlite(e)) if is_busy(&e) && tries < 5 => tries += 1,
+                other => return other,
+            }
+        }
     }
 
     /// The schema version of the open database.
@@ -184,6 +231,29 @@ impl Tx<'_> {
 
 const SET_SETTING: &str =
     "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+/// The database holds customers' names and numbers: on Unix only its owner
+/// may read it (0600; SQLite gives its -wal and -shm files the same mode). A
+/// new file is created so; an older, looser one is tightened when it is ours.
+fn make_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        // An empty file is a valid empty database; SQLite fills it in.
+        let _ = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
 
 fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -227,6 +297,7 @@ mod tests {
             status,
             now: Utc::now(),
             verified: true,
+            sandbox: false,
         }
     }
 
@@ -318,6 +389,94 @@ mod tests {
             store.set_setting("language", &serde_json::json!("uk")).unwrap();
             assert_eq!(store.setting("language").unwrap(), Some(serde_json::json!("uk")), "latest tables usable");
         }
+    }
+
+    #[test]
+    fn the_sandbox_flag_goes_to_the_old_sandbox_only() {
+        let before = MIGRATIONS.iter().position(|sql| sql.contains("ADD COLUMN is_sandbox")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            migrate(&mut conn, before).unwrap();
+            // What an older version left: its sandbox (known by name); a user's
+            // "Sandbox" in a region and one with its own address, both rewired
+            // to that version's simulator at its last start; the user's
+            // `sendrow sim` account, which only shares the simulator's subaccount.
+            conn.execute_batch(
+                "INSERT INTO accounts (name, subaccount_id, region, base_url, secret_ref, status, created_at) VALUES
+                   ('Sandbox', 'sandbox_hq', NULL, 'http://127.0.0.1:40123', 'r1', 'active', '2026-01-01T00:00:00Z'),
+                   ('local', 'sandbox_hq', NULL, 'http://127.0.0.1:8080', 'r2', 'active', '2026-01-01T00:00:00Z');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let sandbox = store.sandbox_account().unwrap().expect("the old sandbox is marked");
+        assert_eq!(sandbox.name, "Sandbox");
+        assert!(!store.account("local").unwrap().unwrap().sandbox, "a user's simulator account is not the sandbox");
+        assert!(store.move_sandbox_account("http://127.0.0.1:40999", Utc::now()).unwrap());
+        assert_eq!(
+            store.account("local").unwrap().unwrap().base_url,
+            "http://127.0.0.1:8080",
+            "only the sandbox moves"
+        );
+
+        for (region, expected) in [(Some("eu"), "https://sms.8x8.uk"), (None, "http://127.0.0.1:40123")] {
+            let dir = tempfile::tempdir().unwrap();
+            {
+                let mut conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+                migrate(&mut conn, before).unwrap();
+                conn.execute(
+                    "INSERT INTO accounts (name, subaccount_id, region, base_url, secret_ref, status, created_at)
+                     VALUES ('Sandbox', 'shop_hq', ?1, 'http://127.0.0.1:40123', 'r1', 'active', '2026-01-01T00:00:00Z')",
+                    [region],
+                )
+                .unwrap();
+            }
+            let store = Store::open(dir.path()).unwrap();
+            assert!(store.sandbox_account().unwrap().is_none(), "a user's own Sandbox ({region:?}) is not marked");
+            let mine = store.account("Sandbox").unwrap().unwrap();
+            assert_eq!(mine.base_url, expected, "a region gives the address back");
+            match (region, &mine.status) {
+                (Some(_), AccountStatus::Active) => {}
+                (None, AccountStatus::Inactive { reason, .. }) => {
+                    assert!(reason.contains("add it again"), "a lost address is told, not used: {reason}")
+                }
+                (_, status) => panic!("{region:?}: unexpected {status:?}"),
+            }
+        }
+    }
+
+    /// Another process (the window, a daemon) holding a write longer than
+    /// SQLite's old 5-second wait must not cost the outcome of a request.
+    #[test]
+    fn an_outcome_waits_for_another_processs_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO connections (id, name, spec, created_at, updated_at)
+                 VALUES (1, 'Orders', '{}', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00');
+                 INSERT INTO messages (id, connection_id, row_key, text, client_message_id, status, created_at, updated_at)
+                 VALUES (7, 1, 'A', 'hi', 'sr-1-7', 'sending', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00');",
+            )
+            .unwrap();
+        let (locked, wait_locked) = std::sync::mpsc::channel();
+        let path = dir.path().join(DB_FILE);
+        let other = std::thread::spawn(move || {
+            let conn = Connection::open(path).unwrap();
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            locked.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_secs(6));
+            conn.execute_batch("COMMIT").unwrap();
+        });
+        wait_locked.recv().unwrap();
+        let outcome = [(7, Outcome::Queued { umid: "u-7".into() })];
+        store.record(&outcome, Utc::now()).expect("the outcome is recorded once the other write ends");
+        other.join().unwrap();
+        let status: String =
+            store.conn().query_row("SELECT status FROM messages WHERE id = 7", [], |r| r.get(0)).unwrap();
+        assert_eq!(status, "queued");
     }
 
     #[test]

@@ -161,7 +161,7 @@ async fn unknown_accounts_and_connections_are_listed_or_said_to_be_none() {
     let draft = folder.core.check_draft(&spec, folder.base()).await.expect_err("the wizard's check refuses it");
     check_message("a draft", &draft.to_string(), "account", &["\"ghost\"", "[\"main\"]", "sendrow account add"]);
 
-    folder.core.remove_connection("Existing").unwrap();
+    folder.core.remove_connection("Existing", false).unwrap();
     let after = folder.add(json!({"schedule": {"after": "Nobody"}})).await.expect_err("nothing to run after");
     check_message("no connections", &after, "schedule.after", &["\"Nobody\"", "no connections yet"]);
     folder.core.remove_account("main").unwrap();

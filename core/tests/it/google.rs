@@ -266,10 +266,10 @@ async fn service_account_jwt_signed_with_another_key_is_refused() {
     assert!(matches!(err, Error::ServiceAccountRefused { .. }), "the token endpoint refused the JWT: {err:?}");
     assert!(err.to_string().contains("Invalid JWT Signature"), "Google's reason is kept: {err}");
 
-    let missing = reader(&google, GoogleAuth::ServiceAccount { key_entry: "nope".into() }, &secrets);
+    let missing = reader(&google, GoogleAuth::ServiceAccount { key_entry: "google-sa:nope".into() }, &secrets);
     let err = missing.read(&sheet(0)).await.unwrap_err();
     assert!(
-        matches!(&err, Error::MissingSecret { entry, .. } if entry == "nope"),
+        matches!(&err, Error::MissingSecret { entry, .. } if entry == "google-sa:nope"),
         "a missing keychain entry is named: {err:?}"
     );
 }

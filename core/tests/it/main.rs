@@ -10,6 +10,7 @@ mod edges;
 mod gateway;
 mod google;
 mod google_rows;
+mod hardening;
 mod ledger;
 mod local_time;
 mod optout;

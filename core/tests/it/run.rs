@@ -208,7 +208,7 @@ async fn chains_that_loop_are_refused_naming_the_loop() {
     shop.add(serde_json::json!({"name": "C", "schedule": {"after": "B"}}))
         .await
         .expect("a chain without a loop is fine");
-    let removal = shop.core.remove_connection("A").unwrap_err().to_string();
+    let removal = shop.core.remove_connection("A", false).unwrap_err().to_string();
     assert!(removal.contains("\"B\""), "a connection others run after cannot be removed silently: {removal}");
 }
 
@@ -870,4 +870,57 @@ async fn the_sandbox_gives_a_newcomer_a_working_connection() {
     let test = core.test_send(sendrow_core::sandbox::SAMPLE_CONNECTION, None, None).await.unwrap();
     assert_eq!(test.status, EntryStatus::Queued, "a test SMS reaches the simulator: {test:?}");
     assert_eq!(sim.messages().len(), 1, "exactly one message");
+}
+
+/// product.md §4: the sandbox is a flag, never a name. These are the calls
+/// the app makes: `sandbox_account` + `move_sandbox` at every start,
+/// `create_sandbox` for "Open the sandbox".
+#[tokio::test]
+async fn a_users_own_sandbox_account_is_never_rewired() {
+    let real = sim().await; // the user's own "8x8"
+    let built_in = sim().await; // the app's simulator at this start
+    let dir = tempfile::tempdir().unwrap();
+    let core = Core::open(dir.path(), Arc::new(MemorySecrets::new())).unwrap();
+    let input = sendrow_core::account::AccountInput {
+        name: "Sandbox".into(),
+        subaccount_id: sendrow_core::sim::SANDBOX_SUBACCOUNT.into(),
+        target: sendrow_core::account::Target::BaseUrl(real.base_url()),
+        api_key: sendrow_core::secrets::Secret::new(sendrow_core::sim::SANDBOX_KEY),
+    };
+    let mine = core.add_account(input).await.unwrap();
+    assert!(!mine.sandbox, "an account the user added is not the sandbox");
+
+    assert!(core.sandbox_account().unwrap().is_none(), "the app starts no simulator for it");
+    assert!(!core.move_sandbox(&built_in.base_url()).unwrap(), "an app start finds no sandbox to move");
+    assert_eq!(core.account("Sandbox").unwrap(), mine, "an app start leaves the user's account as it was");
+
+    core.create_sandbox(&built_in.base_url()).await.unwrap();
+    assert_eq!(core.account("Sandbox").unwrap(), mine, "opening the sandbox leaves it as it was too");
+    let sandbox = core.sandbox_account().unwrap().expect("the sandbox has its own account");
+    assert_eq!((sandbox.name.as_str(), sandbox.base_url.as_str()), ("Sandbox 2", built_in.base_url().as_str()));
+    let sample = core.connection_view(sendrow_core::sandbox::SAMPLE_CONNECTION).unwrap();
+    assert_eq!(sample.account, "Sandbox 2", "the sample sends through the sandbox, not the user's account");
+
+    let next_start = sim().await;
+    assert!(core.move_sandbox(&next_start.base_url()).unwrap(), "the next start moves the sandbox");
+    assert_eq!(core.sandbox_account().unwrap().unwrap().base_url, next_start.base_url());
+    assert_eq!(core.account("Sandbox").unwrap(), mine, "and only the sandbox");
+    core.test_send(sendrow_core::sandbox::SAMPLE_CONNECTION, None, None).await.unwrap();
+    assert_eq!((next_start.messages().len(), real.messages().len()), (1, 0), "the sample goes to the simulator");
+}
+
+#[tokio::test]
+async fn removing_a_connection_with_unknown_or_failed_messages_needs_force() {
+    let shop = Shop::open().await;
+    shop.write(&["1001,Olena,067 123 45 67"]);
+    shop.add(serde_json::json!({})).await.unwrap();
+    shop.sim.queue_faults([Fault::Reset]);
+    let cut = shop.run(&quick()).await;
+    assert!(cut.unknown > 0, "the cut-off batch is unknown: {cut:?}");
+    let err = shop.core.remove_connection("Orders", false).unwrap_err();
+    assert_eq!(err.code(), "unsettled", "{err}");
+    assert!(err.to_string().contains("may have reached 8x8 (unknown)"), "{err}");
+    assert!(shop.core.connection_view("Orders").is_ok(), "the connection and its history stay");
+    shop.core.remove_connection("Orders", true).expect("forced");
+    assert!(shop.core.connections().unwrap().is_empty(), "forced, it goes");
 }

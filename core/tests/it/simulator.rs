@@ -211,3 +211,18 @@ async fn the_test_hook_lists_what_8x8_accepted_value_for_value() {
     assert_eq!(cleared.status().as_u16(), 204);
     assert!(sim.messages().is_empty(), "DELETE clears the list");
 }
+
+#[tokio::test]
+async fn the_apps_sandbox_serves_no_test_hooks() {
+    let sim = crate::sim_with(sendrow_core::sim::SimConfig::sandbox()).await;
+    let (status, sent) = post_json(&sim, "", &json!({"destination": "+380671234567", "text": "hi"})).await;
+    assert_eq!(status, 200, "8x8's API still works: {sent}");
+    let client = reqwest::Client::new();
+    let listed = client.get(format!("{}/_sim/messages", sim.base_url())).send().await.unwrap();
+    assert_eq!(listed.status().as_u16(), 404, "no other program can read the sandbox's messages");
+    let cleared = client.delete(format!("{}/_sim/messages", sim.base_url())).send().await.unwrap();
+    assert_eq!(cleared.status().as_u16(), 404, "nor clear them");
+    let faults = client.post(format!("{}/_sim/faults", sim.base_url())).json(&json!({"next": ["500"]})).send().await;
+    assert_eq!(faults.unwrap().status().as_u16(), 404, "nor break the next send");
+    assert_eq!(sim.messages().len(), 1, "the message is still there");
+}

@@ -61,6 +61,7 @@ impl Credentials {
         endpoints: &GoogleEndpoints,
         retry: &RetryPolicy,
     ) -> Result<Access, Error> {
+        self.auth.check_key_entry()?;
         match &self.auth {
             GoogleAuth::ApiKey { key_entry } => Ok(Access::Key(self.secret(key_entry, "Google API key")?)),
             GoogleAuth::PublicCsv => unreachable!("public_csv reads the export link, not the API"),

@@ -86,6 +86,21 @@ impl GoogleAuth {
     pub fn oauth_entry(account: &str) -> String {
         format!("google-oauth:{account}")
     }
+
+    /// A `key_entry` may only name a Google key of its own kind: the
+    /// keychain also holds 8x8 API keys and OAuth tokens, and a spec naming
+    /// one of those would send it to Google.
+    pub fn check_key_entry(&self) -> Result<(), Error> {
+        let (entry, prefix) = match self {
+            GoogleAuth::ServiceAccount { key_entry } => (key_entry, "google-sa:"),
+            GoogleAuth::ApiKey { key_entry } => (key_entry, "google-api-key:"),
+            GoogleAuth::OAuth { .. } | GoogleAuth::PublicCsv => return Ok(()),
+        };
+        match entry.strip_prefix(prefix) {
+            Some(name) if !name.is_empty() => Ok(()),
+            _ => Err(Error::NotAKeyEntry { entry: entry.clone(), prefix }),
+        }
+    }
 }
 
 /// Every Google address Sendrow calls. Tests replace them with a loopback
@@ -518,6 +533,17 @@ pub enum Error {
         /// The entry name.
         entry: String,
     },
+    /// A `key_entry` that is not a Google key entry of its mode.
+    #[error(
+        "source.auth.key_entry {entry:?} is not a Google key entry: this mode reads only entries named {prefix}NAME, \
+         stored with `sendrow google key {prefix}NAME`"
+    )]
+    NotAKeyEntry {
+        /// The entry named.
+        entry: String,
+        /// What its name must start with.
+        prefix: &'static str,
+    },
     /// The keychain failed.
     #[error(transparent)]
     Keychain(secrets::Error),
@@ -614,6 +640,7 @@ impl Error {
             }
             Error::BadServiceAccountKey(_) | Error::ServiceAccountRefused { .. } => "google_service_account",
             Error::MissingSecret { .. } => "keychain_entry_missing",
+            Error::NotAKeyEntry { .. } => "invalid_input",
             Error::Keychain(_) => "keychain_unavailable",
             Error::TabsNeedApi | Error::TabTitleNeedsApi { .. } => "google_tabs_need_api",
             Error::RateLimited { .. } | Error::Server { .. } | Error::Unreachable { .. } => "google_unreachable",
