@@ -28,6 +28,7 @@
 pub mod account;
 pub mod cli;
 pub mod compose;
+pub mod conditions;
 pub mod connection;
 pub mod daemon;
 pub mod data_dir;
@@ -37,6 +38,7 @@ pub mod google_setup;
 pub mod gsm7;
 pub mod lock;
 pub mod optout;
+pub mod reminder;
 pub mod run;
 pub mod sandbox;
 pub mod schedule;

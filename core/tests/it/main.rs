@@ -16,6 +16,7 @@ mod scheduler;
 mod simulator;
 mod sources;
 mod tidy;
+mod which_rows;
 
 use std::time::Duration;
 
