@@ -8,7 +8,12 @@
 //! seen by a run, so each read looks at them again and the first read that
 //! finds one matching sends it (see `run.rs`).
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::source::rows::{Observation, Outcome};
+use crate::source::{Row, Table};
 
 /// `{"all": [...]}` (every condition) or `{"any": [...]}` (at least one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,9 +126,11 @@ impl Conditions {
                         serde_json::to_value(c.op).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
                     ))
                 }
-                (Some(v), true) if c.op.is_numeric() && parse_number(v).is_none() => return Err(format!(
+                (Some(v), true) if c.op.is_numeric() && parse_number(v).is_none() => {
+                    return Err(format!(
                     "{field}[{i}].value: {v:?} is not a number; write one as people do, e.g. \"500\" or \"1 200,50\""
-                )),
+                ))
+                }
                 _ => {}
             }
         }
@@ -155,6 +162,44 @@ impl Conditions {
             Conditions::Any(list) => list.iter().any(holds),
         }
     }
+}
+
+/// Whether `row` (of a source with `headers`) meets `conditions`; no
+/// conditions means every row.
+pub fn row_matches(conditions: Option<&Conditions>, headers: &[String], row: &Row) -> bool {
+    conditions.is_none_or(|c| {
+        c.matches(|column| {
+            crate::compose::find_column(headers, column).map(|i| row.cells.get(i).map(String::as_str).unwrap_or(""))
+        })
+    })
+}
+
+/// The keys of the observation's new rows that do not meet the conditions
+/// now: a run holds them back (not marked seen), so a later read that finds
+/// one matching sends it.
+pub fn not_matching(conditions: Option<&Conditions>, observation: &Observation) -> HashSet<String> {
+    observation
+        .new_rows()
+        .iter()
+        .filter(|new| !row_matches(conditions, &observation.headers, &new.row))
+        .map(|new| new.key.clone())
+        .collect()
+}
+
+/// The lines of the table's rows that meet the conditions.
+pub fn matching_lines(conditions: &Conditions, table: &Table) -> HashSet<usize> {
+    table.rows.iter().filter(|r| row_matches(Some(conditions), &table.headers, r)).map(|r| r.line).collect()
+}
+
+/// Keeps only the rows on `lines` in a connection's first observation, the
+/// baseline included: with `start_from: "new_rows"` the baseline is the rows
+/// meeting the conditions at save, so a row that comes to meet them later
+/// is sent (product.md §8).
+pub(crate) fn keep_only_lines(observation: &mut Observation, lines: &HashSet<usize>) {
+    if let Outcome::Rows { new } = &mut observation.outcome {
+        new.retain(|n| lines.contains(&n.row.line));
+    }
+    observation.write.keys.retain(|(_, line)| lines.contains(line));
 }
 
 impl Condition {

@@ -405,7 +405,12 @@ impl Core {
         // A new connection has seen nothing, so its first read is detected
         // before anything is saved; the connection and (with `new_rows`) its
         // baseline are then saved together or not at all.
-        let observation = rows::detect(0, table, &Memory::default(), &rules, now);
+        let matching = spec.conditions.as_ref().map(|c| crate::conditions::matching_lines(c, &table));
+        let mut observation = rows::detect(0, table, &Memory::default(), &rules, now);
+        if let Some(lines) = &matching {
+            // Rows not meeting the conditions yet are not part of the baseline.
+            crate::conditions::keep_only_lines(&mut observation, lines);
+        }
         let (baseline, will_send) = match spec.start_from {
             // The baseline is taken now: every row present is seen, none sent.
             StartFrom::NewRows => (Some(&observation), 0),

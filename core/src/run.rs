@@ -93,6 +93,15 @@ pub struct RunSummary {
     pub error: Option<String>,
     /// New rows that already had their SMS (a test send reached them).
     pub already_sent: usize,
+    /// Rows seen that do not meet the connection's conditions now (not
+    /// taken: looked at again by the next read).
+    pub not_matching: usize,
+    /// Reminders set for a later time by this run: handed to 8x8 with
+    /// `scheduled`, or kept until they are within 8x8's 7 days.
+    pub scheduled: usize,
+    /// Reminders this run cancelled (the row's date moved, the row was
+    /// deleted or stopped meeting the conditions).
+    pub cancelled: usize,
     /// SMS segments of the messages 8x8 queued in this run.
     pub segments: usize,
     /// What they cost, when the connection has a price per segment.
@@ -221,6 +230,9 @@ impl Core {
         if let Some(pause) = observation.pause() {
             return Err(Error::Invalid(format!("the connection cannot run as it is: {pause}")));
         }
+        // Only rows that would go (product.md §8).
+        let mut observation = observation;
+        observation.hold_back(&crate::conditions::not_matching(spec.conditions.as_ref(), &observation));
         let optouts = self.store().optout_set()?;
         let composed = Self::compose_new(&spec, &template, &observation, &optouts, &now)?;
         // A row a test send already reached is not texted by the run.
@@ -292,6 +304,11 @@ impl Core {
             return Err(Error::Invalid(format!("{:?} is paused: {reason}", spec.name)));
         }
 
+        // Rows not meeting the conditions are not taken now: each read looks
+        // at them again, and the first that finds one matching sends it.
+        let not_matching = crate::conditions::not_matching(spec.conditions.as_ref(), &observation);
+        summary.not_matching = not_matching.len();
+        observation.hold_back(&not_matching);
         let optouts = self.store().optout_set()?;
         let composed = Self::compose_new(spec, &template, &observation, &optouts, &now)?;
         // A row without a phone number yet is most likely still being typed

@@ -30,6 +30,9 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
         pending: count(15)?,
         incomplete: count(16)?,
         transient: r.get(17)?,
+        // Not kept per run: the ledger's counts by status say how many
+        // reminders are scheduled or cancelled.
+        ..RunSummary::default()
     })
 }
 

@@ -132,3 +132,69 @@ async fn bad_conditions_and_reminders_are_refused_at_save_naming_the_field() {
     let shown = serde_json::to_value(&saved.connection).unwrap();
     assert_eq!(shown["conditions"]["all"][0]["value"], "оплачено", "connection show --json has them: {shown}");
 }
+
+fn paid() -> serde_json::Value {
+    serde_json::json!({"conditions": {"all": [{"column": "Статус", "op": "equals", "value": "оплачено"},
+                                              {"column": "Сума", "op": "greater_than", "value": "500"}]}})
+}
+
+#[tokio::test]
+async fn a_row_is_sent_the_first_time_it_meets_the_conditions_and_never_twice() {
+    let shop = Clinic::open(SHOP).await;
+    shop.write(&[
+        "1,Olena,0671234567,нове,\"1 200,50 грн\"",
+        "2,Ivan,0501112233, ОПЛАЧЕНО ,900",
+        "3,Petro,0931234567,оплачено,450 грн",
+    ]);
+    let saved = shop.add(paid()).await.unwrap();
+    assert_eq!(saved.will_send, 1, "only the paid order over 500 would go now");
+    let preview = shop.core.preview("C", None).await.unwrap().0;
+    assert_eq!(preview.iter().map(|p| p.row.as_str()).collect::<Vec<_>>(), ["2"], "preview lists only rows that go");
+
+    let now = kyiv(2026, 12, 1, 12, 0);
+    let first = shop.run_at(now).await;
+    assert_eq!((first.sent, first.not_matching, first.new_rows), (1, 2, 1), "{first:?}");
+    assert_eq!(shop.status_of("1"), [], "a row not matching yet is not done: no entry, not seen");
+
+    // The status turns to paid: the next read sends it.
+    shop.write(&[
+        "1,Olena,0671234567,оплачено,\"1 200,50 грн\"",
+        "2,Ivan,0501112233,оплачено,900",
+        "3,Petro,0931234567,оплачено,450 грн",
+    ]);
+    let second = shop.run_at(now).await;
+    assert_eq!((second.sent, second.not_matching), (1, 1), "{second:?}");
+    assert_eq!(shop.status_of("1"), [EntryStatus::Queued]);
+
+    // Back and forth never texts twice.
+    for status in ["нове", "оплачено", "нове", "оплачено"] {
+        shop.write(&[&format!("1,Olena,0671234567,{status},\"1 200,50 грн\""), "2,Ivan,0501112233,оплачено,900"]);
+        let again = shop.run_at(now).await;
+        assert_eq!(again.sent, 0, "{status}: {again:?}");
+    }
+    assert_eq!(shop.sim.messages().len(), 2, "two SMS in all");
+    assert_eq!(shop.status_of("3"), [], "450 is not over 500: still waiting for a match, never sent");
+}
+
+#[tokio::test]
+async fn new_rows_takes_as_baseline_only_the_rows_matching_at_save() {
+    let shop = Clinic::open(SHOP).await;
+    shop.write(&["1,Olena,0671234567,оплачено,600", "2,Ivan,0501112233,нове,900"]);
+    let saved =
+        shop.add(serde_json::json!({"start_from": "new_rows", "conditions": paid()["conditions"]})).await.unwrap();
+    assert_eq!(saved.will_send, 0);
+    let now = kyiv(2026, 12, 1, 12, 0);
+    let first = shop.run_at(now).await;
+    assert_eq!((first.sent, first.not_matching), (0, 1), "the paid row was there at save: {first:?}");
+    shop.write(&[
+        "1,Olena,0671234567,оплачено,600",
+        "2,Ivan,0501112233,оплачено,900",
+        "3,Petro,0931234567,оплачено,700",
+    ]);
+    let second = shop.run_at(now).await;
+    assert_eq!(second.sent, 2, "row 2 came to match after the save, row 3 is new: {second:?}");
+    assert_eq!(shop.status_of("1"), [], "the baseline row is never sent");
+    let mut sent: Vec<String> = shop.sim.messages().into_iter().map(|m| m.destination).collect();
+    sent.sort();
+    assert_eq!(sent, ["380501112233", "380931234567"]);
+}
