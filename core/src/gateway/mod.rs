@@ -164,6 +164,15 @@ pub enum Probe {
     },
 }
 
+/// What a cancel did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    /// 8x8 will not send it.
+    Cancelled,
+    /// Too late: 8x8 no longer holds it (already sent).
+    AlreadyGone,
+}
+
 impl Gateway {
     /// A client with the default timeout.
     pub fn new(endpoint: Endpoint) -> Gateway {
@@ -200,6 +209,18 @@ impl Gateway {
     /// request per second per subaccount.
     pub async fn message_status(&self, umid: &str) -> Result<MessageDetails, Error> {
         self.call::<(), _>(Method::GET, &self.url(&format!("/{umid}")), None, false).await
+    }
+
+    /// `DELETE …/messages/{umid}`: cancels a message scheduled for later.
+    /// 404 means there is nothing to cancel any more: the SMS already left
+    /// (or the umid is unknown), reported as [`Cancel::AlreadyGone`].
+    pub async fn cancel(&self, umid: &str) -> Result<Cancel, Error> {
+        match self.call::<(), wire::CancelResponse>(Method::DELETE, &self.url(&format!("/{umid}")), None, false).await {
+            Ok(answer) if answer.cancelled_count > 0 => Ok(Cancel::Cancelled),
+            Ok(_) => Ok(Cancel::AlreadyGone),
+            Err(Error::Rejected { status: 404, .. }) => Ok(Cancel::AlreadyGone),
+            Err(other) => Err(other),
+        }
     }
 
     /// Checks key and subaccount without sending anything or costing money: asks
