@@ -13,6 +13,7 @@ mod accounts;
 mod connections;
 mod ledger;
 mod optouts;
+mod reminders;
 mod rows;
 mod runs;
 
@@ -35,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_runs_already_sent.sql"),
     include_str!("migrations/0009_queued_at_and_run_cost.sql"),
     include_str!("migrations/0010_row_note.sql"),
+    include_str!("migrations/0011_reminders.sql"),
 ];
 
 /// The schema version this build writes.

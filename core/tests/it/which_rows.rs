@@ -198,3 +198,156 @@ async fn new_rows_takes_as_baseline_only_the_rows_matching_at_save() {
     sent.sort();
     assert_eq!(sent, ["380501112233", "380931234567"]);
 }
+
+const VISITS: &str = "ID,Name,Phone,Visit";
+
+/// Now on the machine's clock, to the minute: the simulator judges
+/// `scheduled` against its own (real, or advanced) clock, as 8x8 does.
+fn real_now() -> DateTime<FixedOffset> {
+    let now = chrono::Local::now().fixed_offset();
+    now - chrono::Duration::seconds(now.timestamp() % 60)
+        - chrono::Duration::nanoseconds(now.timestamp_subsec_nanos() as i64)
+}
+
+/// A visit `days` days and `hours` hours from `now`, written as a receptionist does.
+fn visit(now: DateTime<FixedOffset>, days: i64, hours: i64) -> String {
+    let at = now.with_timezone(&chrono::Local) + chrono::Duration::days(days) + chrono::Duration::hours(hours);
+    at.format("%d.%m.%Y %H:%M").to_string()
+}
+
+fn entries(clinic: &Clinic, row: &str) -> Vec<sendrow_core::store::Entry> {
+    clinic.core.history("C").unwrap().into_iter().filter(|e| e.row_key == row && !e.is_test).collect()
+}
+
+fn reminder() -> serde_json::Value {
+    serde_json::json!({"send_at": {"column": "Visit", "minutes_before": 1440}, "message": "{{Name}}, see you at {{$time}} tomorrow"})
+}
+
+#[tokio::test]
+async fn reminders_are_scheduled_at_8x8_kept_sent_now_or_skipped_by_their_date() {
+    let clinic = Clinic::open(VISITS).await;
+    let now = real_now();
+    let rows = [
+        format!("A,Olena,0671234567,{}", visit(now, 3, 0)),
+        format!("B,Ivan,0501112233,{}", visit(now, 20, 0)),
+        format!("C,Petro,0931234567,{}", visit(now, 0, 2)),
+        format!("D,Oksana,0661234567,{}", visit(now, -1, 0)),
+        "E,Taras,0671112233,".to_owned(),
+        "F,Iryna,0671112244,next week".to_owned(),
+    ];
+    clinic.write(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+    clinic.add(reminder()).await.unwrap();
+    let run = clinic.run_at(now).await;
+    assert_eq!((run.scheduled, run.sent, run.incomplete), (2, 1, 1), "{run:?}");
+
+    let a = &entries(&clinic, "A")[0];
+    assert_eq!(a.status, EntryStatus::Scheduled, "{a:?}");
+    let send_at = DateTime::parse_from_rfc3339(a.send_at.as_deref().unwrap()).unwrap();
+    assert_eq!(send_at, now + chrono::Duration::days(2), "the day before the visit, same time");
+    let at_8x8 = clinic.sim.messages().into_iter().find(|m| Some(&m.umid) == a.umid.as_ref()).unwrap();
+    assert_eq!(at_8x8.scheduled, Some(send_at.with_timezone(&chrono::Utc)), "handed over with scheduled");
+    let local = send_at.with_timezone(&chrono::Local).format("%H:%M").to_string();
+    assert_eq!(at_8x8.text, format!("Olena, see you at {local} tomorrow"), "{{{{$time}}}} is the send time");
+
+    let b = &entries(&clinic, "B")[0];
+    assert_eq!((b.status, b.umid.is_none()), (EntryStatus::Waiting, true), "too far for 8x8: kept here {b:?}");
+    assert!(b.send_at.is_some() && b.reason.as_deref().unwrap_or("").contains("7 days"), "{b:?}");
+    assert_eq!(entries(&clinic, "C")[0].status, EntryStatus::Queued, "send time passed, visit ahead: sent now");
+    assert!(clinic.sim.messages().iter().any(|m| m.destination == "380931234567" && m.scheduled.is_none()));
+    let d = &entries(&clinic, "D")[0];
+    assert_eq!(d.status, EntryStatus::Skipped);
+    assert!(d.reason.as_deref().unwrap_or("").contains("passed"), "{d:?}");
+    assert!(entries(&clinic, "E").is_empty(), "no date yet: read again next time");
+    assert!(entries(&clinic, "F")[0].reason.as_deref().unwrap_or("").contains("not a date"));
+    assert_eq!(clinic.sim.messages().len(), 2, "A scheduled and C sent");
+
+    // A's visit moves a day later, B's row is deleted, E gets its date.
+    let moved = [
+        format!("A,Olena,0671234567,{}", visit(now, 4, 0)),
+        format!("C,Petro,0931234567,{}", visit(now, 0, 2)),
+        format!("D,Oksana,0661234567,{}", visit(now, -1, 0)),
+        format!("E,Taras,0671112233,{}", visit(now, 5, 0)),
+    ];
+    clinic.write(&moved.iter().map(String::as_str).collect::<Vec<_>>());
+    let run = clinic.run_at(now + chrono::Duration::minutes(5)).await;
+    assert_eq!((run.cancelled, run.scheduled, run.sent), (2, 2, 0), "{run:?}");
+    let a = entries(&clinic, "A");
+    assert_eq!(a.iter().map(|e| e.status).collect::<Vec<_>>(), [EntryStatus::Cancelled, EntryStatus::Scheduled]);
+    assert!(a[0].reason.as_deref().unwrap_or("").contains("changed"), "{:?}", a[0]);
+    let new_at = DateTime::parse_from_rfc3339(a[1].send_at.as_deref().unwrap()).unwrap();
+    assert_eq!(new_at, now + chrono::Duration::days(3));
+    let sim = clinic.sim.messages();
+    assert!(sim.iter().find(|m| Some(&m.umid) == a[0].umid.as_ref()).unwrap().cancelled, "cancelled at 8x8");
+    assert!(!sim.iter().find(|m| Some(&m.umid) == a[1].umid.as_ref()).unwrap().cancelled);
+    assert_eq!(entries(&clinic, "B")[0].status, EntryStatus::Cancelled, "row deleted");
+    assert_eq!(entries(&clinic, "E")[0].status, EntryStatus::Scheduled);
+
+    // Nothing changes: nothing happens.
+    let again = clinic.run_at(now + chrono::Duration::minutes(10)).await;
+    assert_eq!((again.cancelled, again.scheduled, again.sent), (0, 0, 0), "{again:?}");
+    assert_eq!(clinic.sim.messages().len(), 4);
+}
+
+#[tokio::test]
+async fn a_far_reminder_is_handed_over_once_within_reach_and_a_late_cancel_is_recorded() {
+    let clinic = Clinic::open(VISITS).await;
+    let now = real_now();
+    // Sent 7 days and 3 hours from now: handed over in 4 hours.
+    clinic.write(&[&format!("A,Olena,0671234567,{}", visit(now, 8, 3))]);
+    clinic.add(reminder()).await.unwrap();
+    let run = clinic.run_at(now).await;
+    assert_eq!((run.scheduled, run.waiting), (1, 0), "{run:?}");
+    let waiting = &entries(&clinic, "A")[0];
+    let hand_over = DateTime::parse_from_rfc3339(waiting.not_before.as_deref().unwrap()).unwrap();
+    assert_eq!(hand_over, now + chrono::Duration::hours(4), "{waiting:?}");
+    let next_run = clinic.core.connection_view("C").unwrap().next_run.expect("a run is planned for it");
+    assert_eq!(DateTime::parse_from_rfc3339(&next_run).unwrap(), hand_over, "the scheduler wakes for it");
+
+    clinic.sim.advance_clock(Duration::from_secs(4 * 3600 + 60));
+    let later = now + chrono::Duration::hours(4) + chrono::Duration::minutes(1);
+    let run = clinic.run_at(later).await;
+    assert_eq!(run.scheduled, 1, "{run:?}");
+    let a = &entries(&clinic, "A")[0];
+    assert_eq!(a.status, EntryStatus::Scheduled, "{a:?}");
+    assert_eq!(clinic.sim.messages().len(), 1);
+
+    // 8x8 sent it already (its clock is past the send time), then the date moves:
+    // the cancel is refused and recorded, and no second reminder goes.
+    clinic.sim.advance_clock(Duration::from_secs(7 * 24 * 3600));
+    clinic.write(&[&format!("A,Olena,0671234567,{}", visit(now, 9, 3))]);
+    let run = clinic.run_at(later + chrono::Duration::minutes(1)).await;
+    assert_eq!((run.cancelled, run.scheduled), (0, 0), "{run:?}");
+    let a = entries(&clinic, "A");
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].status, EntryStatus::Queued);
+    assert!(a[0].reason.as_deref().unwrap_or("").contains("already sent"), "{:?}", a[0]);
+    assert_eq!(clinic.sim.messages().len(), 1, "never a second reminder");
+}
+
+#[tokio::test]
+async fn quiet_hours_move_a_reminder_and_conditions_cancel_it() {
+    let clinic = Clinic::open("ID,Name,Phone,Visit,Status").await;
+    let now = real_now();
+    let visit_day = (now.with_timezone(&chrono::Local) + chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
+    clinic.write(&[&format!("A,Olena,0671234567,{visit_day} 10:00,booked")]);
+    let mut extra = reminder();
+    extra["send_at"]["at_time"] = "22:30".into();
+    extra["quiet_hours"] = serde_json::json!({"from": "21:00", "to": "08:00"});
+    extra["conditions"] = serde_json::json!({"all": [{"column": "Status", "op": "not_equals", "value": "cancelled"}]});
+    clinic.add(extra).await.unwrap();
+    clinic.run_at(now).await;
+    let a = &entries(&clinic, "A")[0];
+    let send_at = DateTime::parse_from_rfc3339(a.send_at.as_deref().unwrap()).unwrap().with_timezone(&chrono::Local);
+    assert_eq!(send_at.format("%H:%M").to_string(), "08:00", "22:30 is in quiet hours: moved to their end");
+    assert_eq!(send_at.date_naive(), (now.with_timezone(&chrono::Local) + chrono::Duration::days(3)).date_naive());
+
+    clinic.write(&[&format!("A,Olena,0671234567,{visit_day} 10:00,cancelled")]);
+    let run = clinic.run_at(now).await;
+    assert_eq!(run.cancelled, 1, "{run:?}");
+    assert!(entries(&clinic, "A")[0].reason.as_deref().unwrap_or("").contains("conditions"));
+    // Booked again: a new reminder.
+    clinic.write(&[&format!("A,Olena,0671234567,{visit_day} 10:00,booked")]);
+    let run = clinic.run_at(now).await;
+    assert_eq!(run.scheduled, 1, "{run:?}");
+    assert_eq!(clinic.status_of("A"), [EntryStatus::Cancelled, EntryStatus::Scheduled]);
+}
