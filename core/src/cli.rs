@@ -657,6 +657,15 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
                 if summary.incomplete > 0 {
                     say!("{} row(s) have no phone number yet; the next run looks at them again.", summary.incomplete);
                 }
+                if summary.not_matching > 0 {
+                    say!(
+                        "{} row(s) do not meet the conditions now; each run looks at them again.",
+                        summary.not_matching
+                    );
+                }
+                if summary.scheduled + summary.cancelled > 0 {
+                    say!("reminders: {} scheduled, {} cancelled.", summary.scheduled, summary.cancelled);
+                }
                 if let Some(cost) = summary.cost {
                     say!("{} segment(s) queued, costing {}.", summary.segments, amount(cost));
                 }
@@ -762,6 +771,8 @@ struct HistoryLine<'a> {
     client_message_id: &'a str,
     created_at: &'a str,
     updated_at: &'a str,
+    /// A reminder's send time (RFC 3339, the machine's offset).
+    send_at: Option<String>,
 }
 
 impl<'a> From<&'a Entry> for HistoryLine<'a> {
@@ -782,6 +793,11 @@ impl<'a> From<&'a Entry> for HistoryLine<'a> {
             client_message_id: &e.client_message_id,
             created_at: &e.created_at,
             updated_at: &e.updated_at,
+            send_at: e
+                .send_at
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&chrono::Local).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)),
         }
     }
 }
