@@ -625,9 +625,7 @@ async fn cancel_message(
     if let Err(r) = s.authorize(&headers, &sub) {
         return r;
     }
-    if uuid::Uuid::parse_str(&umid).is_err() {
-        return error(StatusCode::BAD_REQUEST, 1000, "Invalid umid.");
-    }
+    // INFERRED: any umid 8x8 holds nothing for is "not found", malformed or not.
     let now = s.wall_now();
     let mut messages = lock(&s.messages);
     let waiting = messages

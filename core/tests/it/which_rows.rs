@@ -351,3 +351,43 @@ async fn quiet_hours_move_a_reminder_and_conditions_cancel_it() {
     assert_eq!(run.scheduled, 1, "{run:?}");
     assert_eq!(clinic.status_of("A"), [EntryStatus::Cancelled, EntryStatus::Scheduled]);
 }
+
+#[tokio::test]
+async fn the_simulator_checks_holds_and_cancels_scheduled_messages_as_8x8_does() {
+    use sendrow_core::gateway::{Cancel, Error as GatewayError, SmsRequest};
+    let sim = sim().await;
+    let gateway = crate::gateway(&sim);
+    let at = |d: chrono::Duration| (chrono::Utc::now() + d).with_timezone(&FixedOffset::east_opt(7200).unwrap());
+    let sms = |scheduled: String| SmsRequest {
+        destination: "+380671234567".into(),
+        text: "see you tomorrow".into(),
+        scheduled: Some(scheduled),
+        ..Default::default()
+    };
+    for bad in [
+        at(chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:%S").to_string(),
+        at(chrono::Duration::days(8)).to_rfc3339(),
+    ] {
+        match gateway.send(&sms(bad.clone())).await {
+            Ok(answer) => assert!(!answer.status.is_queued(), "{bad}: refused, got {answer:?}"),
+            Err(GatewayError::Rejected { code, .. }) => assert_eq!(code, 1011, "{bad}"),
+            Err(other) => panic!("{bad}: {other}"),
+        }
+    }
+    let held = gateway.send(&sms(at(chrono::Duration::hours(2)).to_rfc3339())).await.unwrap();
+    assert!(held.status.is_queued());
+    assert_eq!(gateway.message_status(&held.umid).await.unwrap().status.state, "scheduled", "held until its time");
+    let listed = sim.messages();
+    assert!(listed[0].scheduled.is_some() && !listed[0].cancelled);
+    assert_eq!(gateway.cancel(&held.umid).await.unwrap(), Cancel::Cancelled);
+    assert!(sim.messages()[0].cancelled);
+    assert_eq!(gateway.cancel(&held.umid).await.unwrap(), Cancel::AlreadyGone, "nothing left to cancel");
+    assert_eq!(gateway.cancel("no-such-message").await.unwrap(), Cancel::AlreadyGone);
+
+    let later = gateway.send(&sms(at(chrono::Duration::hours(1)).to_rfc3339())).await.unwrap();
+    sim.advance_clock(Duration::from_secs(3600 + 60));
+    // (The advanced clock also opens a new window for the one-a-second details limit.)
+    let state = gateway.message_status(&later.umid).await.unwrap().status.state;
+    assert_eq!(state, "delivered", "its time came a minute ago: it went, through the delivery states");
+    assert_eq!(gateway.cancel(&later.umid).await.unwrap(), Cancel::AlreadyGone, "too late to cancel");
+}
