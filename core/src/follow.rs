@@ -78,10 +78,26 @@ pub(crate) fn read_new(spec: &ConnectionSpec, observation: &Observation) -> Hash
         .collect()
 }
 
-/// Keys of rows whose date is still empty: held back like a row without a
-/// phone yet, so a later read sends them once the date is typed.
+/// Keys of rows whose date is empty or unreadable: held back like a row
+/// without a phone yet, so a later read sends them once the date is typed
+/// or fixed (a typo must not cost the reminder).
 pub(crate) fn without_date(readings: &HashMap<String, Reading>) -> HashSet<String> {
-    readings.iter().filter(|(_, r)| **r == Reading::Empty).map(|(k, _)| k.clone()).collect()
+    readings.iter().filter(|(_, r)| !matches!(r, Reading::When { .. })).map(|(k, _)| k.clone()).collect()
+}
+
+/// What to tell the user about rows whose date cannot be read, if any.
+pub(crate) fn unreadable_note(readings: &HashMap<String, Reading>, observation: &Observation) -> Option<String> {
+    let mut bad: Vec<(usize, &str)> = observation
+        .new_rows()
+        .iter()
+        .filter_map(|n| match readings.get(&n.key) {
+            Some(Reading::Unreadable(why)) => Some((n.row.line, why.as_str())),
+            _ => None,
+        })
+        .collect();
+    bad.sort();
+    let (line, why) = bad.first()?;
+    Some(format!("{} row(s) wait for a date Sendrow can read; line {line}: {why}. They go once it is fixed", bad.len()))
 }
 
 /// Turns ready entries of reminder rows into what their plan says; returns

@@ -330,6 +330,9 @@ impl Core {
         // Reminders: each row's date; a row whose date is still empty waits.
         let readings = crate::follow::read_new(spec, &observation);
         let no_date = crate::follow::without_date(&readings);
+        if summary.warning.is_none() {
+            summary.warning = crate::follow::unreadable_note(&readings, &observation);
+        }
         observation.hold_back(&no_date);
         let optouts = self.store().optout_set()?;
         let composed = Self::compose_new(spec, &template, &observation, &optouts, &now)?;
