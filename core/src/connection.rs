@@ -578,6 +578,10 @@ pub struct Draft {
     pub no_rows: Option<String>,
     /// Its cost when a price per segment is set.
     pub cost: Option<f64>,
+    /// With conditions: how many of the source's rows meet them now.
+    pub matching: Option<usize>,
+    /// With `send_at`: the first reminders a run would set, in row order.
+    pub reminders: Vec<crate::follow::FirstReminder>,
 }
 
 impl Core {
@@ -625,7 +629,9 @@ impl Core {
             rows: data.iter().take(5).map(|r| r.cells.clone()).collect(),
             total: data.len(),
         };
-        Ok(Draft { sample, preview, no_rows, cost })
+        let matching = spec.conditions.as_ref().map(|c| crate::conditions::matching_lines(c, &table).len());
+        let reminders = crate::follow::first_reminders(&spec, &table, 3);
+        Ok(Draft { sample, preview, no_rows, cost, matching, reminders })
     }
 
     /// Replaces a saved connection's spec (same name), checked as on saving.

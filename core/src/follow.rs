@@ -61,6 +61,49 @@ pub(crate) fn read_row<Tz: TimeZone>(spec: &ConnectionSpec, headers: &[String], 
     Reading::When { event: reminder::resolve(tz, event), send_at: reminder::resolve(tz, local) }
 }
 
+/// What the wizard shows of a reminder before saving.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FirstReminder {
+    /// The row's line in the source.
+    pub line: usize,
+    /// When it would be sent (RFC 3339, local offset), or null.
+    pub send_at: Option<String>,
+    /// `scheduled` (at 8x8), `waiting` (kept until within 7 days), `now`,
+    /// `skipped` or `no_date`.
+    pub plan: &'static str,
+    /// Why, for `skipped` and `no_date`.
+    pub reason: Option<String>,
+}
+
+/// The first `limit` reminders a run of `spec` would set over `table` (rows
+/// meeting the conditions, in source order), as the wizard shows them.
+pub(crate) fn first_reminders(spec: &ConnectionSpec, table: &Table, limit: usize) -> Vec<FirstReminder> {
+    if spec.send_at.is_none() {
+        return Vec::new();
+    }
+    let now = Utc::now();
+    let local = |t: DateTime<Utc>| t.with_timezone(&Local).to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+    table
+        .rows
+        .iter()
+        .filter(|r| !r.is_blank() && conditions::row_matches(spec.conditions.as_ref(), &table.headers, r))
+        .take(limit)
+        .map(|row| {
+            let (plan, send_at, reason) = match read_row(spec, &table.headers, row, &Local) {
+                Reading::Empty => ("no_date", None, None),
+                Reading::Unreadable(why) => ("no_date", None, Some(why)),
+                Reading::When { event, send_at } => match reminder::plan(event, send_at, now, shown) {
+                    Plan::Schedule { send_at } => ("scheduled", Some(local(send_at)), None),
+                    Plan::Wait { send_at, .. } => ("waiting", Some(local(send_at)), None),
+                    Plan::Now => ("now", None, None),
+                    Plan::Skip { reason } => ("skipped", None, Some(reason)),
+                },
+            };
+            FirstReminder { line: row.line, send_at, plan, reason }
+        })
+        .collect()
+}
+
 /// An instant as people read it in the machine's zone.
 pub(crate) fn shown(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local).format("%d.%m.%Y %H:%M").to_string()

@@ -33,7 +33,7 @@ pub mod connection;
 pub mod daemon;
 pub mod data_dir;
 pub mod delivery;
-mod follow;
+pub mod follow;
 pub mod gateway;
 pub mod google_setup;
 pub mod gsm7;

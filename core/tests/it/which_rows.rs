@@ -395,3 +395,23 @@ async fn the_simulator_checks_holds_and_cancels_scheduled_messages_as_8x8_does()
     assert_eq!(state, "delivered", "its time came a minute ago: it went, through the delivery states");
     assert_eq!(gateway.cancel(&later.umid).await.unwrap(), Cancel::AlreadyGone, "too late to cancel");
 }
+
+#[tokio::test]
+async fn the_wizard_draft_counts_matching_rows_and_shows_the_first_reminders() {
+    let clinic = Clinic::open("ID,Name,Phone,Visit,Status").await;
+    let now = real_now();
+    clinic.write(&[
+        &format!("A,Olena,0671234567,{},booked", visit(now, 3, 0)),
+        &format!("B,Ivan,0501112233,{},cancelled", visit(now, 3, 0)),
+        &format!("C,Petro,0931234567,{},booked", visit(now, 10, 0)),
+        "D,Oksana,0661234567,,booked",
+    ]);
+    let mut extra = reminder();
+    extra["conditions"] = serde_json::json!({"all": [{"column": "Status", "op": "not_equals", "value": "cancelled"}]});
+    let draft = clinic.core.check_draft(&clinic.spec(extra), clinic.dir.path()).await.unwrap();
+    assert_eq!(draft.matching, Some(3));
+    let plans: Vec<(usize, &str)> = draft.reminders.iter().map(|r| (r.line, r.plan)).collect();
+    assert_eq!(plans, [(2, "scheduled"), (4, "waiting"), (5, "no_date")], "{:?}", draft.reminders);
+    let at = DateTime::parse_from_rfc3339(draft.reminders[0].send_at.as_deref().unwrap()).unwrap();
+    assert_eq!(at, now + chrono::Duration::days(2));
+}
