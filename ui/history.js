@@ -3,7 +3,7 @@
 // retries only failed rows); decisions on unknown messages; CSV export.
 "use strict";
 
-const STATUSES = ["queued", "sent", "rejected", "failed", "unknown", "skipped", "held", "waiting", "pending", "sending"];
+const STATUSES = ["queued", "scheduled", "cancelled", "sent", "rejected", "failed", "unknown", "skipped", "held", "waiting", "pending", "sending"];
 
 const History = {
   name: null,
@@ -48,6 +48,13 @@ const History = {
     const rowLabel = e.row_line ? t("history.line", { line: e.row_line }) : e.row_key;
     const status = el("td", {}, el("span", { class: `badge entry-${e.status}` }, t(`entry.${e.status}`)));
     if (e.is_test) status.append(" ", el("span", { class: "badge test" }, t("history.test")));
+    // A reminder's send time (kept here, at 8x8, or called off).
+    if (e.send_at) {
+      const d = new Date(e.send_at);
+      const pad = (n) => String(n).padStart(2, "0");
+      const time = `${pad(d.getDate())}.${pad(d.getMonth() + 1)}.${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+      status.append(el("div", { class: "reason send-at" }, t("history.sendAt", { time })));
+    }
     const delivery = e.delivery_state ? t(`delivery.${e.delivery_state}`) === `delivery.${e.delivery_state}` ? e.delivery_state : t(`delivery.${e.delivery_state}`) : "—";
     const detail = e.umid || [e.error_code, e.reason].filter((x) => x !== null && x !== undefined).join(" ");
     const actions = el("td", { class: "row-actions" });

@@ -45,6 +45,7 @@ const Wizard = {
     $("w-quiet-from").value = spec && spec.quiet_hours ? spec.quiet_hours.from : "";
     $("w-quiet-to").value = spec && spec.quiet_hours ? spec.quiet_hours.to : "";
     $("w-flood").value = spec ? String(spec.flood_limit) : "100";
+    Wizard.loadRules(spec);
     $("w-test-result").hidden = true;
     $("w-test-own").value = "";
     document.querySelector('input[name="test-to"][value="row"]').checked = true;
@@ -95,6 +96,7 @@ const Wizard = {
       flood_limit: base ? base.flood_limit : 100,
     };
     if (rowKey) spec.row_key = { column: rowKey };
+    Object.assign(spec, Wizard.rules());
     if ($("w-sender").value.trim()) spec.sender = $("w-sender").value.trim();
     if (price) spec.price_per_segment = Number(price);
     if (base && base.quiet_hours) spec.quiet_hours = base.quiet_hours;
@@ -245,7 +247,123 @@ const Wizard = {
       ...OPTIONS.variables.map((v) => Wizard.chip(`{{$${v}}}`, t(`var.${v}`), "system", `chip-var-${v}`)),
       ...headers.map((h, i) => Wizard.chip(`{{${h}}}`, h, "column", `chip-col-${i}`)),
     );
+    Wizard.enterRules(headers);
     Wizard.previewSoon(0);
+  },
+
+  // "Which rows?" and "When?": the spec's conditions and send_at, shown
+  // when the wizard opens and built from the source's columns at step 5.
+  loadRules(spec) {
+    Wizard.ruleSpec = spec ? { conditions: spec.conditions || null, send_at: spec.send_at || null } : { conditions: null, send_at: null };
+    Wizard.rulesBuilt = false;
+  },
+
+  enterRules(headers) {
+    const columns = (select, value) => {
+      select.replaceChildren(...headers.map((h) => el("option", { value: h }, h)));
+      if (value && headers.includes(value)) select.value = value;
+    };
+    if (!Wizard.rulesBuilt) {
+      Wizard.rulesBuilt = true;
+      const c = Wizard.ruleSpec.conditions;
+      const join = c ? (c.any ? "any" : "all") : "all";
+      document.querySelector(`input[name="which"][value="${c ? "some" : "all"}"]`).checked = true;
+      $("w-cond-join").value = join;
+      $("w-cond-list").replaceChildren();
+      for (const one of c ? c[join] : []) Wizard.addCondition(headers, one);
+      const when = Wizard.ruleSpec.send_at;
+      document.querySelector(`input[name="when"][value="${when ? "column" : "now"}"]`).checked = true;
+      columns($("w-when-col"), when ? when.column : headers.find((h) => /date|дата|visit|візит|time|час/i.test(h)));
+      $("w-when-before").value = when ? String(when.minutes_before || 0) : "1440";
+      $("w-when-at").value = when && when.at_time ? when.at_time : "";
+    } else {
+      columns($("w-when-col"), $("w-when-col").value);
+      for (const select of document.querySelectorAll("#w-cond-list .cond-column")) columns(select, select.value);
+    }
+    if (document.querySelector('input[name="which"][value="some"]').checked && !$("w-cond-list").children.length) {
+      Wizard.addCondition(headers, null);
+    }
+    Wizard.syncRules();
+  },
+
+  addCondition(headers, one) {
+    const column = el("select", { class: "cond-column", "aria-label": t("which.column") },
+      ...headers.map((h) => el("option", { value: h }, h)));
+    const guess = headers.find((h) => /status|статус/i.test(h));
+    column.value = one && headers.includes(one.column) ? one.column : guess || headers[0] || "";
+    const ops = ["equals", "not_equals", "contains", "not_contains", "empty", "not_empty", "greater_than", "less_than"];
+    const op = el("select", { class: "cond-op", "aria-label": t("which.op") }, ...ops.map((o) => el("option", { value: o }, t(`op.${o}`))));
+    op.value = one ? one.op : "equals";
+    const value = el("input", { class: "cond-value", autocomplete: "off", "aria-label": t("which.value") });
+    value.value = one && one.value != null ? String(one.value) : "";
+    const remove = el("button", { type: "button", class: "cond-remove" }, t("which.remove"));
+    const row = el("div", { class: "cond-row input-row" }, column, op, value, remove);
+    const sync = () => {
+      value.hidden = op.value === "empty" || op.value === "not_empty";
+      Wizard.previewSoon();
+    };
+    for (const input of [column, op, value]) {
+      input.addEventListener("change", sync);
+      input.addEventListener("input", sync);
+    }
+    remove.addEventListener("click", () => {
+      row.remove();
+      Wizard.previewSoon();
+    });
+    $("w-cond-list").append(row);
+    value.hidden = op.value === "empty" || op.value === "not_empty";
+    return row;
+  },
+
+  syncRules() {
+    $("w-conditions").hidden = !document.querySelector('input[name="which"][value="some"]').checked;
+    $("w-when-fields").hidden = !document.querySelector('input[name="when"][value="column"]').checked;
+  },
+
+  // The spec keys the two questions give (absent: every row, at once).
+  rules() {
+    const out = {};
+    if (!Wizard.rulesBuilt) {
+      if (Wizard.ruleSpec && Wizard.ruleSpec.conditions) out.conditions = Wizard.ruleSpec.conditions;
+      if (Wizard.ruleSpec && Wizard.ruleSpec.send_at) out.send_at = Wizard.ruleSpec.send_at;
+      return out;
+    }
+    if (document.querySelector('input[name="which"][value="some"]').checked) {
+      const list = [...document.querySelectorAll("#w-cond-list .cond-row")].map((row) => {
+        const op = row.querySelector(".cond-op").value;
+        const one = { column: row.querySelector(".cond-column").value, op };
+        if (op !== "empty" && op !== "not_empty") one.value = row.querySelector(".cond-value").value;
+        return one;
+      });
+      out.conditions = { [$("w-cond-join").value]: list };
+    }
+    if (document.querySelector('input[name="when"][value="column"]').checked) {
+      out.send_at = { column: $("w-when-col").value, minutes_before: Number($("w-when-before").value) };
+      const at = $("w-when-at").value.trim();
+      if (at) out.send_at.at_time = at;
+    }
+    return out;
+  },
+
+  // The live count of matching rows and the first reminders, from the draft.
+  renderRules(draft) {
+    const count = $("w-cond-count");
+    count.textContent = draft && draft.matching != null ? t("which.count", { n: draft.matching, total: draft.sample.total }) : "";
+    const list = $("w-when-list");
+    if (!draft || !Wizard.rules().send_at) return list.replaceChildren();
+    const when = (iso) => {
+      const d = new Date(iso);
+      const pad = (n) => String(n).padStart(2, "0");
+      return `${pad(d.getDate())}.${pad(d.getMonth() + 1)}.${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    };
+    const items = draft.reminders.map((r) => {
+      const key = r.plan === "now" ? "when.now_" : `when.${r.plan}`;
+      return el("li", { dataset: { plan: r.plan } }, t(key, { line: r.line, time: r.send_at ? when(r.send_at) : "", reason: r.reason || "" }));
+    });
+    list.replaceChildren(
+      el("p", { class: "muted" }, items.length ? t("when.first") : t("when.none")),
+      ...(items.length ? [el("ul", { id: "w-when-items" }, ...items)] : []),
+    );
   },
 
   chip(token, label, kind, id) {
@@ -282,6 +400,7 @@ const Wizard = {
   renderPreview(result) {
     const status = $("w-preview-status");
     $("w-ucs2").hidden = true;
+    Wizard.renderRules(result.ok ? result.value : null);
     if (!result.ok) {
       Wizard.draft = null;
       $("w-preview-text").replaceChildren(el("span", { class: "muted" }, t("preview.none")));
@@ -456,6 +575,22 @@ const Wizard = {
     $("wizard-close").addEventListener("click", () => Wizard.close());
     $("w-connect-toggle").addEventListener("click", () => Wizard.toggleConnect(true));
     for (const id of ["w-phone", "w-country", "w-sender", "w-date-format", "w-message", "w-price"]) {
+      $(id).addEventListener("input", () => Wizard.previewSoon());
+      $(id).addEventListener("change", () => Wizard.previewSoon());
+    }
+    for (const radio of document.querySelectorAll('input[name="which"], input[name="when"]')) {
+      radio.addEventListener("change", () => {
+        if (radio.value === "some" && !$("w-cond-list").children.length) Wizard.addCondition(Wizard.sample ? Wizard.sample.headers : [], null);
+        Wizard.syncRules();
+        Wizard.previewSoon();
+      });
+    }
+    $("w-cond-add").addEventListener("click", () => {
+      const row = Wizard.addCondition(Wizard.sample ? Wizard.sample.headers : [], null);
+      row.querySelector("select").focus();
+      Wizard.previewSoon();
+    });
+    for (const id of ["w-cond-join", "w-when-col", "w-when-before", "w-when-at"]) {
       $(id).addEventListener("input", () => Wizard.previewSoon());
       $(id).addEventListener("change", () => Wizard.previewSoon());
     }

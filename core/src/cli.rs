@@ -686,6 +686,15 @@ async fn work(core: &Core, command: Command) -> Result<ExitCode, Error> {
                         say!("    {}", row.describe());
                     }
                 }
+                if summary.not_matching > 0 {
+                    say!(
+                        "{} row(s) do not meet the conditions now; each run looks at them again.",
+                        summary.not_matching
+                    );
+                }
+                if summary.scheduled + summary.cancelled > 0 {
+                    say!("reminders: {} scheduled, {} cancelled.", summary.scheduled, summary.cancelled);
+                }
                 if let Some(cost) = summary.cost {
                     say!("{} segment(s) queued, costing {}.", summary.segments, amount(cost));
                 }
@@ -815,6 +824,8 @@ struct HistoryLine<'a> {
     updated_at: &'a str,
     checked_at: Option<&'a str>,
     check_note: Option<&'a str>,
+    /// A reminder's send time (RFC 3339, the machine's offset).
+    send_at: Option<String>,
 }
 
 impl<'a> From<&'a Entry> for HistoryLine<'a> {
@@ -837,6 +848,11 @@ impl<'a> From<&'a Entry> for HistoryLine<'a> {
             updated_at: &e.updated_at,
             checked_at: e.checked_at.as_deref(),
             check_note: e.check_note.as_deref(),
+            send_at: e
+                .send_at
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&chrono::Local).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)),
         }
     }
 }

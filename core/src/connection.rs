@@ -72,6 +72,13 @@ pub struct ConnectionSpec {
     /// Runs failing in a row before the connection pauses itself.
     #[serde(default = "default_pause_after")]
     pub pause_after_failures: u32,
+    /// Only rows meeting these are sent, each the first time it is seen
+    /// meeting them (product.md §8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<crate::conditions::Conditions>,
+    /// Send each row's SMS at a time taken from a date in the row (product.md §9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<crate::reminder::SendAt>,
 }
 
 /// Which column identifies a row.
@@ -153,6 +160,12 @@ impl ConnectionSpec {
         }
         if let Ok(t) = Template::parse(&self.message) {
             used.extend(t.columns().into_iter().map(str::to_owned));
+        }
+        if let Some(conditions) = &self.conditions {
+            used.extend(conditions.columns().map(|c| c.trim().to_owned()));
+        }
+        if let Some(send_at) = &self.send_at {
+            used.push(send_at.column.trim().to_owned());
         }
         used.sort();
         used.dedup();
@@ -236,6 +249,21 @@ impl ConnectionSpec {
                 format!("0 would pause before any run: use 1 or more (the default is {})", default_pause_after()),
             ));
         }
+        if let Some(conditions) = &self.conditions {
+            conditions.check().map_err(Error::Invalid)?;
+        }
+        if let Some(send_at) = &self.send_at {
+            send_at.check().map_err(Error::Invalid)?;
+            if self.row_key.is_none() {
+                return Err(invalid(
+                    "send_at",
+                    "a reminder needs an ID column: without \"row_key\" a row whose date is changed cannot be \
+                     told from a new row, so a moved appointment could not be followed (its old reminder cancelled). \
+                     Add \"row_key\": {\"column\": \"...\"} naming a column with a unique value per row"
+                        .into(),
+                ));
+            }
+        }
         if let Some(price) = self.price_per_segment.filter(|p| !p.is_finite() || *p < 0.0) {
             return Err(invalid(
                 "price_per_segment",
@@ -273,6 +301,18 @@ impl ConnectionSpec {
                 )));
             }
         }
+        if let Some(conditions) = &self.conditions {
+            conditions.check_columns(headers).map_err(Error::Invalid)?;
+        }
+        if let Some(send_at) = &self.send_at {
+            if crate::compose::find_column(headers, send_at.column.trim()).is_none() {
+                return Err(Error::Invalid(format!(
+                    "send_at.column: the source has no column {:?}; its columns are {}",
+                    send_at.column,
+                    listed()
+                )));
+            }
+        }
         self.template()?.check_columns(headers).map_err(|e| Error::Invalid(format!("message: {e}")))
     }
 }
@@ -306,6 +346,10 @@ pub struct ConnectionView {
     pub last_run: Option<crate::run::RunSummary>,
     /// Ledger entries by status.
     pub counts: std::collections::BTreeMap<&'static str, i64>,
+    /// Which rows it sends (as in the spec), when not all.
+    pub conditions: Option<crate::conditions::Conditions>,
+    /// Where the send time comes from (as in the spec), for reminders.
+    pub send_at: Option<crate::reminder::SendAt>,
     /// The whole spec.
     pub spec: ConnectionSpec,
 }
@@ -372,7 +416,12 @@ impl Core {
         // A new connection has seen nothing, so its first read is detected
         // before anything is saved; the connection and (with `new_rows`) its
         // baseline are then saved together or not at all.
-        let observation = rows::detect(0, table, &Memory::default(), &rules, now);
+        let matching = spec.conditions.as_ref().map(|c| crate::conditions::matching_lines(c, &table));
+        let mut observation = rows::detect(0, table, &Memory::default(), &rules, now);
+        if let Some(lines) = &matching {
+            // Rows not meeting the conditions yet are not part of the baseline.
+            crate::conditions::keep_only_lines(&mut observation, lines);
+        }
         let (baseline, will_send) = match spec.start_from {
             // The baseline is taken now: every row present is seen, none sent.
             StartFrom::NewRows => (Some(&observation), 0),
@@ -478,6 +527,8 @@ impl Core {
             source: spec.source.clone(),
             last_run,
             counts,
+            conditions: spec.conditions.clone(),
+            send_at: spec.send_at.clone(),
             spec,
         })
     }
@@ -546,6 +597,10 @@ pub struct Draft {
     pub no_rows: Option<String>,
     /// Its cost when a price per segment is set.
     pub cost: Option<f64>,
+    /// With conditions: how many of the source's rows meet them now.
+    pub matching: Option<usize>,
+    /// With `send_at`: the first reminders a run would set, in row order.
+    pub reminders: Vec<crate::follow::FirstReminder>,
 }
 
 impl Core {
@@ -597,7 +652,9 @@ impl Core {
             rows: data.iter().take(5).map(|r| r.cells.clone()).collect(),
             total: data.len(),
         };
-        Ok(Draft { sample, preview, no_rows, cost })
+        let matching = spec.conditions.as_ref().map(|c| crate::conditions::matching_lines(c, &table).len());
+        let reminders = crate::follow::first_reminders(&spec, &table, 3);
+        Ok(Draft { sample, preview, no_rows, cost, matching, reminders })
     }
 
     /// Replaces a saved connection's spec (same name), checked as on saving.

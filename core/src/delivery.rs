@@ -60,6 +60,8 @@ pub struct PollReport {
 impl Core {
     /// One pass over the queued messages whose delivery is due for a check.
     pub async fn check_deliveries(&self, now: DateTime<Utc>, settings: &PollSettings) -> Result<PollReport, Error> {
+        // Reminders 8x8 held until now have left: their delivery is asked for from now on.
+        self.store().scheduled_now_due(now)?;
         let due = self.store().due_for_delivery_check(now, settings.window, settings.recheck_after, settings.batch)?;
         let account_of: HashMap<i64, String> = self
             .store()

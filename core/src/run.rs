@@ -93,6 +93,15 @@ pub struct RunSummary {
     pub error: Option<String>,
     /// New rows that already had their SMS (a test send reached them).
     pub already_sent: usize,
+    /// Rows seen that do not meet the connection's conditions now (not
+    /// taken: looked at again by the next read).
+    pub not_matching: usize,
+    /// Reminders set for a later time by this run: handed to 8x8 with
+    /// `scheduled`, or kept until they are within 8x8's 7 days.
+    pub scheduled: usize,
+    /// Reminders this run cancelled (the row's date moved, the row was
+    /// deleted or stopped meeting the conditions).
+    pub cancelled: usize,
     /// SMS segments of the messages 8x8 queued in this run.
     pub segments: usize,
     /// What they cost, when the connection has a price per segment.
@@ -173,7 +182,7 @@ fn lookup<'a>(headers: &'a [String], row: &'a crate::source::Row) -> impl Fn(&st
     move |column| compose::find_column(headers, column).map(|i| row.cells.get(i).map(String::as_str).unwrap_or(""))
 }
 
-fn in_quiet_hours(quiet: &QuietHours, now: &DateTime<FixedOffset>) -> Option<DateTime<Utc>> {
+pub(crate) fn in_quiet_hours(quiet: &QuietHours, now: &DateTime<FixedOffset>) -> Option<DateTime<Utc>> {
     let from = schedule::parse_time(&quiet.from).ok()?;
     let to = schedule::parse_time(&quiet.to).ok()?;
     let t = now.time();
@@ -241,7 +250,21 @@ impl Core {
         memory: Option<Memory>,
         now: DateTime<Utc>,
     ) -> Result<Observation, Error> {
+        Ok(self.observe_keeping(stored, spec, memory, now, false).await?.0)
+    }
+
+    /// [`Core::observe`], also keeping the whole read when `keep` (reminders
+    /// follow rows already seen).
+    async fn observe_keeping(
+        &self,
+        stored: &StoredConnection,
+        spec: &ConnectionSpec,
+        memory: Option<Memory>,
+        now: DateTime<Utc>,
+        keep: bool,
+    ) -> Result<(Observation, Option<crate::source::Table>), Error> {
         let table = self.read_source(&spec.source, &spec.default_country).await?;
+        let kept = keep.then(|| table.clone());
         let key = spec.row_key();
         let used = spec.used_columns();
         let rules = Rules {
@@ -259,7 +282,7 @@ impl Core {
             let traces = self.store().traces(stored.id, &observation.vanished)?;
             observation.follow_edits(&traces);
         }
-        Ok(observation)
+        Ok((observation, kept))
     }
 
     /// What the next run would send, nothing sent or recorded.
@@ -272,6 +295,10 @@ impl Core {
         if let Some(pause) = observation.pause() {
             return Err(Error::Invalid(format!("the connection cannot run as it is: {pause}")));
         }
+        // Only rows that would go (product.md §8).
+        let mut observation = observation;
+        observation.hold_back(&crate::conditions::not_matching(spec.conditions.as_ref(), &observation));
+        observation.hold_back(&crate::follow::without_date(&crate::follow::read_new(&spec, &observation)));
         let optouts = self.store().optout_set()?;
         let composed = Self::compose_new(&spec, &template, &observation, &optouts, &now)?;
         // A row a test send already reached is not texted by the run.
@@ -333,8 +360,11 @@ impl Core {
         let now_utc = now.with_timezone(&Utc);
         // Entries a crashed process left in `sending` may have gone out.
         lock::when_nobody_sends(self.data_dir(), || Ok(self.store().recover_interrupted(now_utc)?))?;
+        // Reminders whose time has come were sent by 8x8: delivery checks begin.
+        self.store().scheduled_now_due(now_utc)?;
         let template = spec.template()?;
-        let mut observation = self.observe(stored, spec, None, now_utc).await?;
+        let (mut observation, table) =
+            self.observe_keeping(stored, spec, None, now_utc, spec.send_at.is_some()).await?;
         summary.warning = observation.warning().map(str::to_owned);
 
         if let Some(pause) = observation.pause() {
@@ -343,6 +373,18 @@ impl Core {
             return Err(Error::Invalid(format!("{:?} is paused: {reason}", spec.name)));
         }
 
+        // Rows not meeting the conditions are not taken now: each read looks
+        // at them again, and the first that finds one matching sends it.
+        let not_matching = crate::conditions::not_matching(spec.conditions.as_ref(), &observation);
+        summary.not_matching = not_matching.len();
+        observation.hold_back(&not_matching);
+        // Reminders: each row's date; a row whose date is still empty waits.
+        let readings = crate::follow::read_new(spec, &observation);
+        let no_date = crate::follow::without_date(&readings);
+        if summary.warning.is_none() {
+            summary.warning = crate::follow::unreadable_note(&readings, &observation);
+        }
+        observation.hold_back(&no_date);
         let optouts = self.store().optout_set()?;
         let composed = Self::compose_new(spec, &template, &observation, &optouts, &now)?;
         // A row not complete yet (no phone, or a cell the message uses still
@@ -357,12 +399,14 @@ impl Core {
         summary.rows_to_fix = not_yet.iter().map(|(key, line, c)| RowToFix::of(key, *line, c)).collect();
         summary.new_rows = composed.len();
         summary.edited = observation.edited.len();
+        summary.incomplete += no_date.len();
+        summary.skipped += no_date.len();
         let quiet_until = spec.quiet_hours.as_ref().and_then(|q| in_quiet_hours(q, &now));
         let doubtful = &observation.doubtful;
         let ready =
             composed.iter().filter(|(key, _, c)| c.status == Status::Ready && !doubtful.contains_key(key)).count();
         let hold = ready > spec.flood_limit as usize && !options.release_held;
-        let entries: Vec<NewEntry> = composed
+        let mut entries: Vec<NewEntry> = composed
             .into_iter()
             .map(|(row_key, line, c)| {
                 let (status, reason, not_before) = match c.status {
@@ -406,8 +450,12 @@ impl Core {
                 }
             })
             .collect();
-        let written =
-            self.store().commit_observation(&observation, |tx| tx.insert_entries(stored.id, &entries, now_utc))?;
+        let (send_times, far) = crate::follow::apply_plans(&mut entries, &readings, now_utc);
+        let written = self.store().commit_observation(&observation, |tx| {
+            let written = tx.insert_entries(stored.id, &entries, now_utc)?;
+            tx.set_send_at(&written, &send_times)?;
+            Ok::<_, crate::store::Error>(written)
+        })?;
         summary.already_sent = entries.len() - written.len();
         for (_, status) in &written {
             match status {
@@ -417,17 +465,35 @@ impl Core {
                 _ => {}
             }
         }
+        // Far-ahead reminders wait locally, but they are reminders set.
+        summary.waiting = summary.waiting.saturating_sub(far);
+        summary.scheduled += far;
         if options.release_held {
             self.store().release_held(stored.id, EntryStatus::Pending, now_utc)?;
+        }
+        if let (Some(table), rows::Outcome::Rows { .. }) = (&table, &observation.outcome) {
+            // Only a complete read: an emptied sheet (a shrink warning) cancels nothing.
+            self.follow_reminders(stored, spec, table, &now, summary).await?;
         }
         if let Some(until) = quiet_until {
             // Everything due now waits for this window's end, so the
             // scheduler's wake-up always lies ahead (after a sleep through
             // the last end, a clock change, or released held rows).
             summary.waiting = self.store().defer_until(stored.id, until, now_utc)?;
-            return Ok(());
+            if spec.send_at.is_none() {
+                return Ok(());
+            }
+            // Reminders are handed to 8x8 even now: they go at their time,
+            // which quiet hours already moved. Failed messages wait.
+            let outcome = self.send_pending(stored, spec, options, summary, Claim::DueButFailed).await;
+            self.settle_scheduled(stored, summary, Utc::now())?;
+            return outcome;
         }
-        self.send_pending(stored, spec, options, summary, Claim::Due).await
+        let outcome = self.send_pending(stored, spec, options, summary, Claim::Due).await;
+        if spec.send_at.is_some() {
+            self.settle_scheduled(stored, summary, Utc::now())?;
+        }
+        outcome
     }
 
     /// "Resend failed": sends the connection's failed messages again now,
@@ -475,7 +541,7 @@ impl Core {
                 // row was found (earlier for rows that waited).
                 let at_send_time = |entry: &Entry| {
                     let slots = compose::TimeSlots::decode(entry.time_slots.as_deref()?);
-                    Some(slots.refresh(&entry.text, options.now.naive_local(), spec.date_format))
+                    Some(slots.refresh(&entry.text, crate::follow::moment_of(entry, &options.now), spec.date_format))
                 };
                 let now = options.now.with_timezone(&Utc);
                 let claimed = self.store().claim_retexted(stored.id, scope, batch, now, &at_send_time)?;

@@ -114,6 +114,8 @@ fn request(entry: &Entry, sender: Option<&str>) -> SmsRequest {
         source: sender.map(str::to_owned),
         client_message_id: Some(entry.client_message_id.clone()),
         encoding: None,
+        // A reminder still ahead goes to 8x8 with its time (product.md §9).
+        scheduled: crate::reminder::scheduled_field(entry.send_at.as_deref(), Utc::now()),
     }
 }
 

@@ -11,4 +11,5 @@ mod google;
 mod i18n;
 mod kill;
 mod tray;
+mod which_rows;
 mod window;

@@ -1218,3 +1218,73 @@ async fn the_cards_lead_out_of_a_shrink_warning_a_pause_and_failed_messages() {
     assert_eq!(sent[1]["destination"], "380674444444", "return 9, not 7 or 8 from before: {sent:?}");
     session.stop().await;
 }
+
+/// The wizard's "Which rows?" and "When?": a condition built from the
+/// source's columns with a live count, and a reminder time from a column
+/// with the first reminders shown before saving; the saved spec has both.
+#[tokio::test]
+async fn a_clinic_builds_a_condition_and_a_reminder_in_the_wizard() {
+    require_display_and_bus();
+    let _one = ONE_WINDOW.lock().await;
+    let en = ui_strings("en");
+    let data = tempfile::tempdir().expect("a temp data folder");
+    let d = data.path().to_owned();
+    let visits = d.join("visits.csv");
+    let day = |n: i64| (chrono::Local::now() + chrono::Duration::days(n)).format("%d.%m.%Y").to_string();
+    std::fs::write(
+        &visits,
+        format!(
+            "ID,Name,Phone,Visit,Status\nV1,Olena,0671234567,{} 14:30,booked\nV2,Ivan,0501112233,{} 10:00,cancelled\n",
+            day(3),
+            day(4)
+        ),
+    )
+    .expect("the visits CSV is written");
+    let session = Session::start_with(&d, &[], |sim_url| {
+        let account = ["account", "add", "main", "--subaccount", SANDBOX_SUBACCOUNT, "--base-url", sim_url];
+        sendrow_cli(&d, &account, SANDBOX_KEY, "the clinic's account");
+    })
+    .await;
+    let client = &session.client;
+    click(client, "#new-connection").await;
+    type_into(client, "#w-path", visits.to_str().expect("a UTF-8 path")).await;
+    click(client, "#w-read").await;
+    wait_text(client, "#w-columns", "the columns found", |t| t.contains("Visit")).await;
+    type_into(client, "#w-name", "Visits").await;
+    click(client, r#"input[name="start-from"][value="all_rows"]"#).await;
+    for _ in 0..3 {
+        click(client, "#w-next").await;
+    }
+    wait_displayed(client, r#"label[data-account="main"]"#).await;
+    click(client, "#w-next").await;
+    wait_displayed(client, "#w-message").await;
+    type_into(client, "#w-message", "{{Name}}, see you tomorrow.").await;
+
+    click(client, r#"input[name="which"][value="some"]"#).await;
+    wait_displayed(client, "#w-cond-list .cond-row").await;
+    let column = find(client, "#w-cond-list .cond-column").await.prop("value").await.unwrap();
+    assert_eq!(column.as_deref(), Some("Status"), "the status column is offered first");
+    find(client, "#w-cond-list .cond-op").await.select_by_value("not_equals").await.expect("an operator");
+    type_into(client, "#w-cond-list .cond-value", "cancelled").await;
+    let count = wait_text(client, "#w-cond-count", "the live count", |t| t.contains("1 of 2")).await;
+    assert!(count.starts_with("1 of 2 rows match now"), "{count:?}");
+
+    click(client, r#"input[name="when"][value="column"]"#).await;
+    let date_column = find(client, "#w-when-col").await.prop("value").await.unwrap();
+    assert_eq!(date_column.as_deref(), Some("Visit"), "the date column is guessed");
+    find(client, "#w-when-before").await.select_by_value("1440").await.expect("a day before");
+    type_into(client, "#w-when-at", "18:00").await;
+    let first = wait_text(client, "#w-when-items", "the first reminders", |t| t.contains("18:00")).await;
+    assert!(first.contains(&format!("line 2: {} 18:00", day(2))), "V1's reminder, the day before at 18:00: {first:?}");
+    assert!(!first.contains("line 3"), "the cancelled visit gets none: {first:?}");
+    assert!(text_of(client, "#w-when-list").await.contains(string(&en, "when.first")));
+    shoot(client, "40-wizard-which-rows-and-when").await;
+    click(client, "#w-next").await;
+    wait_displayed(client, "#w-test-send").await;
+
+    let shown = crate::common::sendrow(&d, &["connection", "show", "Visits", "--json"], "");
+    let shown: Value = serde_json::from_slice(&shown.stdout).expect("connection show --json");
+    assert_eq!(shown["conditions"], json!({"all": [{"column": "Status", "op": "not_equals", "value": "cancelled"}]}));
+    assert_eq!(shown["send_at"], json!({"column": "Visit", "minutes_before": 1440, "at_time": "18:00"}));
+    session.stop().await;
+}

@@ -170,6 +170,15 @@ pub enum Probe {
     },
 }
 
+/// What a cancel did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    /// 8x8 will not send it.
+    Cancelled,
+    /// Too late: 8x8 no longer holds it (already sent).
+    AlreadyGone,
+}
+
 impl Gateway {
     /// A client with the default timeout.
     pub fn new(endpoint: Endpoint) -> Gateway {
@@ -234,6 +243,18 @@ impl Gateway {
             return Err(error_from_response(status, &bytes, None, None));
         }
         Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// `DELETE …/messages/{umid}`: cancels a message scheduled for later.
+    /// 404 means there is nothing to cancel any more: the SMS already left
+    /// (or the umid is unknown), reported as [`Cancel::AlreadyGone`].
+    pub async fn cancel(&self, umid: &str) -> Result<Cancel, Error> {
+        match self.call::<(), wire::CancelResponse>(Method::DELETE, &self.url(&format!("/{umid}")), None, false).await {
+            Ok(answer) if answer.cancelled_count > 0 => Ok(Cancel::Cancelled),
+            Ok(_) => Ok(Cancel::AlreadyGone),
+            Err(Error::Rejected { status: 404, .. }) => Ok(Cancel::AlreadyGone),
+            Err(other) => Err(other),
+        }
     }
 
     /// Checks key and subaccount without sending anything or costing money: asks

@@ -21,6 +21,9 @@ pub struct SmsRequest {
     /// `AUTO`, `GSM7` or `UCS2`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
+    /// When 8x8 is to send it (ISO 8601 with offset, at most 7 days ahead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<String>,
 }
 
 /// A batch (`BatchSmsRequest`).
@@ -186,4 +189,12 @@ impl ExportJob {
     pub fn is_pending(&self) -> bool {
         matches!(self.status.as_str(), "queued" | "running")
     }
+}
+
+/// The answer to `DELETE …/messages/{umid}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelResponse {
+    /// How many messages were cancelled (1).
+    pub cancelled_count: u64,
 }

@@ -17,9 +17,13 @@
 //! (`SimConfig::test_hooks`) in the app's in-process sandbox, where any
 //! program on the machine could otherwise read its messages or break it.
 //!
-//! `scheduled` and `expiry` are checked as documented, but a scheduled message
-//! is not held back. The log export job is in `export.rs`. Not here:
-//! webhooks/DLR callbacks and cancellation.
+//! `scheduled` and `expiry` are checked as documented; a scheduled message is
+//! held until its time (its details say `scheduled`, delivery states start
+//! then) and `DELETE …/messages/{umid}` cancels it before then (200
+//! `{"cancelledCount":1}`; 404/1300 for a message already sent, cancelled
+//! or unknown — INFERRED, 8x8 documents only the success). Not here:
+//! webhooks/DLR callbacks and batch cancellation. The log export job is in
+//! `export.rs`.
 
 // Early returns here are whole HTTP responses; boxing them would only add noise
 // to a test server where a few bytes on the stack do not matter.
@@ -171,6 +175,12 @@ pub struct SimMessage {
     /// The same moment on the monotonic clock, for delivery states.
     #[serde(skip, default = "Instant::now")]
     accepted_at: Instant,
+    /// When it is to be sent, for a message accepted with `scheduled` ahead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<DateTime<Utc>>,
+    /// Cancelled (`DELETE …/messages/{umid}`) before its scheduled time.
+    #[serde(default)]
+    pub cancelled: bool,
 }
 
 /// Requests counted in the current one-second window, by (subaccount, endpoint kind).
@@ -308,7 +318,7 @@ fn router(shared: Arc<Shared>) -> Router {
         // The community n8n node posts with a trailing slash; 8x8 evidently accepts it.
         .route("/api/v1/subaccounts/{sub}/messages/", post(send_single))
         .route("/api/v1/subaccounts/{sub}/messages/batch", post(send_batch))
-        .route("/api/v1/subaccounts/{sub}/messages/{umid}", get(message_details))
+        .route("/api/v1/subaccounts/{sub}/messages/{umid}", get(message_details).delete(cancel_message))
         .route("/api/v1/subaccounts/{sub}/messages/exports", post(export::start))
         .route("/api/v1/subaccounts/{sub}/messages/exports/{job}", get(export::poll))
         .route("/_export/{job}/{file}", get(export::download))
@@ -388,6 +398,12 @@ impl Shared {
         Instant::now() + *lock(&self.clock_offset)
     }
 
+    /// The wall clock plus what tests advanced it by: when scheduled
+    /// messages go.
+    fn wall_now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::from_std(*lock(&self.clock_offset)).unwrap_or_default()
+    }
+
     /// Fixed one-second windows; `limit` requests per window per subaccount.
     fn over_limit(&self, sub: &str, kind: &'static str, limit: u32) -> bool {
         let now = self.now();
@@ -442,6 +458,8 @@ impl Shared {
                 batch_id: batch_id.map(str::to_owned),
                 received_at,
                 accepted_at: now,
+                scheduled: accepted.scheduled,
+                cancelled: false,
             });
         }
     }
@@ -543,7 +561,7 @@ async fn send_single(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match validate::message(&request, None) {
+    match validate::message_at(&request, None, s.wall_now()) {
         Ok(accepted) => {
             let umid = uuid::Uuid::new_v4().to_string();
             s.record(&sub, std::iter::once((&accepted, umid.as_str())), None);
@@ -567,7 +585,7 @@ async fn send_batch(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let batch = match validate::batch(&request) {
+    let batch = match validate::batch_at(&request, s.wall_now()) {
         Ok(b) => b,
         Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.code, rejection.description),
     };
@@ -626,12 +644,20 @@ async fn message_details(
     let Some(m) = found else {
         return error(StatusCode::NOT_FOUND, 1300, "Message not found.");
     };
-    let age = s.now().saturating_duration_since(m.accepted_at);
+    // A scheduled message leaves at its time: states count from then.
+    let age = match m.scheduled {
+        Some(at) => (s.wall_now() - at).to_std().ok(),
+        None => Some(s.now().saturating_duration_since(m.accepted_at)),
+    };
     let step = s.config.delivery_step;
     let undeliverable = s.config.undeliverable.iter().any(|d| d.trim_start_matches('+') == m.destination);
-    let status = if age < step {
+    let status = if m.cancelled {
+        json!({"state": "cancelled", "timestamp": m.received_at})
+    } else if age.is_none() {
+        json!({"state": "scheduled", "timestamp": m.received_at})
+    } else if age.is_some_and(|a| a < step) {
         json!({"state": "queued", "timestamp": m.received_at})
-    } else if age < step * 2 {
+    } else if age.is_some_and(|a| a < step * 2) {
         json!({"state": "sent", "detail": "delivered_to_operator", "timestamp": Utc::now()})
     } else if undeliverable {
         json!({"state": "undelivered", "detail": "undelivered_to_recipient", "errorCode": 1,
@@ -654,6 +680,32 @@ async fn message_details(
         "batchId": m.batch_id,
     }))
     .into_response()
+}
+
+/// `DELETE …/messages/{umid}`: cancels a message whose scheduled time is
+/// still ahead.
+async fn cancel_message(
+    State(s): State<Arc<Shared>>,
+    Path((sub, umid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    tokio::time::sleep(s.config.latency).await;
+    if let Err(r) = s.authorize(&headers, &sub) {
+        return r;
+    }
+    // INFERRED: any umid 8x8 holds nothing for is "not found", malformed or not.
+    let now = s.wall_now();
+    let mut messages = lock(&s.messages);
+    let waiting = messages
+        .iter_mut()
+        .find(|m| m.umid == umid && m.subaccount_id == sub && !m.cancelled && m.scheduled.is_some_and(|t| t > now));
+    match waiting {
+        Some(m) => {
+            m.cancelled = true;
+            Json(json!({"cancelledCount": 1})).into_response()
+        }
+        None => error(StatusCode::NOT_FOUND, 1300, "Message not found."),
+    }
 }
 
 async fn list_messages(State(s): State<Arc<Shared>>) -> Json<Vec<SimMessage>> {

@@ -18,6 +18,8 @@ pub struct Accepted {
     pub client_message_id: Option<String>,
     pub encoding: Encoding,
     pub sms_count: u32,
+    /// When 8x8 is to send it; `None` for now (a time already past included).
+    pub scheduled: Option<DateTime<Utc>>,
 }
 
 /// Why a message or request was refused: 8x8's code and its words.
@@ -133,8 +135,14 @@ pub fn parts(text: &str, encoding: Encoding) -> usize {
 }
 
 /// Judges one message, with the batch template's fields filling its gaps.
+#[cfg(test)]
 pub fn message(v: &Value, template: Option<&Value>) -> Result<Accepted, Rejection> {
-    judge(v, template, Utc::now()).map_err(|(r, _)| r)
+    message_at(v, template, Utc::now())
+}
+
+/// [`message`] on the simulator's clock (`scheduled` is judged against it).
+pub fn message_at(v: &Value, template: Option<&Value>, now: DateTime<Utc>) -> Result<Accepted, Rejection> {
+    judge(v, template, now).map_err(|(r, _)| r)
 }
 
 fn judge(v: &Value, template: Option<&Value>, now: DateTime<Utc>) -> Result<Accepted, (Rejection, Echo)> {
@@ -179,8 +187,8 @@ fn judge(v: &Value, template: Option<&Value>, now: DateTime<Utc>) -> Result<Acce
     }
     let text = truncate_to_parts(text, encoding, MAX_PARTS);
     let sms_count = needed.min(MAX_PARTS);
-    // INFERRED: a `scheduled` time already past means "send now"; the simulator
-    // checks the time but does not hold messages until it.
+    // INFERRED: a `scheduled` time already past means "send now"; a later one
+    // is held until then (and can be cancelled meanwhile).
     let scheduled = match str_field(v, template, "scheduled") {
         None => None,
         Some(s) => match date_time(s) {
@@ -211,12 +219,19 @@ fn judge(v: &Value, template: Option<&Value>, now: DateTime<Utc>) -> Result<Acce
         client_message_id,
         encoding,
         sms_count: sms_count as u32,
+        scheduled: scheduled.filter(|t| *t > now),
     })
 }
 
 /// Judges a batch: envelope errors refuse the whole request (400); item
 /// errors come back as REJECTED items of a 200.
+#[cfg(test)]
 pub fn batch(v: &Value) -> Result<Batch, Rejection> {
+    batch_at(v, Utc::now())
+}
+
+/// [`batch`] on the simulator's clock.
+pub fn batch_at(v: &Value, now: DateTime<Utc>) -> Result<Batch, Rejection> {
     let client_batch_id = v.get("clientBatchId").and_then(Value::as_str).map(str::to_owned);
     if client_batch_id.as_deref().is_some_and(|c| c.chars().count() > 20) {
         // S6's code for exactly this; which code 8x8 really sends is not documented.
@@ -237,7 +252,6 @@ pub fn batch(v: &Value) -> Result<Batch, Rejection> {
         return Err(Rejection { code: 1100, description: "Bulk limit reached" });
     }
     let include_messages = v.get("includeMessagesInResponse").and_then(Value::as_bool).unwrap_or(false);
-    let now = Utc::now();
     let items = items
         .iter()
         .map(|item| {

@@ -36,6 +36,10 @@ pub enum EntryStatus {
     Waiting,
     /// A person marked it as sent.
     Sent,
+    /// Handed to 8x8 to be sent at `send_at` (a reminder).
+    Scheduled,
+    /// A reminder called off before its time (`reason` says why).
+    Cancelled,
 }
 
 impl EntryStatus {
@@ -52,6 +56,8 @@ impl EntryStatus {
             EntryStatus::Held => "held",
             EntryStatus::Waiting => "waiting",
             EntryStatus::Sent => "sent",
+            EntryStatus::Scheduled => "scheduled",
+            EntryStatus::Cancelled => "cancelled",
         }
     }
 
@@ -66,6 +72,8 @@ impl EntryStatus {
             "held" => EntryStatus::Held,
             "waiting" => EntryStatus::Waiting,
             "sent" => EntryStatus::Sent,
+            "scheduled" => EntryStatus::Scheduled,
+            "cancelled" => EntryStatus::Cancelled,
             // The CHECK constraint allows nothing else; be safe rather than panic.
             _ => EntryStatus::Unknown,
         }
@@ -143,6 +151,8 @@ pub struct Entry {
     pub checked_at: Option<String>,
     /// What that check decided, in words.
     pub check_note: Option<String>,
+    /// When a reminder is to be sent (RFC 3339), for entries with a send time.
+    pub send_at: Option<String>,
 }
 
 /// The result of a send attempt for one claimed entry.
@@ -187,11 +197,12 @@ pub enum Resolution {
 /// Delivery states after which 8x8 reports nothing new.
 pub const FINAL_DELIVERY_STATES: &str = "'delivered', 'undelivered', 'failed', 'rejected', 'read', 'error'";
 
-const COLUMNS: &str = "id, connection_id, row_key, row_line, phone, text, client_message_id, status, is_test, reason, \
+pub(super) const COLUMNS: &str =
+    "id, connection_id, row_key, row_line, phone, text, client_message_id, status, is_test, reason, \
      umid, error_code, attempts, delivery_state, delivery_error, not_before, created_at, updated_at, time_slots, \
-     checked_at, check_note";
+     checked_at, check_note, send_at";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+pub(super) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     let status: String = r.get(7)?;
     Ok(Entry {
         id: r.get(0)?,
@@ -215,6 +226,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         time_slots: r.get(18)?,
         checked_at: r.get(19)?,
         check_note: r.get(20)?,
+        send_at: r.get(21)?,
     })
 }
 
@@ -245,7 +257,7 @@ pub(crate) fn insert_entries_tx(
         let mut stmt = tx.prepare_cached(&format!(
             "INSERT INTO messages (id, connection_id, row_key, row_line, phone, text, client_message_id, status, is_test,
                                    reason, not_before, created_at, updated_at, time_slots) VALUES {tuples}
-             ON CONFLICT (connection_id, row_key) WHERE is_test = 0 DO NOTHING
+             ON CONFLICT (connection_id, row_key) WHERE is_test = 0 AND status <> 'cancelled' DO NOTHING
              RETURNING id"
         ))?;
         let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 14);
@@ -449,7 +461,7 @@ impl Store {
     pub fn defer_until(&self, connection_id: i64, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<usize, Error> {
         Ok(self.conn().execute(
             "UPDATE messages SET status = 'waiting', not_before = ?2, reason = 'quiet hours', updated_at = ?3
-             WHERE connection_id = ?1 AND is_test = 0 AND status IN ('pending', 'waiting')",
+             WHERE connection_id = ?1 AND is_test = 0 AND status IN ('pending', 'waiting') AND send_at IS NULL",
             params![connection_id, until.to_rfc3339(), now.to_rfc3339()],
         )?)
     }

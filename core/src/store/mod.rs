@@ -13,6 +13,7 @@ mod accounts;
 mod connections;
 mod ledger;
 mod optouts;
+mod reminders;
 mod rows;
 mod runs;
 
@@ -37,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_row_note.sql"),
     include_str!("migrations/0011_exactly_once_edges.sql"),
     include_str!("migrations/0012_sandbox_flag.sql"),
+    include_str!("migrations/0013_reminders.sql"),
 ];
 
 /// The schema version this build writes.

@@ -35,6 +35,9 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
             .and_then(|json| serde_json::from_str(&json).ok())
             .unwrap_or_default(),
         edited: count(19)?,
+        // Not kept per run: the ledger's counts by status say how many
+        // reminders are scheduled or cancelled.
+        ..RunSummary::default()
     })
 }
 

@@ -15,6 +15,7 @@ fn sms(destination: &str, text: &str, id: &str) -> SmsRequest {
         source: Some("MyShop".into()),
         client_message_id: Some(id.into()),
         encoding: None,
+        scheduled: None,
     }
 }
 

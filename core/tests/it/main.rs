@@ -19,6 +19,7 @@ mod scheduler;
 mod simulator;
 mod sources;
 mod tidy;
+mod which_rows;
 
 use std::time::Duration;
 
