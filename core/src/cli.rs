@@ -948,7 +948,9 @@ async fn google(core: &Core, cmd: GoogleCommand) -> Result<ExitCode, Error> {
         GoogleCommand::SignIn { account } => {
             let (url, pending) = core.start_google_sign_in().await?;
             tell!("Open this address in your browser and allow Sendrow to read your sheets:\n{url}");
-            // Best effort: the user can always copy the address.
+            // Best effort: the user can always copy the address. (The app opens
+            // browsers through the `open` crate, the portable path.)
+            #[cfg(target_os = "linux")]
             let _ = std::process::Command::new("xdg-open")
                 .arg(&url)
                 .stdout(std::process::Stdio::null())
