@@ -433,6 +433,7 @@ pub fn run(data_dir: Option<PathBuf>, command: Command) -> ExitCode {
 fn open_core(data_dir: Option<PathBuf>) -> Result<Core, Error> {
     let dir = crate::data_dir::resolve(data_dir)?;
     let mut core = Core::open_with_keychain(&dir)?;
+    crate::logging::init(&dir);
     if let Some(ms) = std::env::var("SENDROW_HTTP_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()) {
         core.set_http_timeout(Duration::from_millis(ms));
     }

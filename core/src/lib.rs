@@ -19,6 +19,7 @@
 //! - `gsm7`: which texts fit the GSM 03.38 alphabet.
 //! - `compose`: a row's SMS: template, phone number, sender, segments.
 //! - `settings`: choices the user makes in the window (language, …).
+//! - `logging`: the log file in the data folder (`SENDROW_LOG` sets the level).
 //! - `daemon`: the scheduler wired to a data folder (the tray app and `sendrow daemon`).
 //! - `cli`: the headless command line of product.md §7.
 //!
@@ -36,6 +37,7 @@ pub mod gateway;
 pub mod google_setup;
 pub mod gsm7;
 pub mod lock;
+pub mod logging;
 pub mod optout;
 pub mod run;
 pub mod sandbox;

@@ -258,10 +258,24 @@ impl Core {
         let spec = Self::spec_of(&stored)?;
         let started = Utc::now();
         let mut summary = RunSummary { started_at: started.to_rfc3339(), ..RunSummary::default() };
-        let outcome = self.run_inner(&stored, &spec, options, &mut summary).await;
+        let span = tracing::info_span!("run", connection = %name);
+        let outcome =
+            tracing::Instrument::instrument(self.run_inner(&stored, &spec, options, &mut summary), span.clone()).await;
         // What is left for the next run (a chunk failed, the key was refused).
         summary.pending = self.store().count_status(stored.id, EntryStatus::Pending)?;
         summary.finished_at = Utc::now().to_rfc3339();
+        span.in_scope(|| match &outcome {
+            Ok(()) => tracing::info!(
+                new_rows = summary.new_rows,
+                sent = summary.sent,
+                failed = summary.failed,
+                unknown = summary.unknown,
+                held = summary.held,
+                pending = summary.pending,
+                "run finished"
+            ),
+            Err(e) => tracing::warn!(code = e.code(), transient = e.is_transient(), "run failed: {e}"),
+        });
         if let Err(e) = &outcome {
             summary.error = Some(e.to_string());
             summary.transient = e.is_transient();

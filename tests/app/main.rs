@@ -10,5 +10,6 @@ mod flow;
 mod google;
 mod i18n;
 mod kill;
+mod logs;
 mod tray;
 mod window;

@@ -240,8 +240,13 @@ impl Gateway {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| transport_error(url, &e, sends))?;
+        let response = request.send().await.map_err(|e| {
+            let error = transport_error(url, &e, sends);
+            tracing::warn!(url, "8x8 not reached: {error}");
+            error
+        })?;
         let status = response.status();
+        tracing::debug!(url, status = status.as_u16(), "8x8 answered");
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
@@ -251,7 +256,14 @@ impl Gateway {
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| unreadable_success(url, &e, sends));
         }
-        Err(error_from_response(status, &bytes, retry_after))
+        let error = error_from_response(status, &bytes, retry_after);
+        // A probe's "message not found" is the answer it hopes for; 5xx is 8x8's trouble.
+        if status.is_server_error() {
+            tracing::warn!(url, status = status.as_u16(), code = ?error.code(), "8x8 failed: {error}");
+        } else {
+            tracing::info!(url, status = status.as_u16(), code = ?error.code(), "8x8 refused: {error}");
+        }
+        Err(error)
     }
 }
 

@@ -292,12 +292,19 @@ impl Runs {
     /// listener sees `RunStarted` before anything the run causes) and spawns
     /// its runs.
     fn start(&mut self, runner: &Arc<dyn Runner>, out: plan::Output, events: &broadcast::Sender<Event>) {
+        if out.events.is_empty() && out.starts.is_empty() {
+            return;
+        }
+        let decision = tracing::info_span!("decision");
+        let _in_decision = decision.enter();
         for event in out.events {
+            tracing::info!(event = %serde_json::to_string(&event).unwrap_or_default(), "scheduler");
             // No receiver is fine: the loop's work does not depend on anyone listening.
             let _ = events.send(event);
         }
         for name in out.starts {
-            let handle = self.tasks.spawn(runner.run(&name));
+            let span = tracing::info_span!(parent: &decision, "scheduled_run", connection = %name);
+            let handle = self.tasks.spawn(tracing::Instrument::instrument(runner.run(&name), span));
             self.names.insert(handle.id(), name);
         }
     }

@@ -307,7 +307,11 @@ pub(super) async fn refresh(
         ("client_id", &client.client_id),
         ("client_secret", client.client_secret.expose()),
     ];
-    token_request(http, endpoints, retry, &form).await.map_err(|e| match e {
+    let refreshed = token_request(http, endpoints, retry, &form).await;
+    if let Err(TokenFailure::Refused(t)) = &refreshed {
+        tracing::warn!(error = %t.error, account, "Google refused to renew the sign-in: {}", t.error_description);
+    }
+    refreshed.map_err(|e| match e {
         TokenFailure::Refused(t) if t.error == "invalid_grant" => {
             Error::ReconnectGoogle { account: account.to_owned(), description: t.error_description }
         }
