@@ -1,4 +1,4 @@
-//! The headless command line of product.md §7. `sendrow` with no command starts
+//! The headless command line (`docs/cli.md`). `sendrow` with no command starts
 //! the desktop app; that branch lives in the app crate, everything else here.
 //!
 //! Errors go to stderr with a non-zero exit; `--json` output goes to stdout.

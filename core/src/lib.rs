@@ -21,7 +21,7 @@
 //! - `settings`: choices the user makes in the window (language, …).
 //! - `logging`: the log file in the data folder (`SENDROW_LOG` sets the level).
 //! - `daemon`: the scheduler wired to a data folder (the tray app and `sendrow daemon`).
-//! - `cli`: the headless command line of product.md §7.
+//! - `cli`: the headless command line (`docs/cli.md`).
 //!
 //! [`Core`] ties a data folder's store to a secret store; the desktop app and
 //! the CLI both go through it.

@@ -3,7 +3,7 @@
 //! → write ledger entries → send → record → report. Also the preview (the
 //! same up to composing, nothing written) and the one-click test send.
 //!
-//! The ledger invariant of product.md §4 holds throughout: the rows a read
+//! The ledger invariant (`docs/message-states.md`) holds throughout: the rows a read
 //! marks as seen and their ledger entries commit in one transaction; entries
 //! are claimed before their request; outcomes are recorded as they come;
 //! anything ambiguous is `unknown` and waits for a person. Scheduling runs is

@@ -1,4 +1,4 @@
-//! The crash test of the ledger invariant (product.md §4): `sendrow run` over
+//! The crash test of the ledger invariant (`docs/message-states.md`): `sendrow run` over
 //! 1,000 rows against a slow simulator, killed with SIGKILL at random moments
 //! and started again, over and over. Afterwards no row may have reached 8x8
 //! twice, and every row must be sent exactly once or be `unknown` in the

@@ -1,6 +1,6 @@
 //! The 8x8 SMS API client: the only module that talks HTTP to 8x8.
 //!
-//! It speaks the wire format of `8x8-sms-api.md` (single send, batch send,
+//! It speaks 8x8's wire format (`docs/8x8.md`: single send, batch send,
 //! message details) and turns every failure into an [`Error`] that says whether
 //! a retry can help and whether the message may already have gone out. Retry
 //! loops, the ledger and account bookkeeping are not here: callers decide.

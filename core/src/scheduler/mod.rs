@@ -1,5 +1,5 @@
 //! The scheduler: the background loop that decides when each connection runs
-//! (product.md §5) and hands the run itself to a [`Runner`].
+//! (`docs/connection-spec.md`, Schedules) and hands the run itself to a [`Runner`].
 //!
 //! Shape (style-anchors §6.6, Atuin's sync component trimmed): [`run`] is one
 //! `tokio::select!` loop over commands in ([`Command`]), finished runs, the
