@@ -172,7 +172,7 @@ impl Gateway {
 
     /// A client whose requests give up after `timeout`.
     pub fn with_timeout(endpoint: Endpoint, timeout: Duration) -> Gateway {
-        let http = reqwest::Client::builder()
+        let http = crate::http_client()
             .user_agent(concat!("Sendrow/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10).min(timeout))
             .timeout(timeout)
