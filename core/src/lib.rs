@@ -63,9 +63,16 @@ use store::Store;
 /// rustls with ring, installed as the process's provider before the first
 /// client is built (reqwest's own, aws-lc, would cost about 1 MB of binary).
 pub(crate) fn http_client() -> reqwest::ClientBuilder {
+    install_tls_provider();
+    reqwest::Client::builder()
+}
+
+/// Makes ring the process's rustls provider, unless one is installed. A
+/// process whose rustls has two providers compiled in (a test binary, whose
+/// dev-dependencies bring aws-lc) must choose before any TLS client starts.
+pub fn install_tls_provider() {
     // Err only when a provider is installed already, which is as good.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
 }
 
 /// Any failure a user can meet, by the step where it happened.

@@ -19,11 +19,11 @@ pub const CLI_PATIENCE: Duration = Duration::from_secs(120);
 /// panicked — kills them all: nothing outlives its test to hold the
 /// single-instance name, a data folder or the output pipe. Derefs to the
 /// `Child` for `id`, `try_wait`, `kill` (the leader alone) and `wait`.
-pub struct Group(Child);
+pub struct Group(Child, bool);
 
 impl Group {
     pub fn spawn(cmd: &mut Command) -> std::io::Result<Group> {
-        cmd.process_group(0).spawn().map(Group)
+        cmd.process_group(0).spawn().map(|child| Group(child, false))
     }
 
     /// Every live process of the group, from /proc (Linux).
@@ -35,10 +35,13 @@ impl Group {
     /// Sends `signal` (`TERM`, `KILL`) to every process of the group.
     pub fn signal(&mut self, signal: &str) {
         let pgid = self.0.id();
-        // Once the leader is reaped its PID may be reused, unless another member
-        // still holds it as their group ID: only then is the group still ours.
+        // Once the leader is reaped its PID may be reused (pid_max is often
+        // 32768, and a test run spawns thousands), unless another member still
+        // holds it as their group ID: only then is the group still ours. Once
+        // seen empty it is never signalled again.
         let leader_gone = matches!(self.0.try_wait(), Ok(Some(_)));
-        if leader_gone && !self.members().iter().any(|&pid| pid != pgid) {
+        if self.1 || (leader_gone && !self.members().iter().any(|&pid| pid != pgid)) {
+            self.1 = leader_gone;
             return;
         }
         let _ = Command::new("kill")

@@ -51,7 +51,13 @@ async fn the_log_tells_runs_and_8x8_answers_but_no_key() {
     });
     std::fs::write(d.join("spec.json"), spec.to_string()).expect("the spec is written");
     let saved = verbose(d, &["connection", "add", "--file", d.join("spec.json").to_str().expect("UTF-8")], "");
-    assert!(saved.status.success(), "the connection is saved: {}", text(&saved.stderr));
+    assert!(
+        saved.status.success(),
+        "the connection is saved: {:?} {} {}",
+        saved.status,
+        text(&saved.stdout),
+        text(&saved.stderr)
+    );
     // 8x8 fails the first try with a 500: the log must say so, and the retry still sends.
     sim.queue_faults(&["500"]).await;
     let run = verbose(d, &["run", "Orders", "--json"], "");

@@ -321,6 +321,8 @@ impl Session {
                 "args": ["--data-dir", data_dir],
             },
         });
+        // The test binary's rustls has two providers (ring, aws-lc): choose one.
+        sendrow_core::install_tls_provider();
         let mut builder = ClientBuilder::rustls().expect("a rustls WebDriver connector");
         builder.capabilities(caps.as_object().expect("capabilities are an object").clone());
         let url = format!("http://127.0.0.1:{port}");
