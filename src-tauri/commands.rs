@@ -45,6 +45,17 @@ pub fn app_info(state: State<'_, AppState>) -> Result<serde_json::Value, IpcErro
     Ok(serde_json::json!({"version": env!("CARGO_PKG_VERSION"), "data_dir": core.data_dir()}))
 }
 
+/// Opens the data folder's log folder in the file manager and returns its
+/// path, which Settings shows too (for a desktop where nothing opens it).
+#[tauri::command]
+pub fn open_log_folder(state: State<'_, AppState>) -> Result<String, IpcError> {
+    let dir = sendrow_core::logging::log_dir(core(&state)?.data_dir());
+    let failed = |e: std::io::Error| IpcError { code: "log_folder", message: format!("{}: {e}", dir.display()) };
+    std::fs::create_dir_all(&dir).map_err(failed)?;
+    open::that_detached(&dir).map_err(failed)?;
+    Ok(dir.display().to_string())
+}
+
 /// The fixed choices the window offers: update intervals (minutes) and the
 /// system variables of a message, both as the core defines them.
 #[tauri::command]

@@ -63,7 +63,9 @@ pub fn open(app: &AppHandle, request: Request, chosen: oneshot::Sender<Option<Pa
     })
 }
 
-/// Elsewhere the window's path field is the way to give a file.
+/// Elsewhere the window's path field is the way to give a file. The
+/// portable path is tauri-plugin-dialog (rfd), whose Windows and macOS
+/// dialogs have no GTK loop to race; only Linux was built and tested.
 #[cfg(not(target_os = "linux"))]
 pub fn open(_app: &AppHandle, _request: Request, _chosen: oneshot::Sender<Option<PathBuf>>) -> tauri::Result<()> {
     Err(tauri::Error::Io(std::io::Error::new(std::io::ErrorKind::Unsupported, "no file dialog here; type the path")))

@@ -160,6 +160,9 @@ pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
         .and_then(|dir| Core::open_with_keychain(&dir))
         .map(Arc::new)
         .map_err(|e| ipc_error::IpcError::from(&e));
+    if let Ok(core) = &core {
+        sendrow_core::logging::init(core.data_dir());
+    }
     let app = tauri::Builder::default()
         // First: a second launch hands its arguments over here and exits.
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
@@ -180,6 +183,7 @@ pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
+            commands::open_log_folder,
             commands::wizard_options,
             commands::list_accounts,
             commands::add_account,

@@ -1,5 +1,5 @@
 //! The `sendrow` binary: with a command it is the headless CLI of
-//! product.md §7; without one it starts the desktop app.
+//! `docs/cli.md`; without one it starts the desktop app.
 
 // No console window on Windows release builds; harmless elsewhere.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]

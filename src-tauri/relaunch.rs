@@ -10,21 +10,27 @@
 //!
 //! Under WebDriver (`TAURI_WEBVIEW_AUTOMATION`) the automation session belongs
 //! to this process image, so there the window is only destroyed.
+//!
+//! Linux only (`exec`, /proc, and WebKitGTK's habit): on Windows and macOS,
+//! WebView2 and WKWebView let their processes go with the webview, so the
+//! portable path is the one WebDriver takes: destroy the window and keep running.
 
-use std::ffi::OsString;
-use std::process::Command;
 use std::sync::Mutex;
-use std::time::Duration;
 
-use tauri::{AppHandle, Manager};
-
-use crate::{scheduler, AppState, TRAY_FLAG};
+use tauri::AppHandle;
+#[cfg(target_os = "linux")]
+use {
+    crate::{scheduler, AppState, TRAY_FLAG},
+    std::{ffi::OsString, process::Command, time::Duration},
+    tauri::Manager,
+};
 
 /// Set on the new image when "Pause all" was on, so a relaunch the user
 /// never asked for does not resume their schedule.
 const PAUSED_ENV: &str = "SENDROW_RELAUNCH_PAUSED";
 
 /// Time for replies still due on the D-Bus connection to leave before `exec`.
+#[cfg(target_os = "linux")]
 const REPLY_GRACE: Duration = Duration::from_millis(500);
 
 /// Where the app is in its life; guards the window, Quit and a relaunch
@@ -33,6 +39,7 @@ const REPLY_GRACE: Duration = Duration::from_millis(500);
 pub enum Phase {
     Running,
     /// Stopping to start over; `reopen` when the window was asked for meanwhile.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Relaunching {
         reopen: bool,
     },
@@ -79,8 +86,13 @@ pub fn started_paused() -> bool {
     std::env::var_os(PAUSED_ENV).is_some()
 }
 
+/// Elsewhere the closed window is gone with its webview; nothing to do.
+#[cfg(not(target_os = "linux"))]
+pub fn on_last_window_closed(_app: &AppHandle) {}
+
 /// The last window closed: start over in the tray, unless the app is
 /// quitting, already relaunching, or driven by WebDriver.
+#[cfg(target_os = "linux")]
 pub fn on_last_window_closed(app: &AppHandle) {
     if std::env::var("TAURI_WEBVIEW_AUTOMATION").as_deref() == Ok("true") {
         return;
@@ -98,6 +110,7 @@ pub fn on_last_window_closed(app: &AppHandle) {
     }
 }
 
+#[cfg(target_os = "linux")]
 async fn relaunch(app: AppHandle) {
     let exe = match std::env::current_exe() {
         Ok(exe) if exe.is_file() => exe,
@@ -132,31 +145,17 @@ async fn relaunch(app: AppHandle) {
     if paused {
         command.env(PAUSED_ENV, "1");
     }
-    let error = replace_process(command);
+    // Becomes `command`; only returns if that could not start.
+    let error = std::os::unix::process::CommandExt::exec(&mut command);
     eprintln!("error: Sendrow could not start over in the tray: {error}");
     app.exit(1);
-}
-
-/// Becomes `command`; only returns if that could not start.
-#[cfg(unix)]
-fn replace_process(mut command: Command) -> std::io::Error {
-    use std::os::unix::process::CommandExt;
-    command.exec()
-}
-
-#[cfg(not(unix))]
-fn replace_process(mut command: Command) -> std::io::Error {
-    match command.spawn() {
-        Ok(_) => std::process::exit(0),
-        Err(error) => error,
-    }
 }
 
 /// Reaps the children a replaced image left behind (its WebKit processes,
 /// which exit once their sockets close on `exec`), so they do not linger as
 /// zombies. At a fresh start there are none. Call before anything is spawned.
 pub fn reap_leftovers() {
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
     {
         use nix::sys::wait::waitpid;
         use nix::unistd::Pid;
@@ -172,8 +171,8 @@ pub fn reap_leftovers() {
     }
 }
 
-/// The IDs of `parent`'s child processes, from /proc (empty elsewhere).
-#[cfg(unix)]
+/// The IDs of `parent`'s child processes, from /proc.
+#[cfg(target_os = "linux")]
 fn children_of(parent: u32) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     entries
@@ -190,6 +189,7 @@ fn children_of(parent: u32) -> Vec<i32> {
 
 /// This start's arguments with `--tray` added, or removed when the window
 /// should open.
+#[cfg(target_os = "linux")]
 fn relaunch_args(args: impl Iterator<Item = OsString>, with_window: bool) -> Vec<OsString> {
     let mut args: Vec<OsString> = args.filter(|a| a != TRAY_FLAG).collect();
     if !with_window {
@@ -202,11 +202,13 @@ fn relaunch_args(args: impl Iterator<Item = OsString>, with_window: bool) -> Vec
 mod tests {
     use super::*;
 
+    #[cfg(target_os = "linux")]
     fn args(list: &[&str]) -> Vec<OsString> {
         list.iter().map(OsString::from).collect()
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn relaunch_keeps_the_data_folder_and_toggles_only_the_tray_flag() {
         let started = args(&["--data-dir", "/shop"]);
         assert_eq!(relaunch_args(started.clone().into_iter(), false), args(&["--data-dir", "/shop", "--tray"]));

@@ -150,6 +150,11 @@ async function start() {
   $("gear-form").addEventListener("submit", (e) => Connections.saveGear(e));
   $("gear-cancel").addEventListener("click", () => $("gear-dialog").close());
   $("s-autostart").addEventListener("click", () => Settings.toggleAutostart());
+  $("s-logs").addEventListener("click", async () => {
+    const opened = await call("open_log_folder");
+    $("s-logs-note").textContent = opened.ok ? t("settings.logsOpened", { dir: opened.value }) : "";
+    showError("s-logs-error", opened.ok ? null : opened);
+  });
   Wizard.init();
   History.init();
   Exporter.init();

@@ -363,7 +363,7 @@ mod tests {
 
     #[test]
     fn regions_parse_and_map_to_documented_hosts() {
-        // 8x8-sms-api.md §1.1, one row per region.
+        // docs/8x8.md (Hosts and paths), one row per region.
         let documented = [
             ("apac", "https://sms.8x8.com"),
             ("us", "https://sms.us.8x8.com"),

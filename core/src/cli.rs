@@ -1,4 +1,4 @@
-//! The headless command line of product.md §7. `sendrow` with no command starts
+//! The headless command line (`docs/cli.md`). `sendrow` with no command starts
 //! the desktop app; that branch lives in the app crate, everything else here.
 //!
 //! Errors go to stderr with a non-zero exit; `--json` output goes to stdout.
@@ -447,6 +447,7 @@ pub fn run(data_dir: Option<PathBuf>, command: Command) -> ExitCode {
 fn open_core(data_dir: Option<PathBuf>) -> Result<Core, Error> {
     let dir = crate::data_dir::resolve(data_dir)?;
     let mut core = Core::open_with_keychain(&dir)?;
+    crate::logging::init(&dir);
     if let Some(ms) = std::env::var("SENDROW_HTTP_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()) {
         core.set_http_timeout(Duration::from_millis(ms));
     }
@@ -1054,7 +1055,9 @@ async fn google(core: &Core, cmd: GoogleCommand) -> Result<ExitCode, Error> {
         GoogleCommand::SignIn { account } => {
             let (url, pending) = core.start_google_sign_in().await?;
             tell!("Open this address in your browser and allow Sendrow to read your sheets:\n{url}");
-            // Best effort: the user can always copy the address.
+            // Best effort: the user can always copy the address. (The app opens
+            // browsers through the `open` crate, the portable path.)
+            #[cfg(target_os = "linux")]
             let _ = std::process::Command::new("xdg-open")
                 .arg(&url)
                 .stdout(std::process::Stdio::null())

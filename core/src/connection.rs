@@ -1,5 +1,5 @@
 //! Connections: a source, an 8x8 account and a message, as the connection spec
-//! of product.md §7 describes them, validated against the real source before
+//! (`docs/connection-spec.md`) describes them, validated against the real source before
 //! they are saved.
 //!
 //! Saving checks everything a run will need — the account exists, the source

@@ -20,8 +20,9 @@
 //! - `gsm7`: which texts fit the GSM 03.38 alphabet.
 //! - `compose`: a row's SMS: template, phone number, sender, segments.
 //! - `settings`: choices the user makes in the window (language, …).
+//! - `logging`: the log file in the data folder (`SENDROW_LOG` sets the level).
 //! - `daemon`: the scheduler wired to a data folder (the tray app and `sendrow daemon`).
-//! - `cli`: the headless command line of product.md §7.
+//! - `cli`: the headless command line (`docs/cli.md`).
 //!
 //! [`Core`] ties a data folder's store to a secret store; the desktop app and
 //! the CLI both go through it.
@@ -39,6 +40,7 @@ pub mod gateway;
 pub mod google_setup;
 pub mod gsm7;
 pub mod lock;
+pub mod logging;
 pub mod optout;
 pub mod reconcile;
 pub mod reminder;
@@ -61,6 +63,22 @@ use std::time::Duration;
 
 use secrets::SecretStore;
 use store::Store;
+
+/// The builder of every HTTPS client Sendrow makes (8x8, Google): TLS through
+/// rustls with ring, installed as the process's provider before the first
+/// client is built (reqwest's own, aws-lc, would cost about 1 MB of binary).
+pub(crate) fn http_client() -> reqwest::ClientBuilder {
+    install_tls_provider();
+    reqwest::Client::builder()
+}
+
+/// Makes ring the process's rustls provider, unless one is installed. A
+/// process whose rustls has two providers compiled in (a test binary, whose
+/// dev-dependencies bring aws-lc) must choose before any TLS client starts.
+pub fn install_tls_provider() {
+    // Err only when a provider is installed already, which is as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
 
 /// Any failure a user can meet, by the step where it happened.
 #[derive(Debug, thiserror::Error)]

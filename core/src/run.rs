@@ -3,7 +3,7 @@
 //! → write ledger entries → send → record → report. Also the preview (the
 //! same up to composing, nothing written) and the one-click test send.
 //!
-//! The ledger invariant of product.md §4 holds throughout: the rows a read
+//! The ledger invariant (`docs/message-states.md`) holds throughout: the rows a read
 //! marks as seen and their ledger entries commit in one transaction; entries
 //! are claimed before their request; outcomes are recorded as they come;
 //! anything ambiguous is `unknown` and waits for a person. Scheduling runs is
@@ -336,10 +336,24 @@ impl Core {
         let spec = Self::spec_of(&stored)?;
         let started = Utc::now();
         let mut summary = RunSummary { started_at: started.to_rfc3339(), ..RunSummary::default() };
-        let outcome = self.run_inner(&stored, &spec, options, &mut summary).await;
+        let span = tracing::info_span!("run", connection = %name);
+        let outcome =
+            tracing::Instrument::instrument(self.run_inner(&stored, &spec, options, &mut summary), span.clone()).await;
         // What is left for the next run (a chunk failed, the key was refused).
         summary.pending = self.store().count_status(stored.id, EntryStatus::Pending)?;
         summary.finished_at = Utc::now().to_rfc3339();
+        span.in_scope(|| match &outcome {
+            Ok(()) => tracing::info!(
+                new_rows = summary.new_rows,
+                sent = summary.sent,
+                failed = summary.failed,
+                unknown = summary.unknown,
+                held = summary.held,
+                pending = summary.pending,
+                "run finished"
+            ),
+            Err(e) => tracing::warn!(code = e.code(), transient = e.is_transient(), "run failed: {e}"),
+        });
         if let Err(e) = &outcome {
             summary.error = Some(e.to_string());
             summary.transient = e.is_transient();

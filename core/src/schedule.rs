@@ -1,4 +1,4 @@
-//! When a connection runs: the schedule kinds of product.md §5 and the pure
+//! When a connection runs: the schedule kinds (`docs/connection-spec.md`) and the pure
 //! arithmetic of "when next", including the seed's 5-minute rule.
 //!
 //! Everything here takes the time as a parameter and works in any time zone,

@@ -5,22 +5,18 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{require_keychain_session, sendrow, text, Sim, BIN};
+use crate::common::{output_within, require_keychain_session, sendrow, text, Group, Sim, BIN, CLI_PATIENCE};
 
 /// Starts `sendrow daemon` and waits for its first stderr line, which it
 /// prints once it holds the folder's scheduler lock and has loaded its jobs.
-fn start_daemon(dir: &std::path::Path) -> Child {
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("daemon")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the daemon starts");
+fn start_daemon(dir: &std::path::Path) -> Group {
+    let mut child = Group::spawn(
+        Command::new(BIN).arg("--data-dir").arg(dir).arg("daemon").stdout(Stdio::null()).stderr(Stdio::piped()),
+    )
+    .expect("the daemon starts");
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let mut first = String::new();
     std::io::BufRead::read_line(&mut stderr, &mut first).unwrap();
@@ -68,7 +64,7 @@ async fn a_watched_csv_is_sent_by_itself_across_a_daemon_restart() {
     assert!(saved.status.success(), "connection: {}", text(&saved.stderr));
 
     let mut daemon = start_daemon(d);
-    let second = Command::new(BIN).arg("--data-dir").arg(d).arg("daemon").output().unwrap();
+    let second = output_within(Command::new(BIN).arg("--data-dir").arg(d).arg("daemon"), "", CLI_PATIENCE);
     assert!(!second.status.success(), "a second scheduler on the same folder is refused");
     assert!(text(&second.stderr).contains("already running the schedule"), "and told why: {}", text(&second.stderr));
     append(&csv, "2,0672222222");

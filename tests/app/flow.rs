@@ -236,13 +236,11 @@ async fn template_times_follow_the_machines_time_zone() {
     // The wall clock 14 hours ahead of UTC, as `{{$date}} {{$time}}` writes it.
     let kiritimati = || (chrono::Utc::now() + chrono::Duration::hours(14)).format("%Y-%m-%d %H:%M").to_string();
     let in_kiritimati = |args: &[&str]| {
-        std::process::Command::new(crate::common::BIN)
-            .arg("--data-dir")
-            .arg(d)
-            .args(args)
-            .env("TZ", "<+14>-14")
-            .output()
-            .expect("sendrow runs")
+        crate::common::output_within(
+            std::process::Command::new(crate::common::BIN).arg("--data-dir").arg(d).args(args).env("TZ", "<+14>-14"),
+            "",
+            crate::common::CLI_PATIENCE,
+        )
     };
 
     let before = kiritimati();

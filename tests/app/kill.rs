@@ -1,4 +1,4 @@
-//! The crash test of the ledger invariant (product.md §4): `sendrow run` over
+//! The crash test of the ledger invariant (`docs/message-states.md`): `sendrow run` over
 //! 1,000 rows against a slow simulator, killed with SIGKILL at random moments
 //! and started again, over and over. Afterwards no row may have reached 8x8
 //! twice, and every row must be sent exactly once or be `unknown` in the
@@ -10,7 +10,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::common::{require_keychain_session, sendrow, text, Sim, BIN};
+use crate::common::{output_within, require_keychain_session, sendrow, text, Group, Sim, BIN, CLI_PATIENCE};
 
 const ROWS: usize = 1000;
 const KILLS: usize = 12;
@@ -104,15 +104,16 @@ async fn killing_runs_at_random_never_sends_a_row_twice_nor_loses_one() {
     set_up_orders(d, &sim, &csv, "Hello {{Name}}");
 
     let run = || {
-        Command::new(BIN)
-            .arg("--data-dir")
-            .arg(d)
-            .args(["run", "Orders", "--json"])
-            .env("SENDROW_BATCH_SIZE", BATCH.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        Group::spawn(
+            Command::new(BIN)
+                .arg("--data-dir")
+                .arg(d)
+                .args(["run", "Orders", "--json"])
+                .env("SENDROW_BATCH_SIZE", BATCH.to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .unwrap()
     };
     // A run claims a batch per request it keeps in flight, just before
     // sending it: a kill can strand at most those in `sending`, which the
@@ -171,11 +172,17 @@ async fn killing_runs_at_random_never_sends_a_row_twice_nor_loses_one() {
     assert!(killed_mid_send > 0, "at least one kill must land while a run is sending, or this test proves nothing");
     // Runs to completion until nothing is left to send.
     for _ in 0..5 {
-        let mut child = run();
-        let status = child.wait().unwrap();
-        let mut out = String::new();
-        std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
-        assert!(status.success(), "a clean run after the kills succeeds: {out}");
+        let done = output_within(
+            Command::new(BIN)
+                .arg("--data-dir")
+                .arg(d)
+                .args(["run", "Orders", "--json"])
+                .env("SENDROW_BATCH_SIZE", BATCH.to_string()),
+            "",
+            CLI_PATIENCE,
+        );
+        let out = text(&done.stdout);
+        assert!(done.status.success(), "a clean run after the kills succeeds: {out}");
         let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
         if summary["sent"] == 0 && summary["failed"] == 0 {
             break;
@@ -248,14 +255,16 @@ async fn runs_through_a_faulty_8x8_end_with_each_row_sent_once_or_unknown() {
     let mut unknown_reported = 0;
     loop {
         runs += 1;
-        let out = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(d)
-            .args(["run", "Orders", "--json"])
-            .env("SENDROW_BATCH_SIZE", "2")
-            .env("SENDROW_HTTP_TIMEOUT_MS", "400")
-            .output()
-            .unwrap();
+        let out = output_within(
+            Command::new(BIN)
+                .arg("--data-dir")
+                .arg(d)
+                .args(["run", "Orders", "--json"])
+                .env("SENDROW_BATCH_SIZE", "2")
+                .env("SENDROW_HTTP_TIMEOUT_MS", "400"),
+            "",
+            CLI_PATIENCE,
+        );
         assert!(!text(&out.stderr).contains("panicked"), "nothing crashes: {}", text(&out.stderr));
         let summary: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("run {runs} printed no summary ({e}): {}", text(&out.stderr)));

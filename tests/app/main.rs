@@ -10,6 +10,7 @@ mod flow;
 mod google;
 mod i18n;
 mod kill;
+mod logs;
 mod tray;
 mod which_rows;
 mod window;

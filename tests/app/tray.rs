@@ -7,39 +7,18 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{require_keychain_session, sendrow, text, Sim, BIN};
+use crate::common::{
+    cmdline, processes, require_keychain_session, sendrow, single_instance_owner, text, Group, Sim, BIN,
+};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
-/// The app started without WebDriver; killed on drop.
-struct App(Child);
-
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `(pid, parent pid, name)` of every process, from /proc/PID/stat.
-fn processes() -> Vec<(u32, u32, String)> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    entries
-        .flatten()
-        .filter_map(|e| {
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-            // "PID (NAME) STATE PPID …"; NAME may hold spaces and parentheses.
-            let (head, tail) = stat.rsplit_once(')')?;
-            let name = head.split_once('(')?.1.to_owned();
-            let ppid = tail.split_whitespace().nth(1)?.parse().ok()?;
-            Some((pid, ppid, name))
-        })
-        .collect()
-}
+/// The app started without WebDriver; it, its WebKit processes and
+/// whatever else it started are killed on drop (its own process group).
+struct App(Group);
 
 /// Names of every process below `root`.
 fn descendants(root: u32) -> Vec<String> {
@@ -47,10 +26,10 @@ fn descendants(root: u32) -> Vec<String> {
     let mut parents = vec![root];
     let mut names = Vec::new();
     while let Some(parent) = parents.pop() {
-        for (pid, ppid, name) in &all {
-            if *ppid == parent {
-                parents.push(*pid);
-                names.push(name.clone());
+        for p in &all {
+            if p.ppid == parent {
+                parents.push(p.pid);
+                names.push(p.name.clone());
             }
         }
     }
@@ -61,26 +40,10 @@ fn has_webkit(pid: u32) -> bool {
     descendants(pid).iter().any(|name| name.starts_with("WebKit"))
 }
 
-/// The process that owns the single-instance D-Bus name: the app ready to
-/// take a second launch's arguments.
-fn single_instance_owner() -> Option<u32> {
-    let out = Command::new("dbus-send")
-        .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus"])
-        .args(["org.freedesktop.DBus.GetConnectionUnixProcessID", "string:app.sendrow.desktop.SingleInstance"])
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&out.stdout).split_whitespace().skip_while(|w| *w != "uint32").nth(1)?.parse().ok()
-}
-
 /// Started over in the tray: the new image (same PID), without WebKit, and
 /// listening for second launches again.
 fn in_tray(pid: u32) -> bool {
     cmdline(pid).contains(&"--tray".to_owned()) && !has_webkit(pid) && single_instance_owner() == Some(pid)
-}
-
-fn cmdline(pid: u32) -> Vec<String> {
-    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    raw.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect()
 }
 
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -143,15 +106,16 @@ impl Shop {
 
 /// `sendrow --data-dir DIR ARGS…` as the desktop starts it (no WebDriver).
 fn start_app(dir: &Path, args: &[&str]) -> App {
-    let child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("TAURI_WEBVIEW_AUTOMATION")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the app starts");
+    let child = Group::spawn(
+        Command::new(BIN)
+            .arg("--data-dir")
+            .arg(dir)
+            .args(args)
+            .env_remove("TAURI_WEBVIEW_AUTOMATION")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    )
+    .expect("the app starts");
     App(child)
 }
 

@@ -15,15 +15,20 @@
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
+use crate::common::{cmdline, output_within, processes, single_instance_owner, Group, CLI_PATIENCE};
+
 /// Every wait is bounded by this; polling keeps the test independent of speed.
 const PATIENCE: Duration = Duration::from_secs(20);
+/// The bound on opening a WebDriver session: starting the app and WebKit is
+/// the slowest step, more so on a busy machine.
+const SESSION_PATIENCE: Duration = Duration::from_secs(90);
 const POLL: Duration = Duration::from_millis(100);
 
 const SANDBOX_SUBACCOUNT: &str = "sandbox_hq";
@@ -34,18 +39,23 @@ const WRONG_KEY: &str = "wrong-key-SHOULD-NOT-LEAK-123";
 const RUN_HINT: &str = "run it with `scripts/test` (the README's test command), which provides Xvfb, \
     a throwaway D-Bus session and an unlocked GNOME Keyring";
 
-/// The child processes of one test run, stopped even when an assert panics.
+/// The child processes of one test run, stopped even when an assert panics:
+/// each is a process group (tauri-driver's holds WebKitWebDriver, the app and
+/// WebKit's processes), killed whole when dropped.
 struct Processes {
-    sim: Child,
+    _sim: Group,
     // Held open so the simulator never writes into a closed pipe.
     _sim_stdout: BufReader<ChildStdout>,
-    driver: Option<Child>,
+    driver: Option<Group>,
+    /// tauri-driver's output (WebKitWebDriver's and the app's too), shown
+    /// when a session cannot start.
+    logs: tempfile::TempDir,
 }
 
 impl Processes {
     /// Stops tauri-driver with SIGTERM: only its signal handler stops
-    /// WebKitWebDriver (and with it the app); after SIGKILL they are orphaned
-    /// and keep the test's output pipe open.
+    /// WebKitWebDriver (and with it the app) cleanly. Whatever of its group
+    /// is still there after PATIENCE is killed.
     fn stop_driver(&mut self) {
         let Some(mut driver) = self.driver.take() else {
             return;
@@ -53,33 +63,59 @@ impl Processes {
         let _ = Command::new("kill").args(["-TERM", &driver.id().to_string()]).status();
         let deadline = Instant::now() + PATIENCE;
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = driver.try_wait() {
+            let _ = driver.try_wait(); // reaps tauri-driver, which would stay a member as a zombie
+            if driver.members().is_empty() {
                 return;
             }
             std::thread::sleep(POLL);
         }
-        eprintln!("tauri-driver ignored SIGTERM for {PATIENCE:?}; killing it");
-        let _ = driver.kill();
-        let _ = driver.wait();
+        eprintln!("tauri-driver's processes outlived SIGTERM by {PATIENCE:?}; killing them: {:?}", driver.members());
+        // Dropping the group kills what is left of it: WebKitWebDriver, the app, WebKit.
+    }
+
+    fn driver_log(&self) -> String {
+        let text = std::fs::read_to_string(self.logs.path().join("tauri-driver.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// Why a WebDriver session may not have started, for the test's failure.
+    fn session_diagnosis(&self) -> String {
+        let mut why = Vec::new();
+        if let Some(owner) = single_instance_owner() {
+            let ours = self.driver.as_ref().is_some_and(|d| d.members().contains(&owner));
+            if !ours {
+                why.push(format!(
+                    "another Sendrow (pid {owner}: {:?}) holds the single-instance name \
+                     app.sendrow.desktop.SingleInstance, so the app this test started handed over to it and quit; \
+                     a test before this one left it running",
+                    cmdline(owner)
+                ));
+            }
+        }
+        let members: Vec<String> = processes()
+            .into_iter()
+            .filter(|p| self.driver.as_ref().is_some_and(|d| d.members().contains(&p.pid)))
+            .map(|p| format!("{} {}", p.pid, p.name))
+            .collect();
+        why.push(format!("the test's processes: {members:?}"));
+        why.push(format!("tauri-driver said (last lines):\n{}", self.driver_log()));
+        why.join("\n")
     }
 }
 
 impl Drop for Processes {
     fn drop(&mut self) {
         self.stop_driver();
-        let _ = self.sim.kill();
-        let _ = self.sim.wait();
     }
 }
 
 /// Starts `sendrow sim --port 0 ARGS…` and returns it with the URL it listens on.
-fn start_sim(args: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_sendrow"))
-        .args(["sim", "--port", "0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the sendrow binary must start its 8x8 simulator");
+fn start_sim(args: &[&str]) -> (Group, BufReader<ChildStdout>, String) {
+    let mut sim = Group::spawn(
+        Command::new(env!("CARGO_BIN_EXE_sendrow")).args(["sim", "--port", "0"]).args(args).stdout(Stdio::piped()),
+    )
+    .expect("the sendrow binary must start its 8x8 simulator");
     let mut stdout = BufReader::new(sim.stdout.take().expect("sim stdout is piped"));
     let mut line = String::new();
     stdout.read_line(&mut line).expect("the simulator prints its address on stdout");
@@ -248,18 +284,27 @@ impl Session {
     async fn start_with(data_dir: &Path, sim_args: &[&str], prepare: impl FnOnce(&str)) -> Session {
         let (sim, sim_stdout, sim_url) = start_sim(sim_args);
         // Owned before `prepare`, so a failing preparation still stops the simulator.
-        let mut procs = Processes { sim, _sim_stdout: sim_stdout, driver: None };
+        let logs = tempfile::tempdir().expect("a temp folder for tauri-driver's output");
+        let mut procs = Processes { _sim: sim, _sim_stdout: sim_stdout, driver: None, logs };
         prepare(&sim_url);
+        // A Sendrow left running would take this test's launch over (single instance).
+        let free = wait_for_or_none(|| std::future::ready(single_instance_owner().is_none().then_some(()))).await;
+        if free.is_none() {
+            panic!("cannot start the test's app: {}", procs.session_diagnosis());
+        }
         let data_dir = data_dir.to_str().expect("a UTF-8 temp path").to_owned();
         let (port, native_port) = (free_port(), free_port());
         let home = tempfile::tempdir().expect("a temp home folder");
-        let driver = Command::new(find_tauri_driver())
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .env("HOME", home.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("tauri-driver must start");
+        let log = std::fs::File::create(procs.logs.path().join("tauri-driver.log")).expect("a log file");
+        let driver = Group::spawn(
+            Command::new(find_tauri_driver())
+                .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+                .env("HOME", home.path())
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("the log file, twice"))
+                .stderr(log),
+        )
+        .expect("tauri-driver must start");
         procs.driver = Some(driver);
         wait_for("tauri-driver to listen", || {
             let exited = procs.driver.as_mut().and_then(|d| d.try_wait().ok().flatten());
@@ -276,12 +321,23 @@ impl Session {
                 "args": ["--data-dir", data_dir],
             },
         });
-        let client = ClientBuilder::rustls()
-            .expect("a rustls WebDriver connector")
-            .capabilities(caps.as_object().expect("capabilities are an object").clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("tauri-driver must open a session with the sendrow window");
+        // The test binary's rustls has two providers (ring, aws-lc): choose one.
+        sendrow_core::install_tls_provider();
+        let mut builder = ClientBuilder::rustls().expect("a rustls WebDriver connector");
+        builder.capabilities(caps.as_object().expect("capabilities are an object").clone());
+        let url = format!("http://127.0.0.1:{port}");
+        let connecting = builder.connect(&url);
+        let client = match tokio::time::timeout(SESSION_PATIENCE, connecting).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => panic!(
+                "tauri-driver could not open a session with the sendrow window: {e}\n{}",
+                procs.session_diagnosis()
+            ),
+            Err(_) => panic!(
+                "no WebDriver session with the sendrow window within {SESSION_PATIENCE:?}\n{}",
+                procs.session_diagnosis()
+            ),
+        };
         Session { client, procs, sim_url, data_dir, home }
     }
 
@@ -748,18 +804,11 @@ async fn first_start_with_a_real_account_works_from_the_keyboard() {
 
 /// Runs the `sendrow` CLI on `data_dir` with `stdin`, insisting it succeeds.
 fn sendrow_cli(data_dir: &Path, args: &[&str], stdin: &str, why: &str) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sendrow"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the sendrow binary starts");
-    child.stdin.take().expect("stdin is piped").write_all(stdin.as_bytes()).expect("stdin takes the input");
-    let out = child.wait_with_output().expect("the sendrow binary ends");
+    let out = output_within(
+        Command::new(env!("CARGO_BIN_EXE_sendrow")).arg("--data-dir").arg(data_dir).args(args),
+        stdin,
+        CLI_PATIENCE,
+    );
     assert!(
         out.status.success(),
         "{why}: `sendrow {}` failed: {}",
@@ -883,13 +932,13 @@ async fn the_app_sends_a_watched_csv_by_itself_in_the_window_and_from_the_tray()
     session.stop().await;
 }
 
-/// A `sendrow daemon` child, stopped with SIGTERM on drop.
-struct Daemon(Child);
+/// A `sendrow daemon` child, stopped with SIGTERM on drop (SIGKILL if it
+/// is not gone within PATIENCE).
+struct Daemon(Group);
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
+        self.0.stop(PATIENCE);
     }
 }
 
@@ -902,14 +951,15 @@ async fn the_window_says_so_when_a_daemon_already_runs_the_schedule() {
     let _one = ONE_WINDOW.lock().await;
     let (en, uk) = (ui_strings("en"), ui_strings("uk"));
     let data = tempfile::tempdir().expect("a temp data folder");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sendrow"))
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("daemon")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sendrow daemon starts");
+    let mut child = Group::spawn(
+        Command::new(env!("CARGO_BIN_EXE_sendrow"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .arg("daemon")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    )
+    .expect("sendrow daemon starts");
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
     let daemon = Daemon(child);
     let mut first = String::new();
@@ -1039,11 +1089,11 @@ async fn a_google_sheet_is_read_by_service_account_and_by_signing_in_from_the_wi
     session.stop().await;
     assert_no_secret_in_files(&d, &[CLIENT_SECRET, &private_key_line], "after Google was set up");
     for entry in [format!("google-sa:{SHEET}"), "google-oauth:google".into()] {
-        let _ = Command::new(env!("CARGO_BIN_EXE_sendrow"))
-            .arg("--data-dir")
-            .arg(&d)
-            .args(["google", "forget", &entry])
-            .status();
+        let _ = output_within(
+            Command::new(env!("CARGO_BIN_EXE_sendrow")).arg("--data-dir").arg(&d).args(["google", "forget", &entry]),
+            "",
+            CLI_PATIENCE,
+        );
     }
 }
 
@@ -1152,12 +1202,11 @@ async fn the_cards_lead_out_of_a_shrink_warning_a_pause_and_failed_messages() {
         // Returns has no ID column, and a column of its rows' fingerprint is renamed.
         std::fs::write(&returns, "Order,Phone,Comment\n7,0671234567,gift\n8,0633333333,\n").expect("column renamed");
         for name in ["Orders", "Returns"] {
-            let run = Command::new(env!("CARGO_BIN_EXE_sendrow"))
-                .arg("--data-dir")
-                .arg(&d)
-                .args(["run", name])
-                .output()
-                .expect("the sendrow binary runs");
+            let run = output_within(
+                Command::new(env!("CARGO_BIN_EXE_sendrow")).arg("--data-dir").arg(&d).args(["run", name]),
+                "",
+                CLI_PATIENCE,
+            );
             assert!(run.status.success() == (name == "Orders"), "Orders warns, Returns pauses: {run:?}");
         }
     })

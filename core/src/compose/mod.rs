@@ -295,7 +295,7 @@ mod tests {
                 "status": "ready",
                 "reason": null,
             }),
-            "flat, with the names product.md §7 gives the preview"
+            "flat, with the names docs/cli.md gives the preview"
         );
     }
 }

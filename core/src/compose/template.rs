@@ -2,7 +2,7 @@
 //! system variables `{{$time}}`, `{{$date}}`, `{{$year}}`, `{{$month}}` and
 //! `{{$day}}`, parsed once when the connection is saved and rendered per row.
 //!
-//! Syntax, decided where product.md §6 is silent:
+//! Syntax (`docs/connection-spec.md` has the user's view):
 //! - `{{` opens a field and the next `}}` closes it. Whitespace just inside
 //!   the braces is ignored, so `{{ Name }}` is `{{Name}}`; the header inside
 //!   is matched exactly otherwise (any language, spaces, case-sensitive).

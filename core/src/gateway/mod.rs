@@ -1,6 +1,6 @@
 //! The 8x8 SMS API client: the only module that talks HTTP to 8x8.
 //!
-//! It speaks the wire format of `8x8-sms-api.md` (single send, batch send,
+//! It speaks 8x8's wire format (`docs/8x8.md`: single send, batch send,
 //! message details) and turns every failure into an [`Error`] that says whether
 //! a retry can help and whether the message may already have gone out. Retry
 //! loops, the ledger and account bookkeeping are not here: callers decide.
@@ -187,7 +187,7 @@ impl Gateway {
 
     /// A client whose requests give up after `timeout`.
     pub fn with_timeout(endpoint: Endpoint, timeout: Duration) -> Gateway {
-        let http = reqwest::Client::builder()
+        let http = crate::http_client()
             .user_agent(concat!("Sendrow/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10).min(timeout))
             .timeout(timeout)
@@ -295,8 +295,13 @@ impl Gateway {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| transport_error(url, &e, sends))?;
+        let response = request.send().await.map_err(|e| {
+            let error = transport_error(url, &e, sends);
+            tracing::warn!(url, "8x8 not reached: {error}");
+            error
+        })?;
         let status = response.status();
+        tracing::debug!(url, status = status.as_u16(), "8x8 answered");
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
@@ -306,7 +311,14 @@ impl Gateway {
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| unreadable_success(url, &e, sends));
         }
-        Err(error_from_response(status, &bytes, retry_after, sends.then_some(url)))
+        let error = error_from_response(status, &bytes, retry_after, sends.then_some(url));
+        // A probe's "message not found" is the answer it hopes for; 5xx is 8x8's trouble.
+        if status.is_server_error() {
+            tracing::warn!(url, status = status.as_u16(), code = ?error.code(), "8x8 failed: {error}");
+        } else {
+            tracing::info!(url, status = status.as_u16(), code = ?error.code(), "8x8 refused: {error}");
+        }
+        Err(error)
     }
 }
 

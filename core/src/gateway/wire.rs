@@ -1,4 +1,4 @@
-//! 8x8's JSON bodies, field for field as `8x8-sms-api.md` §3–4 documents them.
+//! 8x8's JSON bodies, field for field as 8x8 documents them (`docs/8x8.md`).
 //! Only what Sendrow sends or reads is modelled; unknown response fields are
 //! ignored so that 8x8 adding one breaks nothing.
 

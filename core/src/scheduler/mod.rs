@@ -1,5 +1,5 @@
 //! The scheduler: the background loop that decides when each connection runs
-//! (product.md §5) and hands the run itself to a [`Runner`].
+//! (`docs/connection-spec.md`, Schedules) and hands the run itself to a [`Runner`].
 //!
 //! Shape (style-anchors §6.6, Atuin's sync component trimmed): [`run`] is one
 //! `tokio::select!` loop over commands in ([`Command`]), finished runs, the
@@ -303,12 +303,19 @@ impl Runs {
     /// listener sees `RunStarted` before anything the run causes) and spawns
     /// its runs.
     fn start(&mut self, runner: &Arc<dyn Runner>, out: plan::Output, events: &broadcast::Sender<Event>) {
+        if out.events.is_empty() && out.starts.is_empty() {
+            return;
+        }
+        let decision = tracing::info_span!("decision");
+        let _in_decision = decision.enter();
         for event in out.events {
+            tracing::info!(event = %serde_json::to_string(&event).unwrap_or_default(), "scheduler");
             // No receiver is fine: the loop's work does not depend on anyone listening.
             let _ = events.send(event);
         }
         for name in out.starts {
-            let handle = self.tasks.spawn(runner.run(&name));
+            let span = tracing::info_span!(parent: &decision, "scheduled_run", connection = %name);
+            let handle = self.tasks.spawn(tracing::Instrument::instrument(runner.run(&name), span));
             self.names.insert(handle.id(), name);
         }
     }

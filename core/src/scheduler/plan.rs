@@ -1,7 +1,7 @@
 //! The scheduler's rules as a pure state machine: given the connections, what
 //! is running and `now`, which runs start and what the app is told.
 //!
-//! The rules (product.md §5), and the choices made where it is silent:
+//! The rules (`docs/connection-spec.md`, Schedules), and the choices behind them:
 //! - A time-based schedule is due when its next instant, counted from the
 //!   later of `last_run` and `chosen_at`, is not in the future. Whatever was
 //!   missed (sleep, a closed app, a pause) therefore makes it due once, not

@@ -1,7 +1,7 @@
 //! `sendrow sim`: an 8x8-compatible SMS API on 127.0.0.1, for the sandbox and
 //! for every test that needs "8x8".
 //!
-//! It follows `8x8-sms-api.md` §9: bearer auth first (401/1200, then 1001 for a
+//! It follows what `docs/8x8.md` lists: bearer auth first (401/1200, then 1001 for a
 //! subaccount the key does not own), the documented validations and error
 //! envelopes, per-item QUEUED/REJECTED in batches, destinations echoed without
 //! `+`, GSM7/UCS2 detection, delivery states that move queued → sent →

@@ -1,7 +1,7 @@
 //! The simulator's reading of a send request, with 8x8's codes and words for
-//! every refusal. The mapping of failures to codes is INFERRED where
-//! `8x8-sms-api.md` §4.3 says it is not documented; the batch descriptions are
-//! the documented strings.
+//! every refusal. 8x8 does not document which code each failure gets, so that
+//! mapping is inferred from its code list ("API error codes", see
+//! `docs/8x8.md`); the batch descriptions are the documented strings.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;

@@ -133,7 +133,7 @@ impl Row {
 }
 
 /// Which source a connection reads, as written in the connection spec
-/// (product.md §7). Each kind of source is one variant; [`read`] dispatches on
+/// (`docs/connection-spec.md`). Each kind of source is one variant; [`read`] dispatches on
 /// it, so a new kind is a new variant, a new module and one match arm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -601,7 +601,7 @@ mod tests {
     }
 
     #[test]
-    fn spec_reads_the_json_of_product_md() {
+    fn spec_reads_the_json_of_the_connection_spec() {
         let csv: SourceSpec = serde_json::from_str(r#"{"type":"csv","path":"orders.csv"}"#).unwrap();
         assert_eq!(csv, SourceSpec::Csv { path: "orders.csv".into() }, "the csv form of §7");
         let xlsx: SourceSpec = serde_json::from_str(r#"{"type":"xlsx","path":"o.ods","sheet":"Замовлення"}"#).unwrap();

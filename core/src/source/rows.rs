@@ -1,7 +1,7 @@
 //! New-row detection: which rows of a read a connection has not seen before.
 //!
-//! Never "last row number" (google-sheets.md §3.2 lists how that loses and
-//! repeats rows). A row is known by its **key**:
+//! Never "last row number" (sorting, inserting or deleting rows makes it lose
+//! and repeat rows; `docs/connection-spec.md`). A row is known by its **key**:
 //!
 //! - [`RowKey::Column`]: the trimmed value of a chosen ID column. Survives
 //!   inserts, deletes, sorts, and edits of any other cell. A row whose ID is
@@ -852,7 +852,7 @@ mod tests {
     #[test]
     fn row_key_reads_the_spec_json() {
         let key: RowKey = serde_json::from_str(r#"{"column": "Order ID"}"#).unwrap();
-        assert_eq!(key, RowKey::Column("Order ID".into()), "product.md's row_key form");
+        assert_eq!(key, RowKey::Column("Order ID".into()), "the connection spec's row_key form");
         let start: StartFrom = serde_json::from_str(r#""new_rows""#).unwrap();
         assert_eq!(start, StartFrom::NewRows, "start_from's names");
     }

@@ -1,4 +1,4 @@
-//! The `messages` table: the send ledger of product.md §4.
+//! The `messages` table: the send ledger (`docs/message-states.md`).
 //!
 //! An entry exists before its HTTP request is written. Claiming entries for
 //! sending is one conditional `UPDATE` in an immediate transaction, so two

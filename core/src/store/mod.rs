@@ -149,7 +149,7 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a committed claim (`sending`) must survive a power cut too,
-        // or the message could be sent again after it (product.md §4). Runs
+        // or the message could be sent again after it (docs/message-states.md). Runs
         // commit in chunks, so the cost is a few syncs per run.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;

@@ -1,4 +1,4 @@
-//! The simulator against `8x8-sms-api.md`, over raw HTTP: the request forms
+//! The simulator against 8x8's documented API (`docs/8x8.md`), over raw HTTP: the request forms
 //! and answers Sendrow's own client never produces (malformed JSON, the
 //! `destinations` batch form, `country`, `scheduled`/`expiry`, wrong methods)
 //! but which a faithful 8x8 must still get right, and the test hook listing

@@ -49,6 +49,7 @@ pub(super) async fn send(
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default()
                     .to_ascii_lowercase();
+                tracing::debug!(%url, status = status.as_u16(), "Google answered");
                 match response.bytes().await {
                     Ok(body) => {
                         let reply = Reply { status, retry_after, content_type, body: body.to_vec() };
@@ -137,6 +138,7 @@ fn google_words(reply: &Reply) -> (String, String, Option<String>) {
 
 fn api_error(reader: &Reader, reply: &Reply, spreadsheet_id: &str) -> Error {
     let (message, status_text, reason) = google_words(reply);
+    tracing::warn!(http = reply.status.as_u16(), status = %status_text, reason = ?reason, "Google refused: {message}");
     match reply.status.as_u16() {
         404 => Error::SpreadsheetNotFound { spreadsheet_id: spreadsheet_id.to_owned(), message },
         403 => Error::PermissionDenied { hint: reader.credentials.denied_hint(reason.as_deref(), &message), message },

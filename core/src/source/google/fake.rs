@@ -4,7 +4,7 @@
 //! mode of [`GoogleAuth`](super::GoogleAuth) through [`FakeGoogle::endpoints`].
 //!
 //! Faithful where Sendrow depends on Google's behaviour
-//! (`google-sheets.md` §1.3, §1.7, §5): trailing empty cells and rows are
+//! (`docs/google.md`): trailing empty cells and rows are
 //! dropped, `values` is absent for an empty tab, errors use Google's envelope
 //! and words, PKCE S256 is checked, service-account JWTs are verified with the
 //! public key the test registered, and a private sheet's export is an HTML

@@ -338,7 +338,7 @@ impl Reader {
 }
 
 pub(crate) fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::http_client()
         .user_agent(concat!("Sendrow/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
         .timeout(TIMEOUT)

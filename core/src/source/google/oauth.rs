@@ -16,10 +16,10 @@
 //! `finish` in `tokio::time::timeout`), and the access-token cache
 //! (`credentials`).
 
-use aws_lc_rs::digest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use reqwest::Url;
+use ring::digest;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -89,7 +89,8 @@ pub(super) struct TokenError {
 /// 32 random bytes as base64url: a PKCE verifier (43 characters) or a state.
 fn random_token() -> String {
     let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).expect("the system random source works");
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .expect("the system random source works");
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
@@ -307,7 +308,11 @@ pub(super) async fn refresh(
         ("client_id", &client.client_id),
         ("client_secret", client.client_secret.expose()),
     ];
-    token_request(http, endpoints, retry, &form).await.map_err(|e| match e {
+    let refreshed = token_request(http, endpoints, retry, &form).await;
+    if let Err(TokenFailure::Refused(t)) = &refreshed {
+        tracing::warn!(error = %t.error, account, "Google refused to renew the sign-in: {}", t.error_description);
+    }
+    refreshed.map_err(|e| match e {
         TokenFailure::Refused(t) if t.error == "invalid_grant" => {
             Error::ReconnectGoogle { account: account.to_owned(), description: t.error_description }
         }

@@ -8,10 +8,10 @@
 //!
 //! Not here: the token cache (`credentials`).
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use ring::rand::SystemRandom;
+use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use serde::{Deserialize, Serialize};
 
 use super::oauth::{token_request, Granted, TokenFailure};
@@ -114,7 +114,7 @@ pub(crate) fn sign(key: &ServiceAccountKey, claims: &Claims) -> Result<String, E
     let claims = serde_json::to_vec(claims).expect("claims always serialize");
     let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims));
     let pair = key.key_pair()?;
-    let mut signature = vec![0; pair.public_modulus_len()];
+    let mut signature = vec![0; pair.public().modulus_len()];
     pair.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut signature)
         .map_err(|_| Error::BadServiceAccountKey("signing with its private_key failed".into()))?;
     Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
@@ -166,10 +166,8 @@ mod tests {
         assert_eq!(header["alg"], "RS256", "Google only takes RS256");
         assert_eq!(header["kid"], "test-key-1", "the key ID lets Google pick the public key");
         let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
-        let verifier = aws_lc_rs::signature::UnparsedPublicKey::new(
-            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
-            &public_key,
-        );
+        let verifier =
+            ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, &public_key);
         verifier
             .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
             .expect("the signature verifies with the key's public half");
