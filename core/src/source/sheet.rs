@@ -23,7 +23,7 @@ pub(crate) fn read(path: &Path, sheet: &str) -> Result<Table, Error> {
     if !path.exists() {
         return Err(Error::NotFound { path: path.to_owned() });
     }
-    super::limits::check_file_size(path)?;
+    super::limits::check_workbook_file(path, sheet)?;
     let mut workbook = calamine::open_workbook_auto(path).map_err(|e| workbook_error(path, e))?;
     let sheets = workbook.sheet_names();
     if !sheets.iter().any(|s| s == sheet) {
