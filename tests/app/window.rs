@@ -1237,6 +1237,27 @@ async fn the_cards_lead_out_of_a_shrink_warning_a_pause_and_failed_messages() {
     click(client, &card("Orders", "button[id^=run-]")).await;
     wait_text(client, &card("Orders", ".last-run"), "the failed run on the card", |t| t.contains("failed 1")).await;
     assert!(session.sim_messages().await.is_empty(), "8x8 accepted nothing yet");
+    // Removing it now would forget that message: the window asks with the
+    // count first, and "no" keeps everything. (The browser's own dialog; the
+    // test keeps the question and says no.)
+    client
+        .execute("window.confirm = (q) => { window.asked = q; return false; }", vec![])
+        .await
+        .expect("the page takes a script");
+    click(client, &card("Orders", "button.danger")).await;
+    let asked = client.execute("return window.asked || ''", vec![]).await.expect("the question");
+    let asked = asked.as_str().unwrap_or_default().to_owned();
+    let question = |unknown: &str, failed: &str| {
+        string(&en, "conn.confirmRemoveUnsettled")
+            .replace("{name}", "Orders")
+            .replace("{unknown}", unknown)
+            .replace("{failed}", failed)
+    };
+    assert!(
+        asked == question("0", "1") || asked == question("1", "0"),
+        "the question names the message a removal would forget: {asked:?}"
+    );
+    assert!(displayed(client, &card("Orders", ".last-run")).await, "saying no keeps the connection");
     std::fs::write(&orders, "ID,Phone\n30,+380671000030\n31,0502222222\n32,0503333333\n").expect("one more order");
     click(client, "#history-Orders").await;
     wait_text(client, "#history-title", "the history of Orders", |t| t.contains("Orders")).await;

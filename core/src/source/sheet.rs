@@ -36,7 +36,7 @@ type Bytes = Cursor<Arc<[u8]>>;
 /// the way `locale` writes them.
 pub(crate) fn read(path: &Path, sheet: &str, locale: &Locale) -> Result<Table, Error> {
     // Refused before a byte is read into memory.
-    super::limits::check_file_size(path)?;
+    super::limits::check_workbook_file(path, sheet)?;
     let bytes: Arc<[u8]> = match std::fs::read(path) {
         Ok(bytes) => bytes.into(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotFound { path: path.to_owned() }),

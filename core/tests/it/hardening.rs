@@ -221,3 +221,70 @@ fn a_very_wide_header_is_checked_for_repeats_in_one_pass() {
     let words = err.to_string();
     assert!(words.contains("columns 6 and 100001 are both named \"c5\""), "{words}");
 }
+
+/// An ODS file says "this row, repeated a million times" in a few bytes, and
+/// calamine builds every sheet while opening the file: its used range is
+/// measured in the XML first. A file LibreOffice writes (empty rows and
+/// columns repeated to the sheet's end) still reads.
+#[tokio::test]
+async fn an_ods_sheet_whose_used_range_is_millions_of_cells_is_refused() {
+    use sendrow_core::source::{self, SourceSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.ods");
+    let value = |text: &str| {
+        format!(r#"<table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell>"#)
+    };
+    let table = |rows: &str| {
+        format!(
+            r#"<table:table table:name="Notes"><table:table-row>{}</table:table-row></table:table>
+<table:table table:name="Orders"><table:table-column table:number-columns-repeated="1024"/>
+<table:table-row>{}{}</table:table-row><table:table-row>{}{}</table:table-row>{rows}</table:table>"#,
+            value("x").repeat(3),
+            value("Name"),
+            value("Phone"),
+            value("Olena"),
+            value("067 123 45 67"),
+        )
+    };
+    // LibreOffice's tail: empty cells and rows repeated to the edge of the sheet.
+    let tail = r#"<table:table-row table:number-rows-repeated="1048574"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>"#;
+    write_ods(&path, &table(tail));
+    let spec = SourceSpec::Xlsx { path: path.clone(), sheet: "Orders".into() };
+    let read = source::read(&spec).await.expect("a sheet with an empty tail reads");
+    assert_eq!((read.headers.len(), read.rows.len()), (2, 1), "{read:?}");
+
+    // A value repeated down 600,000 rows and across 10 columns.
+    let stray = r#"<table:table-row table:number-rows-repeated="600000"><table:table-cell table:number-columns-repeated="10" office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell></table:table-row>"#;
+    write_ods(&path, &table(stray));
+    let err = source::read(&spec).await.unwrap_err();
+    let words = err.to_string();
+    for part in [path.display().to_string().as_str(), "\"Orders\"", "A1 to J600002", "6000020 cells", "5000000 cells"] {
+        assert!(words.contains(part), "the error names {part:?}: {words}");
+    }
+}
+
+fn write_ods(path: &std::path::Path, tables: &str) {
+    use std::io::Write;
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+ office:version="1.2"><office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body></office:document-content>"#
+    );
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">
+ <manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>
+ <manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>
+</manifest:manifest>"#;
+    for (name, body) in [
+        ("mimetype", "application/vnd.oasis.opendocument.spreadsheet"),
+        ("META-INF/manifest.xml", manifest),
+        ("content.xml", content.as_str()),
+    ] {
+        zip.start_file(name, stored).unwrap();
+        zip.write_all(body.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+}
