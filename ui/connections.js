@@ -21,7 +21,10 @@ const Connections = {
   scheduleLabel(c) {
     const s = c.schedule;
     if (!s) return t("sched.noneShort");
-    if (s.every_minutes) return t("sched.everyShort", { interval: intervalLabel(s.every_minutes) });
+    if (s.every_minutes) {
+      const m = s.every_minutes;
+      return t("sched.everyShort", { interval: intervalLabel(m), n: m < 60 ? m : m / 60 });
+    }
     if (s.at) return t("sched.atShort", { times: s.at.join(", ") });
     if (s.after) return t("sched.afterShort", { name: s.after });
     return t("sched.changeShort");

@@ -20,11 +20,6 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
-// Translates [data-i18n] elements inside `root` (markup built after start).
-function translateIn(root) {
-  for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
-}
-
 // Shows a backend error (or hides the box when `err` is null).
 function showError(box, err) {
   const node = typeof box === "string" ? $(box) : box;

@@ -14,16 +14,20 @@ async function setLanguage(lang) {
   I18N.strings = lang === "en" ? I18N.fallback : await loadStrings(lang);
   I18N.lang = lang;
   document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll("[data-i18n]")) {
-    el.textContent = t(el.dataset.i18n);
-  }
+  translateIn(document);
   for (const button of document.querySelectorAll("[data-lang]")) {
     button.setAttribute("aria-pressed", String(button.dataset.lang === lang));
   }
 }
 
+// A counted string is an object of plural forms ({one, few, many, other} in
+// Ukrainian, {one, other} in English), picked by `vars.n`.
 function t(key, vars) {
   let text = I18N.strings[key] ?? I18N.fallback[key] ?? key;
+  if (typeof text === "object") {
+    const form = new Intl.PluralRules(I18N.lang).select(Number((vars && vars.n) ?? 0));
+    text = text[form] ?? text.other;
+  }
   for (const [name, value] of Object.entries(vars || {})) {
     text = text.replaceAll(`{${name}}`, value);
   }
@@ -35,6 +39,13 @@ function t(key, vars) {
 function errorText(err) {
   const known = I18N.strings[`error.${err.code}`] ?? I18N.fallback[`error.${err.code}`];
   return known ? `${known} ${t("error.detail", { detail: err.message })}` : err.message;
+}
+
+// Translates [data-i18n] text and [data-i18n-aria] screen-reader labels
+// inside `root` (also markup built after start).
+function translateIn(root) {
+  for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of root.querySelectorAll("[data-i18n-aria]")) node.setAttribute("aria-label", t(node.dataset.i18nAria));
 }
 
 function osLanguage() {

@@ -300,7 +300,7 @@ const Wizard = {
     $("w-preview-text").replaceChildren(...Wizard.marked(p.text, p.ucs2_culprits));
     $("w-preview-to").textContent = p.phone ? t("preview.to", { phone: p.phone }) : "";
     const per = p.encoding === "GSM7" ? (p.segments > 1 ? 153 : 160) : p.segments > 1 ? 67 : 70;
-    let counter = t("preview.counter", { encoding: p.encoding === "GSM7" ? "GSM-7" : "UCS-2", units: p.units, segments: p.segments, per });
+    let counter = t("preview.counter", { encoding: p.encoding === "GSM7" ? "GSM-7" : "UCS-2", units: p.units, segments: p.segments, per: t("preview.per", { n: per }) });
     if (result.value.cost != null) counter += ` · ${t("preview.cost", { cost: result.value.cost.toFixed(2) })}`;
     $("w-counter").textContent = counter;
     if (p.ucs2_culprits.length > 0) {

@@ -22,6 +22,116 @@ fn strings(lang: &str) -> serde_json::Map<String, serde_json::Value> {
     }
 }
 
+/// The plural forms `Intl.PluralRules` picks for whole numbers in `lang`.
+fn plural_forms(lang: &str) -> &'static [&'static str] {
+    match lang {
+        "uk" => &["one", "few", "many", "other"],
+        _ => &["one", "other"],
+    }
+}
+
+/// Every visible text of `lang` with its key: a plain string, or each plural
+/// form of a counted one (which must have all of the language's forms).
+fn texts(lang: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (key, value) in strings(lang) {
+        match value {
+            serde_json::Value::String(text) => out.push((key, text)),
+            serde_json::Value::Object(forms) => {
+                for form in plural_forms(lang) {
+                    let text = forms.get(*form).and_then(|v| v.as_str());
+                    let text =
+                        text.unwrap_or_else(|| panic!("ui/i18n/{lang}.json: {key:?} lacks the {form:?} plural form"));
+                    out.push((format!("{key}.{form}"), text.to_owned()));
+                }
+            }
+            other => panic!("ui/i18n/{lang}.json: {key:?} must be a string or plural forms, got {other}"),
+        }
+    }
+    out
+}
+
+/// Latin words a Ukrainian text may contain: names, formats, and the labels
+/// of 8x8's and Google's own pages, which those show in English.
+const LATIN_ALLOWED: &[&str] = &[
+    "8x8",
+    "sendrow",
+    "google",
+    "csv",
+    "sms",
+    "api",
+    "url",
+    "id",
+    "json",
+    "excel",
+    "ods",
+    "oauth",
+    "gsm-7",
+    "ucs-2",
+    "e-mail",
+    "ctrl+c",
+    "gid",
+    "cloud",
+    "connect",
+    "keys",
+    "sheets",
+    "apis",
+    "services",
+    "credentials",
+];
+
+/// The first Latin word in `text` that is not on the allow-list (so also the
+/// start of any English sentence), ignoring `{placeholders}`, `code` in
+/// backticks and host names like sms.8x8.com.
+fn english_word(text: &str) -> Option<String> {
+    let mut plain = String::new();
+    let (mut in_code, mut in_var) = (false, false);
+    for c in text.chars() {
+        match c {
+            '`' => in_code = !in_code,
+            '{' => in_var = true,
+            '}' => in_var = false,
+            _ if in_code || in_var => {}
+            _ => plain.push(c),
+        }
+    }
+    let is_latin = |c: char| c.is_ascii_alphanumeric() || "-+.".contains(c);
+    for token in plain.split(|c: char| !is_latin(c)) {
+        let word = token.trim_matches(|c: char| c == '.' || c == '-');
+        if !word.chars().any(|c| c.is_ascii_alphabetic()) || word.contains('.') {
+            continue;
+        }
+        if !LATIN_ALLOWED.contains(&word.to_lowercase().as_str()) {
+            return Some(word.to_owned());
+        }
+    }
+    None
+}
+
+#[test]
+fn the_english_check_catches_english_words_and_lets_names_pass() {
+    assert_eq!(english_word("Сторінка API keys порталу 8x8 Connect (sms.8x8.com), JSON-ключ"), None);
+    assert_eq!(english_word("Надіслано {sent} · `sendrow daemon`"), None);
+    assert_eq!(english_word("Перевірте: the account is inactive"), Some("the".to_owned()));
+    assert_eq!(english_word("Subaccount ID"), Some("Subaccount".to_owned()));
+}
+
+#[test]
+fn no_ukrainian_text_is_an_english_sentence() {
+    let english: Vec<_> = texts("uk")
+        .into_iter()
+        .filter_map(|(key, text)| english_word(&text).map(|w| format!("{key}: {w:?}")))
+        .collect();
+    assert!(english.is_empty(), "ui/i18n/uk.json shows English to a Ukrainian user: {english:?}");
+}
+
+#[test]
+fn counted_strings_have_every_plural_form() {
+    for lang in ["en", "uk"] {
+        assert!(texts(lang).len() > 300, "{lang}: the strings are read");
+    }
+}
+
 /// The `"snake_case"` literals after `marker` up to the end of the function
 /// body (the first line that is exactly `    }`).
 fn literals_in_fn(source: &str, marker: &str, out: &mut BTreeSet<String>) {
