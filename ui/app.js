@@ -1,18 +1,26 @@
 // The window's shell: which screen shows, the first start, settings and the
 // language. View state only: every rule is checked by the backend.
-"use strict";
+import { call } from "./ipc.js";
+import { I18N, setLanguage, t, errorText, osLanguage } from "./i18n.js";
+import { $, showError, withBusy } from "./dom.js";
+import { OPTIONS } from "./schedule.js";
+import { Accounts } from "./accounts.js";
+import { Connections } from "./connections.js";
+import { Wizard } from "./wizard.js";
+import { History, Exporter } from "./history.js";
+import { OptOuts } from "./optouts.js";
 
-const VIEWS = ["welcome", "connections", "wizard", "history", "accounts", "optouts", "settings"];
-const RENDER = {
+export const VIEWS = ["welcome", "connections", "wizard", "history", "accounts", "optouts", "settings"];
+export const RENDER = {
   connections: () => Connections.render(),
   history: () => History.render(),
   accounts: () => Accounts.render(),
   optouts: () => OptOuts.render(),
   settings: () => Settings.render(),
 };
-let currentView = null;
+export let currentView = null;
 
-async function showApp(view) {
+export async function showApp(view) {
   currentView = view;
   for (const name of VIEWS) $(`view-${name}`).hidden = name !== view;
   const tab = view === "wizard" || view === "history" ? "connections" : view;
@@ -24,17 +32,17 @@ async function showApp(view) {
   if (RENDER[view]) await RENDER[view]();
 }
 
-function alertError(err) {
+export function alertError(err) {
   $("fatal").textContent = errorText(err);
   $("fatal").hidden = false;
 }
 
-function showFatal(err) {
+export function showFatal(err) {
   alertError(err);
   for (const id of ["show-add", "new-connection", "start-sandbox"]) $(id).disabled = true;
 }
 
-const Settings = {
+export const Settings = {
   async render() {
     $("s-language").value = I18N.lang;
     const info = await call("app_info");
@@ -59,7 +67,7 @@ const Settings = {
 
 // The schedule runs in the app's backend; its events ("scheduler": run
 // started/finished, paused, …) keep the main screen current without polling.
-const SchedulerEvents = {
+export const SchedulerEvents = {
   async init() {
     const status = await call("scheduler_status");
     // Not running here (a `sendrow daemon` has the folder): say so, keep working.
@@ -86,13 +94,13 @@ const SchedulerEvents = {
   },
 };
 
-async function startSandbox(button, progress, errorBox) {
+export async function startSandbox(button, progress, errorBox) {
   const result = await withBusy(button, progress, () => call("start_sandbox"));
   if (!result.ok) return showError(errorBox, result);
   await showApp("connections");
 }
 
-async function switchLanguage(lang) {
+export async function switchLanguage(lang) {
   await setLanguage(lang);
   await call("set_language", { language: lang });
   // Re-render what is on screen: dynamic text is built with t().

@@ -2,9 +2,15 @@
 // toggle (auto-update) and arrow (run now), its last and next run, and the
 // banners that need a person: rows held by the flood guard and messages whose
 // fate is unknown.
-"use strict";
+import { call } from "./ipc.js";
+import { t, errorText } from "./i18n.js";
+import { $, el, showError, showNote, withBusy, fmtWhen, baseName, iconButton } from "./dom.js";
+import { intervalLabel, ScheduleEditor } from "./schedule.js";
+import { Wizard } from "./wizard.js";
+import { History } from "./history.js";
+import { alertError, showFatal } from "./app.js";
 
-const Connections = {
+export const Connections = {
   list: [],
   // Runs started here with the arrow, and runs the scheduler started.
   running: new Set(),

@@ -1,11 +1,14 @@
 // History of one connection: a row per message with its status, delivery
 // and 8x8's ID or reason; a filter by status; "resend failed" (a run, which
 // retries only failed rows); decisions on unknown messages; CSV export.
-"use strict";
+import { call } from "./ipc.js";
+import { t, errorText } from "./i18n.js";
+import { $, el, showNote, withBusy } from "./dom.js";
+import { showApp } from "./app.js";
 
-const STATUSES = ["queued", "sent", "rejected", "failed", "unknown", "skipped", "held", "waiting", "pending", "sending"];
+export const STATUSES = ["queued", "sent", "rejected", "failed", "unknown", "skipped", "held", "waiting", "pending", "sending"];
 
-const History = {
+export const History = {
   name: null,
   entries: [],
 
@@ -111,7 +114,7 @@ const History = {
 };
 
 // The export dialog: the CSV shown, copied, or saved to a typed path.
-const Exporter = {
+export const Exporter = {
   open(text, fileName) {
     $("export-text").value = text;
     $("export-path").value = fileName;

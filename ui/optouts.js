@@ -1,8 +1,11 @@
 // The opt-out list: numbers no connection ever texts. Numbers are read and
 // normalised by the backend; this screen only shows the answers.
-"use strict";
+import { call } from "./ipc.js";
+import { t, errorText } from "./i18n.js";
+import { $, el, showNote, withBusy, fmtWhen } from "./dom.js";
+import { Exporter } from "./history.js";
 
-const OptOuts = {
+export const OptOuts = {
   async render() {
     const result = await call("list_optouts");
     if (!result.ok) return showNote("optouts-note", errorText(result), "error");

@@ -1,15 +1,17 @@
 // The schedule editor, used by the wizard's last step and by the gear on the
 // connections screen. It only collects choices; the backend checks the times
 // and applies the 5-minute rule (`first_runs`), and refuses bad schedules on save.
-"use strict";
+import { call } from "./ipc.js";
+import { t, translateIn } from "./i18n.js";
+import { $, el, fmtWhen } from "./dom.js";
 
-const OPTIONS = { intervals: [1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440], variables: [] };
+export const OPTIONS = { intervals: [1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440], variables: [] };
 
-function intervalLabel(minutes) {
+export function intervalLabel(minutes) {
   return minutes < 60 ? t("interval.minutes", { n: minutes }) : t("interval.hours", { n: minutes / 60 });
 }
 
-class ScheduleEditor {
+export class ScheduleEditor {
   // `prefix` keeps element ids unique between the wizard and the gear dialog.
   constructor(root, prefix) {
     this.root = root;

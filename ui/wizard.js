@@ -3,11 +3,18 @@
 // backend first (read the source, verify the account, check the draft); the
 // connection is saved before the test send (auto-update off) and updated on
 // the last step.
-"use strict";
+import { call } from "./ipc.js";
+import { t, errorText } from "./i18n.js";
+import { $, el, showError, showNote, withBusy, baseName } from "./dom.js";
+import { OPTIONS, ScheduleEditor } from "./schedule.js";
+import { regionLabel, statusBadge, inactiveReason, accountForm } from "./accounts.js";
+import { Connections } from "./connections.js";
+import { Google } from "./google.js";
+import { showApp } from "./app.js";
 
-const LAST_STEP = 7;
+export const LAST_STEP = 7;
 
-const Wizard = {
+export const Wizard = {
   step: 1,
   isNew: true, // opened with "New connection" (it is saved on the way, before the test)
   editing: null, // the ConnectionView being edited (or saved on the way), else null
@@ -465,6 +472,6 @@ const Wizard = {
   },
 };
 
-function setSwitch(button, on) {
+export function setSwitch(button, on) {
   button.setAttribute("aria-checked", String(on));
 }

@@ -458,7 +458,7 @@ async fn shop_owner_goes_through_the_seed_flow_in_the_real_window() {
     assert!(columns.contains("2 rows"), "the sample must count the two data rows: {columns:?}");
     assert_eq!(
         text_of(client, "#w-all-rows").await,
-        "All rows already there too (2)",
+        "All 2 rows already there too",
         "the start-from choice shows how many rows are already there"
     );
     assert_eq!(
