@@ -156,6 +156,14 @@ pub async fn update_connection(
     Ok(view)
 }
 
+/// Editing renames: the history stays, followers ("only after") follow.
+#[tauri::command]
+pub fn rename_connection(state: State<'_, AppState>, old: String, new: String) -> Result<(), IpcError> {
+    core(&state)?.rename_connection(&old, &new)?;
+    state.reload();
+    Ok(())
+}
+
 /// The connection row's toggle.
 #[tauri::command]
 pub fn set_auto_update(state: State<'_, AppState>, name: String, on: bool) -> Result<ConnectionView, IpcError> {
@@ -212,11 +220,32 @@ pub async fn resend_failed(state: State<'_, AppState>, name: String) -> Result<R
     Ok(core(&state)?.resend_failed(&name, &RunOptions::default()).await?)
 }
 
-/// "Send test data to 8x8": the first data row, to its phone or to `to`.
+/// "Send test data to 8x8": data row `row` (1-based; the first when absent),
+/// to its phone or to `to`.
 #[tauri::command]
-pub async fn test_send(state: State<'_, AppState>, name: String, to: Option<String>) -> Result<TestSend, IpcError> {
+pub async fn test_send(
+    state: State<'_, AppState>,
+    name: String,
+    row: Option<usize>,
+    to: Option<String>,
+) -> Result<TestSend, IpcError> {
     let to = to.filter(|t| !t.trim().is_empty());
-    Ok(core(&state)?.test_send(&name, None, to.as_deref()).await?)
+    Ok(core(&state)?.test_send(&name, row, to.as_deref()).await?)
+}
+
+/// The card's Preview, as the CLI's `preview`: every row the next run would
+/// send, and each row that will not go with its status and reason; nothing
+/// is sent or recorded.
+#[derive(Debug, Serialize)]
+pub struct PreviewView {
+    items: Vec<sendrow_core::run::PreviewItem>,
+    note: Option<String>,
+}
+
+#[tauri::command]
+pub async fn preview_connection(state: State<'_, AppState>, name: String) -> Result<PreviewView, IpcError> {
+    let (items, note) = core(&state)?.preview(&name, None).await?;
+    Ok(PreviewView { items, note })
 }
 
 #[tauri::command]
@@ -454,6 +483,17 @@ pub async fn google_sign_in_wait(state: State<'_, AppState>) -> Result<(), IpcEr
 #[tauri::command]
 pub fn store_google_key(state: State<'_, AppState>, entry: String, key: String) -> Result<Option<String>, IpcError> {
     Ok(core(&state)?.store_google_key(&entry, Secret::new(key))?)
+}
+
+/// Settings' "forget": removes a Google sign-in or a stored Google key from
+/// the keychain. Only Google entries: an 8x8 key goes with its account.
+#[tauri::command]
+pub fn forget_google(state: State<'_, AppState>, entry: String) -> Result<(), IpcError> {
+    let google = ["google-oauth:"].iter().chain(sendrow_core::google_setup::KEY_ENTRY_PREFIXES.iter());
+    if !google.clone().any(|p| entry.starts_with(p) && entry.len() > p.len()) {
+        return Err(invalid(format!("{entry:?} is not a Google sign-in or key")));
+    }
+    Ok(core(&state)?.forget_google(&entry)?)
 }
 
 /// The native file dialog for the wizard's source, opening in the home

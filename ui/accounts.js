@@ -3,7 +3,7 @@
 // is emptied; nothing secret ever comes back.
 import { call } from "./ipc.js";
 import { t, translateIn } from "./i18n.js";
-import { $, el, showError, withBusy } from "./dom.js";
+import { $, el, showError, withBusy, fmtWhen } from "./dom.js";
 import { alertError, showFatal } from "./app.js";
 
 export function regionLabel(account) {
@@ -90,6 +90,8 @@ export const Accounts = {
     for (const account of result.value) {
       const status = el("td", {}, statusBadge(account.status));
       if (account.status === "inactive") status.append(el("div", { class: "reason" }, inactiveReason(account)));
+      status.append(el("div", { class: "muted verified" },
+        account.verified_at ? t("accounts.verifiedAt", { when: fmtWhen(account.verified_at) }) : t("accounts.neverVerified")));
       const row = el("tr", { dataset: { account: account.name } },
         el("td", {}, account.name), el("td", {}, account.subaccount_id), el("td", {}, regionLabel(account)), status,
         el("td", { class: "row-actions" },

@@ -2,10 +2,10 @@
 // language. View state only: every rule is checked by the backend.
 import { call } from "./ipc.js";
 import { I18N, setLanguage, t, errorText, osLanguage } from "./i18n.js";
-import { $, showError, withBusy } from "./dom.js";
+import { $, el, showError, showNote, withBusy } from "./dom.js";
 import { OPTIONS } from "./schedule.js";
 import { Accounts } from "./accounts.js";
-import { Connections } from "./connections.js";
+import { Connections, CardTest } from "./connections.js";
 import { Wizard } from "./wizard.js";
 import { History, Exporter } from "./history.js";
 import { OptOuts } from "./optouts.js";
@@ -51,9 +51,37 @@ export const Settings = {
     const hasSandbox = accounts.ok && accounts.value.some((a) => a.name === "Sandbox");
     $("s-sandbox").hidden = hasSandbox;
     $("s-sandbox-note").textContent = hasSandbox ? t("settings.sandboxThere") : "";
+    await Settings.renderGoogle();
     const autostart = await call("get_autostart");
     $("s-autostart").setAttribute("aria-checked", String(autostart.ok && autostart.value));
     showError("s-autostart-error", autostart.ok ? null : autostart);
+  },
+
+  // The Google sign-ins and keys the connections use, each with a Forget.
+  async renderGoogle() {
+    const connections = await call("list_connections");
+    const entries = new Map();
+    for (const c of connections.ok ? connections.value : []) {
+      const auth = c.source.type === "google_sheets" ? c.source.auth : null;
+      if (!auth || auth.mode === "public_csv") continue;
+      const entry = auth.mode === "oauth" ? `google-oauth:${auth.account}` : auth.key_entry;
+      if (!entries.has(entry)) entries.set(entry, { auth, users: [] });
+      entries.get(entry).users.push(c.name);
+    }
+    $("s-google").replaceChildren(...[...entries].map(([entry, { auth, users }]) => {
+      const what = auth.mode === "oauth" ? t("settings.googleOauth", { account: auth.account })
+        : t(auth.mode === "service_account" ? "settings.googleSa" : "settings.googleApiKey", { entry: entry.replace(/^[^:]*:/, "") });
+      return el("li", { dataset: { entry } },
+        el("span", {}, what, el("span", { class: "muted" }, ` · ${t("settings.googleUsedBy", { names: users.join(", ") })}`)),
+        el("button", { type: "button", class: "danger", onclick: () => Settings.forgetGoogle(entry, what) }, t("settings.googleForget")));
+    }));
+    $("s-google-none").hidden = entries.size !== 0;
+  },
+
+  async forgetGoogle(entry, what) {
+    if (!window.confirm(t("settings.confirmForget", { what }))) return;
+    const result = await call("forget_google", { entry });
+    showNote("s-google-note", result.ok ? t("settings.googleForgotten", { what }) : errorText(result), result.ok ? "ok" : "error");
   },
 
   // Start at login: off by default; the switch shows what the system now has.
@@ -138,6 +166,7 @@ async function start() {
   $("gear-cancel").addEventListener("click", () => $("gear-dialog").close());
   $("s-autostart").addEventListener("click", () => Settings.toggleAutostart());
   Wizard.init();
+  CardTest.init();
   History.init();
   Exporter.init();
   OptOuts.init();

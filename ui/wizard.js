@@ -41,7 +41,8 @@ export const Wizard = {
     $("w-url").value = spec && spec.source.spreadsheet ? spec.source.spreadsheet : "";
     Google.load(spec && spec.source.type === "google_sheets" ? spec.source.auth : null);
     $("w-name").value = spec ? spec.name : "";
-    $("w-name").disabled = Boolean(connection);
+    // Editing may rename: saving renames first, then saves the rest.
+    $("w-name").disabled = false;
     $("w-sample").hidden = true;
     Wizard.chosenAccount = spec ? spec.account : null;
     $("w-country").value = spec ? spec.default_country : "UA";
@@ -392,6 +393,16 @@ export const Wizard = {
   },
 
   // Asks the backend whether the step is complete (and saves at 5→6 and 7).
+  // A saved connection whose name field now says something else is renamed.
+  async renameIfEdited() {
+    const name = $("w-name").value.trim();
+    const old = Wizard.saved && Wizard.editing ? Wizard.editing.name : null;
+    if (!old || old === name) return { ok: true };
+    const result = await call("rename_connection", { old, new: name });
+    if (result.ok) Wizard.editing = { ...Wizard.editing, name, spec: { ...Wizard.editing.spec, name } };
+    return result;
+  },
+
   async check(step) {
     const fail = (err) => {
       showError("w-error", err);
@@ -421,15 +432,18 @@ export const Wizard = {
         clearTimeout(Wizard.timer);
         const draft = await Wizard.preview();
         if (!draft.ok) return fail(draft);
+        const renamed = await Wizard.renameIfEdited();
+        if (!renamed.ok) return fail(renamed);
         const spec = Wizard.spec(false);
         const saved = Wizard.saved ? await call("update_connection", { spec }) : await call("add_connection", { spec });
         if (!saved.ok) return fail(saved);
         Wizard.saved = true;
         Wizard.editing = saved.value.connection || saved.value;
-        $("w-name").disabled = true;
         return true;
       }
       case 7: {
+        const renamed = await Wizard.renameIfEdited();
+        if (!renamed.ok) return fail(renamed);
         const result = await call("update_connection", { spec: Wizard.spec(true) });
         if (!result.ok) return fail(result);
         return true;

@@ -37,6 +37,7 @@ pub mod google_setup;
 pub mod gsm7;
 pub mod lock;
 pub mod optout;
+pub mod rename;
 pub mod run;
 pub mod sandbox;
 pub mod schedule;
@@ -107,6 +108,7 @@ impl Error {
             Error::DataDir { .. } => "data_dir",
             Error::Store(store::Error::TooNew { .. }) => "database_too_new",
             Error::Store(store::Error::DuplicateAccount(_)) => "duplicate_account",
+            Error::Store(store::Error::DuplicateConnection(_)) => "duplicate_connection",
             Error::Store(store::Error::StaleRows { .. }) => "busy",
             Error::Store(_) => "database",
             Error::Secrets(secrets::Error::Unavailable(_)) => "keychain_unavailable",

@@ -83,7 +83,7 @@ const LATIN_ALLOWED: &[&str] = &[
 /// The first Latin word in `text` that is not on the allow-list (so also the
 /// start of any English sentence), ignoring `{placeholders}`, `code` in
 /// backticks and host names like sms.8x8.com.
-fn english_word(text: &str) -> Option<String> {
+pub(crate) fn english_word(text: &str) -> Option<String> {
     let mut plain = String::new();
     let (mut in_code, mut in_var) = (false, false);
     for c in text.chars() {

@@ -611,7 +611,7 @@ async fn shop_owner_goes_through_the_seed_flow_in_the_real_window() {
 
     // History: one line per message: the test, row 1 (counted as sent by
     // the test, with the same umid) and row 2 from the run.
-    click(client, &card("Orders", "button.link")).await;
+    click(client, &card("Orders", "button[id^=history-]")).await;
     wait_text(client, "#history-title", "the history title", |t| t.contains("Orders")).await;
     let rows = wait_for("three history rows", || async {
         let rows = client.find_all(Locator::Css("#history-body tr")).await.ok()?;
@@ -1216,5 +1216,111 @@ async fn the_cards_lead_out_of_a_shrink_warning_a_pause_and_failed_messages() {
     let sent = wait_for_sms(&session, 2, "the return added after starting over").await;
     assert_eq!(sent.len(), 2, "starting over texted nobody; only the row added afterwards went: {sent:?}");
     assert_eq!(sent[1]["destination"], "380674444444", "return 9, not 7 or 8 from before: {sent:?}");
+    session.stop().await;
+}
+
+/// The text of the element `css` as the user sees it (`innerText`).
+async fn inner_text(client: &Client, css: &str) -> String {
+    let script = "const n = document.querySelector(arguments[0]); return n ? n.innerText : '';";
+    let text = client.execute(script, vec![json!(css)]).await.expect("the page answers");
+    text.as_str().unwrap_or_default().to_owned()
+}
+
+/// Asserts the Ukrainian window shows no English word in `css` (names of
+/// products and formats aside, as in `i18n.rs`; `user_data` is what the test
+/// itself typed in Latin letters: a subaccount ID, a folder, an address).
+async fn assert_no_english(client: &Client, css: &str, screen: &str, user_data: &[&str]) {
+    let mut text = inner_text(client, css).await;
+    for data in user_data {
+        text = text.replace(data, " ");
+    }
+    assert!(!text.trim().is_empty(), "{screen}: {css} shows something to check");
+    if let Some(word) = crate::i18n::english_word(&text) {
+        panic!("{screen}: the Ukrainian window shows the English {word:?} in:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_card_previews_and_tests_like_the_cli_in_ukrainian() {
+    require_display_and_bus();
+    let _one = ONE_WINDOW.lock().await;
+    let uk = ui_strings("uk");
+    let data = tempfile::tempdir().expect("a temp data folder");
+    let d = data.path().to_owned();
+    // Ukrainian names throughout, so any Latin word on screen is the window's own.
+    let orders = d.join("замовлення.csv");
+    let session = Session::start_with(&d, &[], |sim_url| {
+        let account = ["account", "add", "основний", "--subaccount", SANDBOX_SUBACCOUNT, "--base-url", sim_url];
+        sendrow_cli(&d, &account, SANDBOX_KEY, "the account the connection sends through");
+        std::fs::write(&orders, "Номер,Телефон,Імя\n1,0671111111,Олена\n2,12,Петро\n3,0673333333,\n")
+            .expect("the orders CSV is written");
+        let spec = json!({"name": "Замовлення", "source": {"type": "csv", "path": orders},
+            "row_key": {"column": "Номер"}, "start_from": "all_rows", "account": "основний",
+            "phone_field": "Телефон", "message": "Дякуємо, {{Імя}}! Замовлення {{Номер}} прийнято."});
+        let path = d.join("spec.json");
+        std::fs::write(&path, spec.to_string()).expect("the spec is written");
+        sendrow_cli(&d, &["connection", "add", "--file", path.to_str().unwrap()], "", "the connection");
+    })
+    .await;
+    let client = &session.client;
+    let here = |inner: &str| card("Замовлення", inner);
+
+    click(client, "#lang-uk").await;
+    wait_text(client, "#connections-title", "the Ukrainian main screen", |t| t == string(&uk, "connections.title"))
+        .await;
+    assert_no_english(client, "main", "the main screen", &[]).await;
+    shoot(client, "40-uk-card").await;
+
+    // Preview: every row the next run would send, and why the others will not go.
+    click(client, &here("button[id^=preview-]")).await;
+    wait_displayed(client, "#pv-table").await;
+    let rows = client.find_all(Locator::Css("#pv-body tr")).await.expect("the preview rows");
+    assert_eq!(rows.len(), 3, "all three rows are there, the next run would read them all");
+    let status = |row: &str| format!(r#"#pv-body tr[data-row="{row}"]"#);
+    assert_eq!(
+        find(client, &status("1")).await.attr("data-status").await.unwrap().as_deref(),
+        Some("ready"),
+        "row 1 goes"
+    );
+    let bad = text_of(client, &format!("{} td:last-child", status("2"))).await;
+    assert_eq!(bad, string(&uk, "compose.invalid_phone"), "row 2's phone is bad, said in Ukrainian");
+    let row1 = text_of(client, &status("1")).await;
+    assert!(row1.contains("+380671111111") && row1.contains("Дякуємо, Олена!"), "phone and text: {row1:?}");
+    assert!(row1.contains("UCS-2"), "Cyrillic goes as UCS-2: {row1:?}");
+    let summary = text_of(client, "#pv-summary").await;
+    assert!(
+        summary.contains("Підуть 2 SMS") && summary.contains("1 рядок не піде"),
+        "counted in Ukrainian: {summary:?}"
+    );
+    assert_no_english(client, "#preview-dialog", "the preview", &[]).await;
+    shoot(client, "41-uk-card-preview").await;
+    click(client, "#pv-close").await;
+    assert!(session.sim_messages().await.is_empty(), "a preview sends nothing");
+
+    // Test: to my own number, not to a customer.
+    click(client, &here("button[id^=test-]")).await;
+    type_into(client, "#ct-own", "+380501234567").await;
+    assert_no_english(client, "#card-test-dialog", "the test dialog", &[]).await;
+    click(client, "#ct-send").await;
+    let sent = wait_for_sms(&session, 1, "the test SMS to my own number").await;
+    assert_eq!(sent[0]["destination"], "380501234567", "it went to the number typed, not row 1's: {sent:?}");
+    let result = wait_text(client, "#ct-result", "the test's result", |t| !t.is_empty()).await;
+    assert!(result.contains("+380501234567"), "the result names where it went: {result:?}");
+    shoot(client, "42-uk-card-test").await;
+    click(client, "#ct-close").await;
+
+    // Every tab in both languages, for the screenshots; the Ukrainian ones checked.
+    for lang in ["uk", "en"] {
+        click(client, &format!("#lang-{lang}")).await;
+        for tab in ["connections", "accounts", "optouts", "settings"] {
+            click(client, &format!("#tab-{tab}")).await;
+            wait_displayed(client, &format!("#view-{tab}")).await;
+            if lang == "uk" {
+                let user_data = [SANDBOX_SUBACCOUNT, session.sim_url.as_str(), d.to_str().unwrap()];
+                assert_no_english(client, &format!("#view-{tab}"), tab, &user_data).await;
+            }
+            shoot(client, &format!("43-{lang}-{tab}")).await;
+        }
+    }
     session.stop().await;
 }
