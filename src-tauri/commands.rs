@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Duration, Local};
 use sendrow_core::account::{AccountInput, AccountView, Region, Target};
+use sendrow_core::code::Code;
 use sendrow_core::compose::template::Variable;
 use sendrow_core::compose::Country;
 use sendrow_core::connection::{ConnectionSpec, ConnectionView, Draft, Saved, SourceSample};
@@ -35,7 +36,7 @@ fn base_dir(app: &AppHandle) -> PathBuf {
 }
 
 fn invalid(message: impl Into<String>) -> IpcError {
-    IpcError { code: "invalid_input", message: message.into() }
+    IpcError { code: Code::InvalidInput, message: message.into() }
 }
 
 /// Version and data folder, for the About line; or why the data folder failed.
@@ -375,7 +376,7 @@ pub fn scheduler_status(state: State<'_, AppState>) -> Result<(), IpcError> {
 }
 
 fn autostart_error(e: tauri_plugin_autostart::Error) -> IpcError {
-    IpcError { code: "autostart", message: e.to_string() }
+    IpcError { code: Code::Autostart, message: e.to_string() }
 }
 
 /// Whether Sendrow starts (in the tray) when the user logs in.
@@ -466,13 +467,13 @@ pub async fn google_sign_in_wait(state: State<'_, AppState>) -> Result<(), IpcEr
             match finished {
                 Ok(finished) => Ok(finished?),
                 Err(_) => Err(IpcError {
-                    code: "google_sign_in_timeout",
+                    code: Code::GoogleSignInTimeout,
                     message: "Google did not answer within 10 minutes; press “Sign in with Google” again".into(),
                 }),
             }
         }
         _ = cancelled => Err(IpcError {
-            code: "google_sign_in_cancelled",
+            code: Code::GoogleSignInCancelled,
             message: "a newer sign-in replaced this one".into(),
         }),
     }
@@ -513,6 +514,6 @@ pub async fn pick_file(
     let (chosen, picked) = tokio::sync::oneshot::channel();
     let request = crate::file_dialog::Request { title, filter_name, extensions, folder: base_dir(&app) };
     crate::file_dialog::open(&app, request, chosen)
-        .map_err(|e| IpcError { code: "file_dialog", message: format!("the file dialog could not open: {e}") })?;
+        .map_err(|e| IpcError { code: Code::FileDialog, message: format!("the file dialog could not open: {e}") })?;
     Ok(picked.await.ok().flatten().map(|path| path.display().to_string()))
 }

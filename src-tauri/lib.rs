@@ -56,7 +56,7 @@ pub(crate) async fn sandbox_url(
     let mut sim = sandbox.lock().await;
     if sim.is_none() {
         let started = Simulator::start(SimConfig::default(), 0).await.map_err(|e| ipc_error::IpcError {
-            code: "sandbox",
+            code: sendrow_core::code::Code::Sandbox,
             message: format!("the built-in 8x8 simulator could not start: {e}"),
         })?;
         *sim = Some(started);

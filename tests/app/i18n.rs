@@ -1,10 +1,12 @@
-//! Every error code the window can receive has words in both languages, and
-//! both languages have the same keys. Codes are collected from where they are
-//! defined: the core's `code()` functions, the app's own `IpcError`s, and the
-//! codes the UI makes up itself (`code: "…"` in ui/*.js).
+//! Every error code the window can receive (`sendrow_core::code::Code`, a
+//! closed set) has words in both languages, the window makes up no code
+//! outside it, both languages have the same keys and plural forms, and no
+//! Ukrainian string shows an English word.
 
 use std::collections::BTreeSet;
 use std::path::Path;
+
+use sendrow_core::code::Code;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -132,18 +134,9 @@ fn counted_strings_have_every_plural_form() {
     }
 }
 
-/// The `"snake_case"` literals after `marker` up to the end of the function
-/// body (the first line that is exactly `    }`).
-fn literals_in_fn(source: &str, marker: &str, out: &mut BTreeSet<String>) {
-    let start = source.find(marker).unwrap_or_else(|| panic!("{marker:?} not found"));
-    let body = &source[start..];
-    let end = body.find("\n    }\n").unwrap_or(body.len());
-    quoted_codes(&body[..end], "=> \"", out);
-}
-
-/// Every `prefix"code"` where code is snake_case.
-fn quoted_codes(text: &str, prefix: &str, out: &mut BTreeSet<String>) {
-    for piece in text.split(prefix).skip(1) {
+/// Every `code: "…"` where the code is snake_case: the codes the window makes up.
+fn quoted_codes(text: &str, out: &mut BTreeSet<String>) {
+    for piece in text.split("code: \"").skip(1) {
         let code: String = piece.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
         if !code.is_empty() && piece[code.len()..].starts_with('"') {
             out.insert(code);
@@ -153,25 +146,27 @@ fn quoted_codes(text: &str, prefix: &str, out: &mut BTreeSet<String>) {
 
 #[test]
 fn every_error_code_has_words_in_both_languages() {
-    let mut codes = BTreeSet::new();
-    literals_in_fn(&read("core/src/lib.rs"), "pub fn code(&self)", &mut codes);
-    literals_in_fn(&read("core/src/source/google/mod.rs"), "pub fn code(&self)", &mut codes);
-    for file in ["src-tauri/commands.rs", "src-tauri/lib.rs", "src-tauri/ipc_error.rs", "src-tauri/scheduler.rs"] {
-        quoted_codes(&read(file), "code: \"", &mut codes);
+    for lang in ["en", "uk"] {
+        let table = strings(lang);
+        let missing: Vec<_> =
+            Code::ALL.iter().filter(|c| !table.contains_key(&format!("error.{}", c.as_str()))).collect();
+        assert!(missing.is_empty(), "ui/i18n/{lang}.json has no words for error codes {missing:?}");
     }
+}
+
+#[test]
+fn the_window_makes_up_only_codes_of_the_closed_set() {
+    let mut made_up = BTreeSet::new();
     for entry in std::fs::read_dir(root().join("ui")).expect("the ui folder") {
         let path = entry.expect("a ui entry").path();
         if path.extension().is_some_and(|e| e == "js") {
-            let text = std::fs::read_to_string(&path).expect("a ui script");
-            quoted_codes(&text, "code: \"", &mut codes);
+            quoted_codes(&std::fs::read_to_string(&path).expect("a ui script"), &mut made_up);
         }
     }
-    assert!(codes.len() > 20, "the scan must find the core's codes, found only {codes:?}");
-    for lang in ["en", "uk"] {
-        let table = strings(lang);
-        let missing: Vec<_> = codes.iter().filter(|c| !table.contains_key(&format!("error.{c}"))).collect();
-        assert!(missing.is_empty(), "ui/i18n/{lang}.json has no words for error codes {missing:?}");
-    }
+    assert!(made_up.contains("unknown"), "the scan finds ipc.js's own code: {made_up:?}");
+    let known: BTreeSet<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+    let strays: Vec<_> = made_up.iter().filter(|c| !known.contains(c.as_str())).collect();
+    assert!(strays.is_empty(), "ui/*.js uses codes outside sendrow_core::code::Code: {strays:?}");
 }
 
 #[test]
