@@ -129,6 +129,8 @@ export const Wizard = {
     $("w-back").textContent = step === 6 ? t("wizard.edit") : t("wizard.back");
     $("w-back").disabled = step === 1;
     $("w-next").textContent = step === LAST_STEP ? t("wizard.save") : t("wizard.next");
+    // Editing saves from any step; a new connection goes through them all.
+    $("w-save-edit").hidden = Wizard.isNew || step === LAST_STEP;
     if (step === 4) Wizard.renderAccounts();
     if (step === 5) Wizard.enterFields();
     if (step === 6) Wizard.enterTest();
@@ -392,6 +394,26 @@ export const Wizard = {
     Wizard.go(Wizard.step + 1);
   },
 
+  // Editing: "Save" checks this step and the ones up to the message (which
+  // saves), keeping the schedule and the toggle as they are.
+  async saveEdit() {
+    showError("w-error", null);
+    const ok = await withBusy($("w-save-edit"), $("w-progress"), async () => {
+      for (let s = Wizard.step; s <= 5; s++) {
+        if (s === 5 && Wizard.step !== 5) Wizard.enterFields();
+        if (await Wizard.check(s)) continue;
+        // Show the step that needs a fix, with its error.
+        const box = $("w-error");
+        const [text, hidden] = [box.textContent, box.hidden];
+        if (s !== Wizard.step) Wizard.go(s);
+        [box.textContent, box.hidden] = [text, hidden];
+        return false;
+      }
+      return true;
+    });
+    if (ok) await showApp("connections");
+  },
+
   // Asks the backend whether the step is complete (and saves at 5→6 and 7).
   // A saved connection whose name field now says something else is renamed.
   async renameIfEdited() {
@@ -473,6 +495,7 @@ export const Wizard = {
       });
     }
     $("w-next").addEventListener("click", () => Wizard.next());
+    $("w-save-edit").addEventListener("click", () => Wizard.saveEdit());
     $("w-back").addEventListener("click", () => Wizard.back());
     $("wizard-close").addEventListener("click", () => Wizard.close());
     $("w-connect-toggle").addEventListener("click", () => Wizard.toggleConnect(true));

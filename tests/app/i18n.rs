@@ -178,3 +178,28 @@ fn both_languages_have_the_same_keys() {
     assert!(only_en.is_empty(), "uk.json lacks {only_en:?}: a Ukrainian user would see English or a key");
     assert!(only_uk.is_empty(), "en.json lacks {only_uk:?}: an English user would see a key");
 }
+
+#[test]
+fn every_screen_reader_label_is_translated() {
+    // In the page: a fixed aria-label only as the fallback of a data-i18n-aria key.
+    let html = read("ui/index.html");
+    let untranslated: Vec<_> = html
+        .split('<')
+        .filter(|tag| tag.contains("aria-label=\"") && !tag.contains("data-i18n-aria=\""))
+        .map(|tag| tag.chars().take(80).collect::<String>())
+        .collect();
+    assert!(untranslated.is_empty(), "ui/index.html has aria-labels no language changes: {untranslated:?}");
+    let keys = strings("en");
+    for key in html.split("data-i18n-aria=\"").skip(1).filter_map(|rest| rest.split('"').next()) {
+        assert!(keys.contains_key(key), "ui/index.html: data-i18n-aria {key:?} has no words");
+    }
+    // In the scripts: labels come from t(…), never a literal.
+    for entry in std::fs::read_dir(root().join("ui")).expect("the ui folder") {
+        let path = entry.expect("a ui entry").path();
+        if path.extension().is_some_and(|e| e == "js") {
+            let text = std::fs::read_to_string(&path).expect("a ui script");
+            assert!(!text.contains("aria-label=\""), "{}: a literal aria-label in markup", path.display());
+            assert!(!text.contains("\"aria-label\": \""), "{}: a literal aria-label", path.display());
+        }
+    }
+}

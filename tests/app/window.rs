@@ -643,7 +643,11 @@ async fn shop_owner_goes_through_the_seed_flow_in_the_real_window() {
     let schedule =
         wait_text(client, &card("Orders", ".schedule-text"), "the Ukrainian schedule", |t| t.contains("щодня")).await;
     assert_eq!(schedule, format!("щодня о {soon}, 23:30"), "the card's schedule is in Ukrainian");
-    assert_eq!(text_of(client, "#connections-title").await, "Підключення", "the main screen's title is Ukrainian");
+    assert_eq!(
+        text_of(client, "#connections-title").await,
+        "З'єднання",
+        "the main screen's title is Ukrainian, the seed's word"
+    );
     shoot(client, "16-connections-uk").await;
 
     // The wizard in Ukrainian, on an existing connection (edit).
@@ -1309,6 +1313,26 @@ async fn the_card_previews_and_tests_like_the_cli_in_ukrainian() {
     shoot(client, "42-uk-card-test").await;
     click(client, "#ct-close").await;
 
+    // Edit: rename it and change the message, then Save without going on to the schedule.
+    click(client, &here("button[id^=edit-]")).await;
+    wait_displayed(client, "#w-sample").await;
+    type_into(client, "#w-name", "Замовлення з сайту").await;
+    for step in 2..=5 {
+        click(client, "#w-next").await;
+        wait_displayed(client, &format!(r#"#view-wizard .step[data-step="{step}"]"#)).await;
+    }
+    type_into(client, "#w-message", "Вітаємо, {{Імя}}!").await;
+    click(client, "#w-save-edit").await;
+    wait_displayed(client, "#view-connections").await;
+    let renamed = |inner: &str| card("Замовлення з сайту", inner);
+    click(client, &renamed("button[id^=preview-]")).await;
+    wait_text(client, r#"#pv-body tr[data-row="1"]"#, "the new message in the preview", |t| {
+        t.contains("Вітаємо, Олена!")
+    })
+    .await;
+    assert!(!displayed(client, &here("h2")).await, "the old name is gone from the main screen");
+    click(client, "#pv-close").await;
+
     // Every tab in both languages, for the screenshots; the Ukrainian ones checked.
     for lang in ["uk", "en"] {
         click(client, &format!("#lang-{lang}")).await;
@@ -1322,5 +1346,98 @@ async fn the_card_previews_and_tests_like_the_cli_in_ukrainian() {
             shoot(client, &format!("43-{lang}-{tab}")).await;
         }
     }
+    session.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ukrainian_card_sends_or_skips_a_flood_and_resolves_an_unknown() {
+    require_display_and_bus();
+    let _one = ONE_WINDOW.lock().await;
+    let uk = ui_strings("uk");
+    let plural = |key: &str, form: &str, n: usize| {
+        uk[key][form].as_str().unwrap_or_else(|| panic!("{key}.{form}")).replace("{n}", &n.to_string())
+    };
+    let data = tempfile::tempdir().expect("a temp data folder");
+    let d = data.path().to_owned();
+    let orders = d.join("замовлення.csv");
+    let returns = d.join("повернення.csv");
+    let session = Session::start_with(&d, &[], |sim_url| {
+        let account = ["account", "add", "основний", "--subaccount", SANDBOX_SUBACCOUNT, "--base-url", sim_url];
+        sendrow_cli(&d, &account, SANDBOX_KEY, "the account both connections send through");
+        std::fs::write(&orders, "Номер,Телефон\n1,0671000001\n2,0671000002\n3,0671000003\n").expect("orders");
+        std::fs::write(&returns, "Номер,Телефон\n7,0677000007\n").expect("returns");
+        let specs = [
+            json!({"name": "Замовлення", "source": {"type": "csv", "path": orders}, "row_key": {"column": "Номер"},
+                   "start_from": "all_rows", "account": "основний", "phone_field": "Телефон",
+                   "message": "Замовлення {{Номер}} прийнято", "flood_limit": 2, "auto_update": false}),
+            json!({"name": "Повернення", "source": {"type": "csv", "path": returns}, "row_key": {"column": "Номер"},
+                   "start_from": "all_rows", "account": "основний", "phone_field": "Телефон",
+                   "message": "Повернення {{Номер}} оформлено", "auto_update": false}),
+        ];
+        for (i, spec) in specs.iter().enumerate() {
+            let path = d.join(format!("spec{i}.json"));
+            std::fs::write(&path, spec.to_string()).expect("the spec is written");
+            sendrow_cli(&d, &["connection", "add", "--file", path.to_str().unwrap()], "", "a connection");
+        }
+        // Three rows at once against a limit of two: the run holds them.
+        let run = Command::new(env!("CARGO_BIN_EXE_sendrow"))
+            .arg("--data-dir")
+            .arg(&d)
+            .args(["run", "Замовлення"])
+            .output()
+            .expect("the sendrow binary runs");
+        assert_eq!(run.status.code(), Some(3), "a held run exits 3: {run:?}");
+    })
+    .await;
+    let client = &session.client;
+    let orders_card = |inner: &str| card("Замовлення", inner);
+    let returns_card = |inner: &str| card("Повернення", inner);
+
+    click(client, "#lang-uk").await;
+    let held =
+        wait_text(client, &orders_card(".held span"), "the held banner in Ukrainian", |t| t.contains("рядки")).await;
+    assert_eq!(held, plural("banner.held", "few", 3), "3 takes the few form");
+    shoot(client, "44-uk-held").await;
+    click(client, &orders_card(".held button.primary")).await;
+    let sent = wait_for_sms(&session, 3, "the three held rows after 'send all'").await;
+    assert_eq!(sent.len(), 3, "send all sent exactly the held rows: {sent:?}");
+    wait_for("the held banner to go", || async { (!displayed(client, &orders_card(".held")).await).then_some(()) })
+        .await;
+
+    // Three more at once: held again, and this time skipped.
+    append_row(&orders, "4,0671000004");
+    append_row(&orders, "5,0671000005");
+    append_row(&orders, "6,0671000006");
+    click(client, &orders_card("button.run")).await;
+    wait_displayed(client, &orders_card(".held")).await;
+    click(client, &orders_card(".held button:not(.primary)")).await;
+    let skipped = plural("banner.skipped", "few", 3);
+    wait_text(client, &orders_card("p[id^=note-]"), "«Пропущено 3 рядки.» after 'skip all'", |t| {
+        t == skipped
+    })
+    .await;
+    assert_eq!(session.sim_messages().await.len(), 3, "skipping sent nothing");
+
+    // 8x8 takes the return, then the answer is cut off: its fate is unknown.
+    reqwest::Client::new()
+        .post(format!("{}/_sim/faults", session.sim_url))
+        .json(&json!({"next": ["reset"]}))
+        .send()
+        .await
+        .expect("the simulator takes faults");
+    click(client, &returns_card("button.run")).await;
+    let unknown = wait_text(client, &returns_card(".unknown span"), "the unknown banner", |t| !t.is_empty()).await;
+    assert_eq!(unknown, plural("banner.unknown", "one", 1), "one message, the one form");
+    let messages = wait_for_sms(&session, 4, "8x8 to have taken the return").await;
+    shoot(client, "45-uk-unknown").await;
+    // "Mark as sent": it did go out, so nothing is sent again.
+    click(client, &returns_card(".unknown button:nth-of-type(2)")).await;
+    wait_for("the unknown banner to go", || async {
+        (!displayed(client, &returns_card(".unknown")).await).then_some(())
+    })
+    .await;
+    click(client, &returns_card("button.run")).await;
+    wait_text(client, &returns_card(".last-run"), "the run after marking", |t| t.contains("надіслано: 0")).await;
+    assert_eq!(session.sim_messages().await.len(), messages.len(), "marked as sent, so never texted twice");
     session.stop().await;
 }
