@@ -254,6 +254,12 @@ pub fn history(state: State<'_, AppState>, name: String) -> Result<Vec<Entry>, I
     Ok(core(&state)?.history(&name)?)
 }
 
+/// The history as CSV, the same text as `sendrow history NAME --csv`.
+#[tauri::command]
+pub fn history_csv(state: State<'_, AppState>, name: String) -> Result<String, IpcError> {
+    Ok(core(&state)?.history_csv(&name)?)
+}
+
 /// A person's decision on an `unknown` (or `failed`) message: `resend` or `mark_sent`.
 #[tauri::command]
 pub fn resolve(state: State<'_, AppState>, name: String, row_key: String, resolution: String) -> Result<(), IpcError> {

@@ -197,6 +197,7 @@ pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
             commands::start_over,
             commands::test_send,
             commands::preview_connection,
+            commands::history_csv,
             commands::rename_connection,
             commands::forget_google,
             commands::history,

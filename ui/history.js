@@ -92,15 +92,11 @@ export const History = {
     showNote("history-note", result.ok ? t("history.refreshed", { n: result.value }) : errorText(result), result.ok ? "ok" : "error");
   },
 
-  csv() {
-    const field = (v) => {
-      const s = v === null || v === undefined ? "" : String(v);
-      return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-    };
-    const head = "row,line,phone,text,status,test,umid,code,reason,attempts,delivery,delivery_error,created_at,updated_at";
-    const lines = History.entries.map((e) => [e.row_key, e.row_line, e.phone, e.text, e.status, e.is_test, e.umid, e.error_code,
-      e.reason, e.attempts, e.delivery_state, e.delivery_error, e.created_at, e.updated_at].map(field).join(","));
-    return [head, ...lines].join("\n") + "\n";
+  // The core's CSV (the CLI's `history --csv`), not a copy made here.
+  async exportCsv() {
+    const result = await call("history_csv", { name: History.name });
+    if (!result.ok) return showNote("history-note", errorText(result), "error");
+    Exporter.open(result.value, `${History.name.replace(/[\\/:*?"<>|]/g, "_")}-history.csv`);
   },
 
   init() {
@@ -108,8 +104,7 @@ export const History = {
     $("history-filter").addEventListener("change", () => History.render());
     $("history-resend").addEventListener("click", () => History.resendFailed());
     $("history-refresh").addEventListener("click", () => History.refresh());
-    $("history-export").addEventListener("click", () =>
-      Exporter.open(History.csv(), `${History.name.replace(/[\\/:*?"<>|]/g, "_")}-history.csv`));
+    $("history-export").addEventListener("click", () => History.exportCsv());
   },
 };
 

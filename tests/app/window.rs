@@ -1313,6 +1313,28 @@ async fn the_card_previews_and_tests_like_the_cli_in_ukrainian() {
     shoot(client, "42-uk-card-test").await;
     click(client, "#ct-close").await;
 
+    // The history's CSV export is the core's, byte for byte what `history --csv` prints.
+    click(client, &here("button[id^=history-]")).await;
+    wait_displayed(client, "#history-table").await;
+    click(client, "#history-export").await;
+    wait_displayed(client, "#export-text").await;
+    let exported = find(client, "#export-text").await.prop("value").await.expect("the export's text");
+    let cli = Command::new(env!("CARGO_BIN_EXE_sendrow"))
+        .arg("--data-dir")
+        .arg(&d)
+        .args(["history", "Замовлення", "--csv"])
+        .output()
+        .expect("the sendrow binary runs");
+    assert!(cli.status.success(), "history --csv works: {cli:?}");
+    assert_eq!(
+        exported.as_deref(),
+        Some(String::from_utf8_lossy(&cli.stdout).as_ref()),
+        "the window shows the CLI's CSV"
+    );
+    assert!(exported.unwrap_or_default().contains("+380501234567"), "with the test to my own number");
+    click(client, "#export-close").await;
+    click(client, "#history-back").await;
+
     // Edit: rename it and change the message, then Save without going on to the schedule.
     click(client, &here("button[id^=edit-]")).await;
     wait_displayed(client, "#w-sample").await;
