@@ -1355,6 +1355,22 @@ async fn the_card_previews_and_tests_like_the_cli_in_ukrainian() {
     assert!(!displayed(client, &here("h2")).await, "the old name is gone from the main screen");
     click(client, "#pv-close").await;
 
+    // Accounts say when 8x8 last accepted them.
+    click(client, "#tab-accounts").await;
+    let verified = text_of(client, r#"#accounts-body tr[data-account="основний"] .verified"#).await;
+    assert!(verified.starts_with("перевірено "), "the account shows when it was last verified: {verified:?}");
+
+    // Opt-outs: a local number means the country chosen, here Poland, not Ukraine.
+    click(client, "#tab-optouts").await;
+    find(client, "#o-country").await.select_by_value("PL").await.expect("a country for local numbers");
+    type_into(client, "#o-number", "501 234 567").await;
+    click(client, "#o-add").await;
+    wait_displayed(client, r#"#optouts-body tr[data-phone="+48501234567"]"#).await;
+    click(client, "#optouts-export").await;
+    let list = find(client, "#export-text").await.prop("value").await.expect("the export's text");
+    assert!(list.unwrap_or_default().contains("+48501234567"), "the export has the Polish number");
+    click(client, "#export-close").await;
+
     // Every tab in both languages, for the screenshots; the Ukrainian ones checked.
     for lang in ["uk", "en"] {
         click(client, &format!("#lang-{lang}")).await;
