@@ -1477,5 +1477,27 @@ async fn the_ukrainian_card_sends_or_skips_a_flood_and_resolves_an_unknown() {
     click(client, &returns_card("button.run")).await;
     wait_text(client, &returns_card(".last-run"), "the run after marking", |t| t.contains("надіслано: 0")).await;
     assert_eq!(session.sim_messages().await.len(), messages.len(), "marked as sent, so never texted twice");
+
+    // The gear: an interval picked and saved shows on the card, in Ukrainian plural forms.
+    for (minutes, expected) in [("1", "кожну 1 хв"), ("5", "кожні 5 хв")] {
+        click(client, &returns_card("button[id^=gear-]")).await;
+        wait_displayed(client, "#gear-dialog").await;
+        click(client, r#"#gear-dialog input[value="every"]"#).await;
+        find(client, "#g-interval").await.select_by_value(minutes).await.expect("an interval");
+        click(client, "#gear-save").await;
+        wait_text(client, &returns_card(".schedule-text"), "the saved interval", |t| t == expected).await;
+    }
+    // Auto-update on: the next run is now a time, not "off".
+    assert_eq!(text_of(client, &returns_card(".next-run")).await, string(&uk, "next.off"));
+    click(client, &returns_card("button[role=switch]")).await;
+    wait_text(client, &returns_card(".next-run"), "a next run time", |t| t.contains(':')).await;
+    // "Only after connection X", named on the card.
+    click(client, &returns_card("button[id^=gear-]")).await;
+    wait_displayed(client, "#gear-dialog").await;
+    click(client, r#"#gear-dialog input[value="after"]"#).await;
+    find(client, "#g-after").await.select_by_value("Замовлення").await.expect("a connection to follow");
+    click(client, "#gear-save").await;
+    wait_text(client, &returns_card(".schedule-text"), "the 'after' schedule", |t| t == "після «Замовлення»").await;
+    shoot(client, "46-uk-after").await;
     session.stop().await;
 }
