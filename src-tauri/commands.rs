@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Duration, Local};
 use sendrow_core::account::{AccountInput, AccountView, Region, Target};
+use sendrow_core::code::Code;
 use sendrow_core::compose::template::Variable;
 use sendrow_core::compose::Country;
 use sendrow_core::connection::{ConnectionSpec, ConnectionView, Draft, Saved, SourceSample};
@@ -35,7 +36,7 @@ fn base_dir(app: &AppHandle) -> PathBuf {
 }
 
 fn invalid(message: impl Into<String>) -> IpcError {
-    IpcError { code: "invalid_input", message: message.into() }
+    IpcError { code: Code::InvalidInput, message: message.into() }
 }
 
 /// Version and data folder, for the About line; or why the data folder failed.
@@ -50,7 +51,10 @@ pub fn app_info(state: State<'_, AppState>) -> Result<serde_json::Value, IpcErro
 #[tauri::command]
 pub fn open_log_folder(state: State<'_, AppState>) -> Result<String, IpcError> {
     let dir = sendrow_core::logging::log_dir(core(&state)?.data_dir());
-    let failed = |e: std::io::Error| IpcError { code: "log_folder", message: format!("{}: {e}", dir.display()) };
+    let failed = |e: std::io::Error| IpcError {
+        code: sendrow_core::code::Code::LogFolder,
+        message: format!("{}: {e}", dir.display()),
+    };
     std::fs::create_dir_all(&dir).map_err(failed)?;
     open::that_detached(&dir).map_err(failed)?;
     Ok(dir.display().to_string())
@@ -170,6 +174,14 @@ pub async fn update_connection(
     Ok(view)
 }
 
+/// Editing renames: the history stays, followers ("only after") follow.
+#[tauri::command]
+pub fn rename_connection(state: State<'_, AppState>, old: String, new: String) -> Result<(), IpcError> {
+    core(&state)?.rename_connection(&old, &new)?;
+    state.reload();
+    Ok(())
+}
+
 /// The connection row's toggle.
 #[tauri::command]
 pub fn set_auto_update(state: State<'_, AppState>, name: String, on: bool) -> Result<ConnectionView, IpcError> {
@@ -228,16 +240,43 @@ pub async fn resend_failed(state: State<'_, AppState>, name: String) -> Result<R
     Ok(core(&state)?.resend_failed(&name, &RunOptions::default()).await?)
 }
 
-/// "Send test data to 8x8": the first data row, to its phone or to `to`.
+/// "Send test data to 8x8": data row `row` (1-based; the first when absent),
+/// to its phone or to `to`.
 #[tauri::command]
-pub async fn test_send(state: State<'_, AppState>, name: String, to: Option<String>) -> Result<TestSend, IpcError> {
+pub async fn test_send(
+    state: State<'_, AppState>,
+    name: String,
+    row: Option<usize>,
+    to: Option<String>,
+) -> Result<TestSend, IpcError> {
     let to = to.filter(|t| !t.trim().is_empty());
-    Ok(core(&state)?.test_send(&name, None, to.as_deref()).await?)
+    Ok(core(&state)?.test_send(&name, row, to.as_deref()).await?)
+}
+
+/// The card's Preview, as the CLI's `preview`: every row the next run would
+/// send, and each row that will not go with its status and reason; nothing
+/// is sent or recorded.
+#[derive(Debug, Serialize)]
+pub struct PreviewView {
+    items: Vec<sendrow_core::run::PreviewItem>,
+    note: Option<String>,
+}
+
+#[tauri::command]
+pub async fn preview_connection(state: State<'_, AppState>, name: String) -> Result<PreviewView, IpcError> {
+    let (items, note) = core(&state)?.preview(&name, None).await?;
+    Ok(PreviewView { items, note })
 }
 
 #[tauri::command]
 pub fn history(state: State<'_, AppState>, name: String) -> Result<Vec<Entry>, IpcError> {
     Ok(core(&state)?.history(&name)?)
+}
+
+/// The history as CSV, the same text as `sendrow history NAME --csv`.
+#[tauri::command]
+pub fn history_csv(state: State<'_, AppState>, name: String) -> Result<String, IpcError> {
+    Ok(core(&state)?.history_csv(&name)?)
 }
 
 /// A person's decision on an `unknown` (or `failed`) message: `resend` or `mark_sent`.
@@ -373,7 +412,7 @@ pub fn scheduler_status(state: State<'_, AppState>) -> Result<(), IpcError> {
 }
 
 fn autostart_error(e: tauri_plugin_autostart::Error) -> IpcError {
-    IpcError { code: "autostart", message: e.to_string() }
+    IpcError { code: Code::Autostart, message: e.to_string() }
 }
 
 /// Whether Sendrow starts (in the tray) when the user logs in.
@@ -464,13 +503,13 @@ pub async fn google_sign_in_wait(state: State<'_, AppState>) -> Result<(), IpcEr
             match finished {
                 Ok(finished) => Ok(finished?),
                 Err(_) => Err(IpcError {
-                    code: "google_sign_in_timeout",
+                    code: Code::GoogleSignInTimeout,
                     message: "Google did not answer within 10 minutes; press “Sign in with Google” again".into(),
                 }),
             }
         }
         _ = cancelled => Err(IpcError {
-            code: "google_sign_in_cancelled",
+            code: Code::GoogleSignInCancelled,
             message: "a newer sign-in replaced this one".into(),
         }),
     }
@@ -481,6 +520,13 @@ pub async fn google_sign_in_wait(state: State<'_, AppState>) -> Result<(), IpcEr
 #[tauri::command]
 pub fn store_google_key(state: State<'_, AppState>, entry: String, key: String) -> Result<Option<String>, IpcError> {
     Ok(core(&state)?.store_google_key(&entry, Secret::new(key))?)
+}
+
+/// Settings' "forget": removes a Google sign-in or a stored Google key from
+/// the keychain. Only Google entries: an 8x8 key goes with its account.
+#[tauri::command]
+pub fn forget_google(state: State<'_, AppState>, entry: String) -> Result<(), IpcError> {
+    Ok(core(&state)?.forget_google(&entry)?)
 }
 
 /// The native file dialog for the wizard's source, opening in the home
@@ -500,6 +546,6 @@ pub async fn pick_file(
     let (chosen, picked) = tokio::sync::oneshot::channel();
     let request = crate::file_dialog::Request { title, filter_name, extensions, folder: base_dir(&app) };
     crate::file_dialog::open(&app, request, chosen)
-        .map_err(|e| IpcError { code: "file_dialog", message: format!("the file dialog could not open: {e}") })?;
+        .map_err(|e| IpcError { code: Code::FileDialog, message: format!("the file dialog could not open: {e}") })?;
     Ok(picked.await.ok().flatten().map(|path| path.display().to_string()))
 }

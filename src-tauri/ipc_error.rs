@@ -2,13 +2,14 @@
 //! `code` with its own table; `message` is the core's English text, shown when
 //! the table has no entry. Core errors never contain secrets, so neither does this.
 
+use sendrow_core::code::Code;
 use serde::Serialize;
 
 /// An error as the window sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct IpcError {
-    /// A stable code from `sendrow_core::Error::code`.
-    pub code: &'static str,
+    /// A stable code: `sendrow_core::Error::code`, or the app's own.
+    pub code: Code,
     /// The core's explanation.
     pub message: String,
 }

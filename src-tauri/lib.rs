@@ -55,7 +55,7 @@ pub(crate) async fn sandbox_url(
     let mut sim = sandbox.lock().await;
     if sim.is_none() {
         let started = Simulator::start(SimConfig::sandbox(), 0).await.map_err(|e| ipc_error::IpcError {
-            code: "sandbox",
+            code: sendrow_core::code::Code::Sandbox,
             message: format!("the built-in 8x8 simulator could not start: {e}"),
         })?;
         *sim = Some(started);
@@ -205,6 +205,10 @@ pub fn run(data_dir: Option<PathBuf>, in_tray: bool) -> ExitCode {
             commands::dismiss_note,
             commands::start_over,
             commands::test_send,
+            commands::preview_connection,
+            commands::history_csv,
+            commands::rename_connection,
+            commands::forget_google,
             commands::history,
             commands::resolve,
             commands::skip_held,

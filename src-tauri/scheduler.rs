@@ -67,7 +67,7 @@ pub fn start(app: &AppHandle, core: &Arc<Core>) -> Result<Scheduler, IpcError> {
 /// that apart from a broken store without reading the error's words.
 fn why_not(core: &Core, error: &sendrow_core::Error) -> IpcError {
     match sendrow_core::lock::scheduler(core.data_dir()) {
-        Err(_) => IpcError { code: "scheduler_elsewhere", message: error.to_string() },
+        Err(_) => IpcError { code: sendrow_core::code::Code::SchedulerElsewhere, message: error.to_string() },
         Ok(_probe) => IpcError::from(error),
     }
 }

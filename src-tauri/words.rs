@@ -18,6 +18,16 @@ impl Lang {
         }
     }
 
+    /// The Ukrainian word for `n` things: `forms` are the one / few / many
+    /// forms ("рядок", "рядки", "рядків"), as `Intl.PluralRules("uk")` picks them.
+    fn uk_count(n: usize, forms: [&'static str; 3]) -> &'static str {
+        match (n % 10, n % 100) {
+            (1, r) if r != 11 => forms[0],
+            (2..=4, r) if !(12..=14).contains(&r) => forms[1],
+            _ => forms[2],
+        }
+    }
+
     fn pick(self, en: &'static str, uk: &'static str) -> &'static str {
         match self {
             Lang::En => en,
@@ -30,15 +40,15 @@ impl Lang {
     }
 
     pub fn pause_all(self) -> &'static str {
-        self.pick("Pause all", "Призупинити все")
+        self.pick("Pause all", "Призупинити автооновлення")
     }
 
     pub fn resume_all(self) -> &'static str {
-        self.pick("Resume all", "Відновити все")
+        self.pick("Resume all", "Відновити автооновлення")
     }
 
     pub fn run_all(self) -> &'static str {
-        self.pick("Run all now", "Запустити все зараз")
+        self.pick("Run all now", "Запустити всі з'єднання зараз")
     }
 
     pub fn quit(self) -> &'static str {
@@ -59,7 +69,7 @@ impl Lang {
     }
 
     pub fn all_paused(self) -> &'static str {
-        self.pick("Scheduled runs are paused", "Запуски за розкладом призупинено")
+        self.pick("Scheduled runs are paused", "Автооновлення призупинено")
     }
 
     /// "Orders: sent 3 at 14:05".
@@ -73,14 +83,14 @@ impl Lang {
     pub fn run_failed_short(self, name: &str) -> String {
         match self {
             Lang::En => format!("{name}: the last run failed"),
-            Lang::Uk => format!("{name}: останній запуск не вдався"),
+            Lang::Uk => format!("З'єднання «{name}»: останній запуск не вдався"),
         }
     }
 
     pub fn paused_short(self, name: &str) -> String {
         match self {
             Lang::En => format!("{name} is paused"),
-            Lang::Uk => format!("{name} призупинено"),
+            Lang::Uk => format!("З'єднання «{name}» призупинено"),
         }
     }
 
@@ -88,7 +98,7 @@ impl Lang {
     pub fn run_failed(self, name: &str, message: &str) -> (String, String) {
         match self {
             Lang::En => (format!("{name}: the run failed"), message.to_owned()),
-            Lang::Uk => (format!("{name}: запуск не вдався"), message.to_owned()),
+            Lang::Uk => (format!("З'єднання «{name}»: запуск не вдався"), message.to_owned()),
         }
     }
 
@@ -111,7 +121,10 @@ impl Lang {
     pub fn paused(self, name: &str, reason: &str) -> (String, String) {
         match self {
             Lang::En => (format!("{name} is paused"), format!("{reason}. Open Sendrow to fix it and resume.")),
-            Lang::Uk => (format!("{name} призупинено"), format!("{reason}. Відкрийте Sendrow, виправте й відновіть.")),
+            Lang::Uk => (
+                format!("З'єднання «{name}» призупинено"),
+                format!("{reason}. Відкрийте Sendrow, щоб виправити й відновити його."),
+            ),
         }
     }
 
@@ -119,11 +132,14 @@ impl Lang {
     pub fn held(self, name: &str, held: usize) -> (String, String) {
         match self {
             Lang::En => (
-                format!("{name}: {held} rows wait for you"),
+                format!("{name}: {held} {} for you", if held == 1 { "row waits" } else { "rows wait" }),
                 "More new rows than usual at once: open Sendrow to send them or skip them.".to_owned(),
             ),
             Lang::Uk => (
-                format!("{name}: {held} рядків чекають на вас"),
+                format!(
+                    "{name}: {held} {}",
+                    Lang::uk_count(held, ["рядок чекає на вас", "рядки чекають на вас", "рядків чекають на вас"])
+                ),
                 "Нових рядків більше, ніж зазвичай: відкрийте Sendrow, щоб надіслати чи пропустити їх.".to_owned(),
             ),
         }
@@ -133,11 +149,14 @@ impl Lang {
     pub fn unknown(self, name: &str, unknown: usize) -> (String, String) {
         match self {
             Lang::En => (
-                format!("{name}: {unknown} messages need a look"),
+                format!("{name}: {unknown} {} a look", if unknown == 1 { "message needs" } else { "messages need" }),
                 "8x8 did not answer in time, so they may or may not have gone out. Review them in Sendrow.".to_owned(),
             ),
             Lang::Uk => (
-                format!("{name}: {unknown} повідомлень треба перевірити"),
+                format!(
+                    "{name}: {unknown} {} перевірити",
+                    Lang::uk_count(unknown, ["повідомлення треба", "повідомлення треба", "повідомлень треба"])
+                ),
                 "8x8 не відповів вчасно, тож невідомо, чи їх надіслано. Перегляньте їх у Sendrow.".to_owned(),
             ),
         }
@@ -154,7 +173,19 @@ mod tests {
         assert_eq!(Lang::of(Some("en")), Lang::En);
         assert_eq!(Lang::of(None), Lang::En, "no choice yet: English");
         assert_eq!(Lang::of(Some("de")), Lang::En, "an unknown language falls back to English");
-        assert_eq!(Lang::Uk.pause_all(), "Призупинити все");
+        assert_eq!(Lang::Uk.pause_all(), "Призупинити автооновлення");
         assert_eq!(Lang::En.last_run("Orders", 3, "14:05"), "Orders: sent 3 at 14:05");
+    }
+
+    #[test]
+    fn counted_words_take_the_ukrainian_plural_forms() {
+        let held = |n| Lang::Uk.held("Замовлення", n).0;
+        assert_eq!(held(1), "Замовлення: 1 рядок чекає на вас");
+        assert_eq!(held(3), "Замовлення: 3 рядки чекають на вас");
+        assert_eq!(held(12), "Замовлення: 12 рядків чекають на вас", "12 to 14 take the many form");
+        assert_eq!(held(21), "Замовлення: 21 рядок чекає на вас");
+        assert_eq!(held(25), "Замовлення: 25 рядків чекають на вас");
+        assert_eq!(Lang::En.held("Orders", 1).0, "Orders: 1 row waits for you");
+        assert_eq!(Lang::En.unknown("Orders", 2).0, "Orders: 2 messages need a look");
     }
 }

@@ -1,25 +1,28 @@
 // 8x8 accounts: the accounts screen and the connect form, which the wizard's
 // account step reuses inline. The key goes to the backend once and the field
 // is emptied; nothing secret ever comes back.
-"use strict";
+import { call } from "./ipc.js";
+import { t, translateIn } from "./i18n.js";
+import { $, el, showError, withBusy, fmtWhen } from "./dom.js";
+import { alertError, showFatal } from "./app.js";
 
-function regionLabel(account) {
+export function regionLabel(account) {
   return account.region ? t(`region.${account.region}`) : account.base_url;
 }
 
-function statusBadge(status) {
+export function statusBadge(status) {
   return el("span", { class: `badge ${status}` }, t(`status.${status}`));
 }
 
 // "Check your access to this login. <8x8's reason> (code)"
-function inactiveReason(account) {
+export function inactiveReason(account) {
   const code = account.status_code ? ` (${account.status_code})` : "";
   return `${t("status.checkAccess")} ${account.status_reason || ""}${code}`;
 }
 
 // Builds the connect-an-account form into `root`; ids start with `p`.
 // `onSaved(account)` runs after 8x8 answered (active or inactive).
-function accountForm(root, p, { onSaved, onCancel }) {
+export function accountForm(root, p, { onSaved, onCancel }) {
   root.innerHTML = `
     <h2 data-i18n="add.title">Connect an 8x8 account</h2>
     <p class="muted" data-i18n="add.hint"></p>
@@ -76,7 +79,7 @@ function accountForm(root, p, { onSaved, onCancel }) {
   return { focus: () => $(`${p}-name`).focus() };
 }
 
-const Accounts = {
+export const Accounts = {
   form: null,
 
   async render() {
@@ -87,6 +90,8 @@ const Accounts = {
     for (const account of result.value) {
       const status = el("td", {}, statusBadge(account.status));
       if (account.status === "inactive") status.append(el("div", { class: "reason" }, inactiveReason(account)));
+      status.append(el("div", { class: "muted verified" },
+        account.verified_at ? t("accounts.verifiedAt", { when: fmtWhen(account.verified_at) }) : t("accounts.neverVerified")));
       const row = el("tr", { dataset: { account: account.name } },
         el("td", {}, account.name), el("td", {}, account.subaccount_id), el("td", {}, regionLabel(account)), status,
         el("td", { class: "row-actions" },

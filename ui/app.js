@@ -1,18 +1,26 @@
 // The window's shell: which screen shows, the first start, settings and the
 // language. View state only: every rule is checked by the backend.
-"use strict";
+import { call } from "./ipc.js";
+import { I18N, setLanguage, t, errorText, osLanguage } from "./i18n.js";
+import { $, el, showError, showNote, withBusy } from "./dom.js";
+import { OPTIONS } from "./schedule.js";
+import { Accounts } from "./accounts.js";
+import { Connections, CardTest } from "./connections.js";
+import { Wizard } from "./wizard.js";
+import { History, Exporter } from "./history.js";
+import { OptOuts } from "./optouts.js";
 
-const VIEWS = ["welcome", "connections", "wizard", "history", "accounts", "optouts", "settings"];
-const RENDER = {
+export const VIEWS = ["welcome", "connections", "wizard", "history", "accounts", "optouts", "settings"];
+export const RENDER = {
   connections: () => Connections.render(),
   history: () => History.render(),
   accounts: () => Accounts.render(),
   optouts: () => OptOuts.render(),
   settings: () => Settings.render(),
 };
-let currentView = null;
+export let currentView = null;
 
-async function showApp(view) {
+export async function showApp(view) {
   currentView = view;
   for (const name of VIEWS) $(`view-${name}`).hidden = name !== view;
   const tab = view === "wizard" || view === "history" ? "connections" : view;
@@ -24,17 +32,17 @@ async function showApp(view) {
   if (RENDER[view]) await RENDER[view]();
 }
 
-function alertError(err) {
+export function alertError(err) {
   $("fatal").textContent = errorText(err);
   $("fatal").hidden = false;
 }
 
-function showFatal(err) {
+export function showFatal(err) {
   alertError(err);
   for (const id of ["show-add", "new-connection", "start-sandbox"]) $(id).disabled = true;
 }
 
-const Settings = {
+export const Settings = {
   async render() {
     $("s-language").value = I18N.lang;
     const info = await call("app_info");
@@ -43,9 +51,37 @@ const Settings = {
     const hasSandbox = accounts.ok && accounts.value.some((a) => a.sandbox);
     $("s-sandbox").hidden = hasSandbox;
     $("s-sandbox-note").textContent = hasSandbox ? t("settings.sandboxThere") : "";
+    await Settings.renderGoogle();
     const autostart = await call("get_autostart");
     $("s-autostart").setAttribute("aria-checked", String(autostart.ok && autostart.value));
     showError("s-autostart-error", autostart.ok ? null : autostart);
+  },
+
+  // The Google sign-ins and keys the connections use, each with a Forget.
+  async renderGoogle() {
+    const connections = await call("list_connections");
+    const entries = new Map();
+    for (const c of connections.ok ? connections.value : []) {
+      const auth = c.source.type === "google_sheets" ? c.source.auth : null;
+      if (!auth || auth.mode === "public_csv") continue;
+      const entry = auth.mode === "oauth" ? `google-oauth:${auth.account}` : auth.key_entry;
+      if (!entries.has(entry)) entries.set(entry, { auth, users: [] });
+      entries.get(entry).users.push(c.name);
+    }
+    $("s-google").replaceChildren(...[...entries].map(([entry, { auth, users }]) => {
+      const what = auth.mode === "oauth" ? t("settings.googleOauth", { account: auth.account })
+        : t(auth.mode === "service_account" ? "settings.googleSa" : "settings.googleApiKey", { entry: entry.replace(/^[^:]*:/, "") });
+      return el("li", { dataset: { entry } },
+        el("span", {}, what, el("span", { class: "muted" }, ` · ${t("settings.googleUsedBy", { names: users.join(", ") })}`)),
+        el("button", { type: "button", class: "danger", onclick: () => Settings.forgetGoogle(entry, what) }, t("settings.googleForget")));
+    }));
+    $("s-google-none").hidden = entries.size !== 0;
+  },
+
+  async forgetGoogle(entry, what) {
+    if (!window.confirm(t("settings.confirmForget", { what }))) return;
+    const result = await call("forget_google", { entry });
+    showNote("s-google-note", result.ok ? t("settings.googleForgotten", { what }) : errorText(result), result.ok ? "ok" : "error");
   },
 
   // Start at login: off by default; the switch shows what the system now has.
@@ -59,7 +95,7 @@ const Settings = {
 
 // The schedule runs in the app's backend; its events ("scheduler": run
 // started/finished, paused, …) keep the main screen current without polling.
-const SchedulerEvents = {
+export const SchedulerEvents = {
   async init() {
     const status = await call("scheduler_status");
     // Not running here (a `sendrow daemon` has the folder): say so, keep working.
@@ -107,13 +143,13 @@ const SchedulerEvents = {
   },
 };
 
-async function startSandbox(button, progress, errorBox) {
+export async function startSandbox(button, progress, errorBox) {
   const result = await withBusy(button, progress, () => call("start_sandbox"));
   if (!result.ok) return showError(errorBox, result);
   await showApp("connections");
 }
 
-async function switchLanguage(lang) {
+export async function switchLanguage(lang) {
   await setLanguage(lang);
   await call("set_language", { language: lang });
   // Re-render what is on screen: dynamic text is built with t().
@@ -156,6 +192,7 @@ async function start() {
     showError("s-logs-error", opened.ok ? null : opened);
   });
   Wizard.init();
+  CardTest.init();
   History.init();
   Exporter.init();
   OptOuts.init();

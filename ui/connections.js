@@ -2,9 +2,15 @@
 // toggle (auto-update) and arrow (run now), its last and next run, and the
 // banners that need a person: rows held by the flood guard and messages whose
 // fate is unknown.
-"use strict";
+import { call } from "./ipc.js";
+import { I18N, t, errorText } from "./i18n.js";
+import { $, el, showError, showNote, withBusy, fmtWhen, baseName, iconButton } from "./dom.js";
+import { intervalLabel, ScheduleEditor } from "./schedule.js";
+import { Wizard } from "./wizard.js";
+import { History } from "./history.js";
+import { alertError, showFatal } from "./app.js";
 
-const Connections = {
+export const Connections = {
   list: [],
   // Runs started here with the arrow, and runs the scheduler started.
   running: new Set(),
@@ -21,7 +27,10 @@ const Connections = {
   scheduleLabel(c) {
     const s = c.schedule;
     if (!s) return t("sched.noneShort");
-    if (s.every_minutes) return t("sched.everyShort", { interval: intervalLabel(s.every_minutes) });
+    if (s.every_minutes) {
+      const m = s.every_minutes;
+      return t("sched.everyShort", { interval: intervalLabel(m), n: m < 60 ? m : m / 60 });
+    }
     if (s.at) return t("sched.atShort", { times: s.at.join(", ") });
     if (s.after) return t("sched.afterShort", { name: s.after });
     return t("sched.changeShort");
@@ -88,6 +97,8 @@ const Connections = {
         el("div", {}, el("dt", {}, t("conn.schedule")), el("dd", { class: "schedule-text" }, Connections.scheduleLabel(c)))),
       el("div", { class: "conn-links" },
         el("button", { type: "button", class: "link", id: `history-${key}`, onclick: () => History.open(c.name) }, t("conn.history")),
+        el("button", { type: "button", class: "link", id: `preview-${key}`, onclick: () => CardPreview.open(c.name) }, t("card.preview")),
+        el("button", { type: "button", class: "link", id: `test-${key}`, onclick: () => CardTest.open(c.name) }, t("card.test")),
         el("button", { type: "button", class: "link", id: `edit-${key}`, onclick: () => Wizard.open(c) }, t("conn.edit")),
         el("button", { type: "button", class: "link danger", onclick: () => Connections.remove(c.name) }, t("conn.remove"))));
 
@@ -107,6 +118,13 @@ const Connections = {
       card.append(el("div", { class: "banner with-actions start-over" },
         el("span", {}, t("banner.startOverHint")),
         el("button", { type: "button", onclick: () => Connections.startOver(c.name) }, t("banner.startOver"))));
+    }
+    // Waiting for quiet hours to end: they go by themselves, so only the count.
+    const waiting = c.counts.waiting || 0;
+    if (waiting > 0) {
+      card.append(el("div", { class: "banner with-actions waiting" },
+        el("span", {}, t("banner.waiting", { n: waiting })),
+        el("button", { type: "button", class: "link", onclick: () => History.open(c.name, "waiting") }, t("banner.review"))));
     }
     const held = c.counts.held || 0;
     if (held > 0) {
@@ -250,5 +268,87 @@ const Connections = {
     if (!result.ok) return showError("gear-error", result);
     $("gear-dialog").close();
     await Connections.render();
+  },
+};
+
+// The card's Preview: every row the next run would send, and why each row
+// that will not go stays (bad phone, opted out, incomplete). Nothing is sent.
+export const CardPreview = {
+  async open(name) {
+    $("preview-dialog-title").textContent = t("cardPreview.title", { name });
+    $("pv-body").replaceChildren();
+    $("pv-table").hidden = true;
+    $("pv-summary").textContent = "";
+    showError("pv-error", null);
+    $("preview-dialog").showModal();
+    const result = await withBusy(null, $("pv-progress"), () => call("preview_connection", { name }));
+    if (!result.ok) return showError("pv-error", result);
+    const items = result.value.items;
+    const ready = items.filter((i) => i.status === "ready");
+    const parts = [items.length === 0 ? t("cardPreview.empty") : t("cardPreview.ready", { n: ready.length })];
+    if (items.length > ready.length) parts.push(t("cardPreview.notReady", { n: items.length - ready.length }));
+    // The engine's English note only where English is read.
+    if (result.value.note && I18N.lang === "en") parts.push(result.value.note);
+    $("pv-summary").textContent = parts.join(" ");
+    $("pv-body").replaceChildren(...items.map((i) => CardPreview.row(i)));
+    $("pv-table").hidden = items.length === 0;
+  },
+
+  row(i) {
+    const ready = i.status === "ready";
+    // The reason is the engine's English sentence: shown in English, a tooltip otherwise.
+    const why = el("td", { class: ready ? "" : "why", title: i.reason || null }, t(`compose.${i.status}`));
+    if (!ready && i.reason && I18N.lang === "en") why.append(el("div", { class: "muted" }, i.reason));
+    return el("tr", { dataset: { row: i.row, status: i.status } },
+      el("td", { class: "nowrap" }, t("history.line", { line: i.line })),
+      el("td", { class: "nowrap" }, i.phone || "—"),
+      el("td", { class: "text" }, i.text),
+      el("td", { class: "nowrap" }, i.encoding === "GSM7" ? "GSM-7" : "UCS-2"),
+      el("td", {}, String(i.segments)),
+      el("td", { class: "nowrap" }, i.cost == null ? "—" : i.cost.toFixed(2)),
+      why);
+  },
+};
+
+// The card's Test: data row N's SMS to that row's phone, or to my own number.
+export const CardTest = {
+  name: null,
+
+  open(name) {
+    CardTest.name = name;
+    $("card-test-title").textContent = t("cardTest.title", { name });
+    $("ct-result").hidden = true;
+    $("card-test-dialog").showModal();
+  },
+
+  async send(event) {
+    event.preventDefault();
+    const own = document.querySelector('input[name="ct-to"]:checked').value === "own";
+    const row = Number.parseInt($("ct-row").value, 10);
+    if (own && !$("ct-own").value.trim()) return showNote("ct-result", t("test.needNumber"), "error");
+    const args = { name: CardTest.name, row: own || !(row >= 1) ? null : row, to: own ? $("ct-own").value : null };
+    const result = await withBusy($("ct-send"), $("ct-progress"), () => call("test_send", args));
+    if (!result.ok) return showNote("ct-result", errorText(result), "error");
+    const r = result.value;
+    if (r.status === "queued") {
+      let text = t("test.queued", { phone: r.phone, umid: r.umid || "" });
+      if (r.counts_as_row_message) text += " " + t("test.counts");
+      showNote("ct-result", text, "ok");
+    } else if (r.status === "unknown") {
+      showNote("ct-result", t("test.unknown"), "warn");
+    } else {
+      showNote("ct-result", `${t(r.status === "rejected" ? "test.rejected" : "test.failed")} ${r.reason || ""}`, "error");
+    }
+    await Connections.render();
+  },
+
+  init() {
+    $("card-test-form").addEventListener("submit", CardTest.send);
+    $("ct-close").addEventListener("click", () => $("card-test-dialog").close());
+    for (const id of ["ct-row", "ct-own"]) {
+      $(id).addEventListener("focus", () => {
+        document.querySelector(`input[name="ct-to"][value="${id === "ct-own" ? "own" : "row"}"]`).checked = true;
+      });
+    }
   },
 };

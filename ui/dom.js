@@ -1,10 +1,10 @@
 // Small DOM helpers shared by the screens. View code only: no rules here.
-"use strict";
+import { I18N, t, errorText } from "./i18n.js";
 
-const $ = (id) => document.getElementById(id);
+export const $ = (id) => document.getElementById(id);
 
 // el("button", {type: "button", class: "x", onclick: fn}, "text", child…)
-function el(tag, attrs, ...children) {
+export function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === undefined || value === null || value === false) continue;
@@ -20,13 +20,8 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
-// Translates [data-i18n] elements inside `root` (markup built after start).
-function translateIn(root) {
-  for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
-}
-
 // Shows a backend error (or hides the box when `err` is null).
-function showError(box, err) {
+export function showError(box, err) {
   const node = typeof box === "string" ? $(box) : box;
   if (!err) {
     node.hidden = true;
@@ -37,7 +32,7 @@ function showError(box, err) {
 }
 
 // Shows a plain message in a banner; kind is "ok", "warn" or "error".
-function showNote(box, text, kind) {
+export function showNote(box, text, kind) {
   const node = typeof box === "string" ? $(box) : box;
   node.className = `banner ${kind || "ok"}`;
   node.textContent = text;
@@ -45,7 +40,7 @@ function showNote(box, text, kind) {
 }
 
 // Disables `button` and shows `progress` while `work` runs; returns its result.
-async function withBusy(button, progress, work) {
+export async function withBusy(button, progress, work) {
   if (button) button.disabled = true;
   if (progress) progress.hidden = false;
   try {
@@ -56,16 +51,16 @@ async function withBusy(button, progress, work) {
   }
 }
 
-function locale() {
+export function locale() {
   return I18N.lang === "uk" ? "uk-UA" : "en-GB";
 }
 
-function fmtTime(date) {
+export function fmtTime(date) {
   return new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit" }).format(date);
 }
 
 // "today 09:00", "tomorrow 09:00" or "12 March, 09:00" in the UI language.
-function fmtWhen(iso) {
+export function fmtWhen(iso) {
   if (!iso) return "";
   const date = new Date(iso);
   const day = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
@@ -78,17 +73,17 @@ function fmtWhen(iso) {
 }
 
 // A file's name without its folder, for compact labels.
-function baseName(path) {
+export function baseName(path) {
   return String(path).split(/[\\/]/).pop();
 }
 
 // Inline icons (static markup, no script).
-const ICONS = {
+export const ICONS = {
   gear: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 8.5a3.5 3.5 0 1 0 0 7 3.5 3.5 0 0 0 0-7Zm8.4 4.6-.1-2.2 2-1.6-2-3.4-2.4.9a7.9 7.9 0 0 0-1.9-1.1L15.6 3h-4l-.4 2.7c-.7.3-1.3.6-1.9 1.1l-2.4-.9-2 3.4 2 1.6a7.6 7.6 0 0 0 0 2.2l-2 1.6 2 3.4 2.4-.9c.6.5 1.2.8 1.9 1.1l.4 2.7h4l.4-2.7c.7-.3 1.3-.6 1.9-1.1l2.4.9 2-3.4-2-1.6Z" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linejoin="round"/></svg>',
   run: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M5 12h12M12 6l6 6-6 6" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"/></svg>',
 };
 
-function iconButton(icon, label, onclick, extra) {
+export function iconButton(icon, label, onclick, extra) {
   const button = el("button", { type: "button", class: `icon ${extra || ""}`, "aria-label": label, title: label, onclick });
   button.innerHTML = ICONS[icon];
   return button;

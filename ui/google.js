@@ -2,12 +2,14 @@
 // link, signed in as the user, a service account, or an API key. Pasted keys
 // go straight to the system keychain through the backend and their fields are
 // cleared; the page never receives a key back.
-"use strict";
+import { call } from "./ipc.js";
+import { t } from "./i18n.js";
+import { $, showError } from "./dom.js";
 
 // The name of the window's one Google sign-in (the CLI can keep more).
-const SIGN_IN_NAME = "google";
+export const SIGN_IN_NAME = "google";
 
-const Google = {
+export const Google = {
   existing: null, // the auth of the connection being edited, if any
   signedIn: false,
   attempts: 0, // sign-ins started; only the latest one's result counts

@@ -1,11 +1,14 @@
 // History of one connection: a row per message with its status, delivery
 // and 8x8's ID or reason; a filter by status; "resend failed" (a run, which
 // retries only failed rows); decisions on unknown messages; CSV export.
-"use strict";
+import { call } from "./ipc.js";
+import { t, errorText } from "./i18n.js";
+import { $, el, showNote, withBusy } from "./dom.js";
+import { showApp } from "./app.js";
 
-const STATUSES = ["queued", "scheduled", "cancelled", "sent", "rejected", "failed", "unknown", "skipped", "held", "waiting", "pending", "sending"];
+export const STATUSES = ["queued", "scheduled", "cancelled", "sent", "rejected", "failed", "unknown", "skipped", "held", "waiting", "pending", "sending"];
 
-const History = {
+export const History = {
   name: null,
   entries: [],
 
@@ -96,15 +99,11 @@ const History = {
     showNote("history-note", result.ok ? t("history.refreshed", { n: result.value }) : errorText(result), result.ok ? "ok" : "error");
   },
 
-  csv() {
-    const field = (v) => {
-      const s = v === null || v === undefined ? "" : String(v);
-      return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-    };
-    const head = "row,line,phone,text,status,test,umid,code,reason,attempts,delivery,delivery_error,created_at,updated_at";
-    const lines = History.entries.map((e) => [e.row_key, e.row_line, e.phone, e.text, e.status, e.is_test, e.umid, e.error_code,
-      e.reason, e.attempts, e.delivery_state, e.delivery_error, e.created_at, e.updated_at].map(field).join(","));
-    return [head, ...lines].join("\n") + "\n";
+  // The core's CSV (the CLI's `history --csv`), not a copy made here.
+  async exportCsv() {
+    const result = await call("history_csv", { name: History.name });
+    if (!result.ok) return showNote("history-note", errorText(result), "error");
+    Exporter.open(result.value, `${History.name.replace(/[\\/:*?"<>|]/g, "_")}-history.csv`);
   },
 
   init() {
@@ -112,13 +111,12 @@ const History = {
     $("history-filter").addEventListener("change", () => History.render());
     $("history-resend").addEventListener("click", () => History.resendFailed());
     $("history-refresh").addEventListener("click", () => History.refresh());
-    $("history-export").addEventListener("click", () =>
-      Exporter.open(History.csv(), `${History.name.replace(/[\\/:*?"<>|]/g, "_")}-history.csv`));
+    $("history-export").addEventListener("click", () => History.exportCsv());
   },
 };
 
 // The export dialog: the CSV shown, copied, or saved to a typed path.
-const Exporter = {
+export const Exporter = {
   open(text, fileName) {
     $("export-text").value = text;
     $("export-path").value = fileName;

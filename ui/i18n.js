@@ -1,29 +1,32 @@
 // Strings live in i18n/en.json and i18n/uk.json. The language follows the OS
 // locale until the user picks one; switching re-renders in place.
-"use strict";
 
-const I18N = { lang: "en", strings: {}, fallback: {} };
+export const I18N = { lang: "en", strings: {}, fallback: {} };
 
-async function loadStrings(lang) {
+export async function loadStrings(lang) {
   const response = await fetch(`i18n/${lang}.json`);
   return response.json();
 }
 
-async function setLanguage(lang) {
+export async function setLanguage(lang) {
   I18N.fallback = Object.keys(I18N.fallback).length ? I18N.fallback : await loadStrings("en");
   I18N.strings = lang === "en" ? I18N.fallback : await loadStrings(lang);
   I18N.lang = lang;
   document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll("[data-i18n]")) {
-    el.textContent = t(el.dataset.i18n);
-  }
+  translateIn(document);
   for (const button of document.querySelectorAll("[data-lang]")) {
     button.setAttribute("aria-pressed", String(button.dataset.lang === lang));
   }
 }
 
-function t(key, vars) {
+// A counted string is an object of plural forms ({one, few, many, other} in
+// Ukrainian, {one, other} in English), picked by `vars.n`.
+export function t(key, vars) {
   let text = I18N.strings[key] ?? I18N.fallback[key] ?? key;
+  if (typeof text === "object") {
+    const form = new Intl.PluralRules(I18N.lang).select(Number((vars && vars.n) ?? 0));
+    text = text[form] ?? text.other;
+  }
   for (const [name, value] of Object.entries(vars || {})) {
     text = text.replaceAll(`{${name}}`, value);
   }
@@ -32,12 +35,19 @@ function t(key, vars) {
 
 // The words for an error from the backend, by its code; the backend's own
 // English message is the detail.
-function errorText(err) {
+export function errorText(err) {
   const known = I18N.strings[`error.${err.code}`] ?? I18N.fallback[`error.${err.code}`];
   return known ? `${known} ${t("error.detail", { detail: err.message })}` : err.message;
 }
 
-function osLanguage() {
+// Translates [data-i18n] text and [data-i18n-aria] screen-reader labels
+// inside `root` (also markup built after start).
+export function translateIn(root) {
+  for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of root.querySelectorAll("[data-i18n-aria]")) node.setAttribute("aria-label", t(node.dataset.i18nAria));
+}
+
+export function osLanguage() {
   const langs = navigator.languages || [navigator.language || "en"];
   return langs.some((l) => l.toLowerCase().startsWith("uk")) ? "uk" : "en";
 }

@@ -1,8 +1,7 @@
 // One wrapper around Tauri's invoke: always resolves to {ok, value} or
 // {ok: false, code, message}, so screens never catch exceptions themselves.
-"use strict";
 
-async function call(command, args) {
+export async function call(command, args) {
   try {
     const value = await window.__TAURI__.core.invoke(command, args || {});
     return { ok: true, value };

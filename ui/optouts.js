@@ -1,8 +1,11 @@
 // The opt-out list: numbers no connection ever texts. Numbers are read and
 // normalised by the backend; this screen only shows the answers.
-"use strict";
+import { call } from "./ipc.js";
+import { t, errorText } from "./i18n.js";
+import { $, el, showNote, withBusy, fmtWhen } from "./dom.js";
+import { Exporter } from "./history.js";
 
-const OptOuts = {
+export const OptOuts = {
   async render() {
     const result = await call("list_optouts");
     if (!result.ok) return showNote("optouts-note", errorText(result), "error");
@@ -18,9 +21,11 @@ const OptOuts = {
   async add(event) {
     event.preventDefault();
     const result = await withBusy($("o-add"), null, () =>
-      call("add_optout", { number: $("o-number").value, note: $("o-note").value }));
+      call("add_optout", { number: $("o-number").value, note: $("o-note").value, countryCode: $("o-country").value }));
     if (!result.ok) return showNote("optouts-note", errorText(result), "error");
+    const country = $("o-country").value;
     $("optout-form").reset();
+    $("o-country").value = country;
     showNote("optouts-note", t("optouts.added", { phone: result.value }), "ok");
     $("o-number").focus();
     await OptOuts.render();
@@ -34,7 +39,8 @@ const OptOuts = {
 
   async importFile(event) {
     event.preventDefault();
-    const result = await withBusy($("o-import"), null, () => call("import_optouts", { path: $("o-import-path").value }));
+    const result = await withBusy($("o-import"), null, () =>
+      call("import_optouts", { path: $("o-import-path").value, countryCode: $("o-import-country").value }));
     if (!result.ok) return showNote("optouts-note", errorText(result), "error");
     const r = result.value;
     let text = t("optouts.imported", { added: r.added, already: r.already_listed, refused: r.refused.length });
@@ -50,6 +56,10 @@ const OptOuts = {
   },
 
   init() {
+    // The wizard's countries (translated with it), so a local number means the same everywhere.
+    for (const id of ["o-country", "o-import-country"]) {
+      $(id).replaceChildren(...[...$("w-country").options].map((o) => o.cloneNode(true)));
+    }
     $("optout-form").addEventListener("submit", OptOuts.add);
     $("optout-import").addEventListener("submit", OptOuts.importFile);
     $("optouts-export").addEventListener("click", OptOuts.exportList);

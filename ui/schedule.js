@@ -1,15 +1,17 @@
 // The schedule editor, used by the wizard's last step and by the gear on the
 // connections screen. It only collects choices; the backend checks the times
 // and applies the 5-minute rule (`first_runs`), and refuses bad schedules on save.
-"use strict";
+import { call } from "./ipc.js";
+import { t, translateIn } from "./i18n.js";
+import { $, el, fmtWhen } from "./dom.js";
 
-const OPTIONS = { intervals: [1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440], variables: [] };
+export const OPTIONS = { intervals: [1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440], variables: [] };
 
-function intervalLabel(minutes) {
+export function intervalLabel(minutes) {
   return minutes < 60 ? t("interval.minutes", { n: minutes }) : t("interval.hours", { n: minutes / 60 });
 }
 
-class ScheduleEditor {
+export class ScheduleEditor {
   // `prefix` keeps element ids unique between the wizard and the gear dialog.
   constructor(root, prefix) {
     this.root = root;
@@ -29,7 +31,7 @@ class ScheduleEditor {
         <legend data-i18n="sched.legend">When should it check for new rows?</legend>
         <label class="radio"><input type="radio" name="${p}-kind" value="none"> <span data-i18n="sched.none">Only when I press the arrow</span></label>
         <label class="radio"><input type="radio" name="${p}-kind" value="every"> <span data-i18n="sched.every">Every</span>
-          <select id="${p}-interval" aria-label="Interval"></select></label>
+          <select id="${p}-interval" data-i18n-aria="aria.interval"></select></label>
         <label class="radio"><input type="radio" name="${p}-kind" value="at"> <span data-i18n="sched.at">On schedule, every day at</span></label>
         <div class="sub" id="${p}-at-box">
           <div id="${p}-times" class="times"></div>
@@ -37,7 +39,7 @@ class ScheduleEditor {
           <p class="hint" id="${p}-rule" data-i18n="sched.rule">A time runs today only if it is more than 5 minutes away; otherwise its first run is tomorrow.</p>
         </div>
         <label class="radio"><input type="radio" name="${p}-kind" value="after"> <span data-i18n="sched.after">Only after connection</span>
-          <select id="${p}-after" aria-label="Connection"></select></label>
+          <select id="${p}-after" data-i18n-aria="aria.after"></select></label>
         <label class="radio" id="${p}-change-line"><input type="radio" name="${p}-kind" value="change"> <span data-i18n="sched.change">When the file is saved</span></label>
       </fieldset>`;
     translateIn(this.root);

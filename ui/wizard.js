@@ -3,11 +3,18 @@
 // backend first (read the source, verify the account, check the draft); the
 // connection is saved before the test send (auto-update off) and updated on
 // the last step.
-"use strict";
+import { call } from "./ipc.js";
+import { t, errorText } from "./i18n.js";
+import { $, el, showError, showNote, withBusy, baseName } from "./dom.js";
+import { OPTIONS, ScheduleEditor } from "./schedule.js";
+import { regionLabel, statusBadge, inactiveReason, accountForm } from "./accounts.js";
+import { Connections } from "./connections.js";
+import { Google } from "./google.js";
+import { showApp } from "./app.js";
 
-const LAST_STEP = 7;
+export const LAST_STEP = 7;
 
-const Wizard = {
+export const Wizard = {
   step: 1,
   isNew: true, // opened with "New connection" (it is saved on the way, before the test)
   editing: null, // the ConnectionView being edited (or saved on the way), else null
@@ -34,7 +41,8 @@ const Wizard = {
     $("w-url").value = spec && spec.source.spreadsheet ? spec.source.spreadsheet : "";
     Google.load(spec && spec.source.type === "google_sheets" ? spec.source.auth : null);
     $("w-name").value = spec ? spec.name : "";
-    $("w-name").disabled = Boolean(connection);
+    // Editing may rename: saving renames first, then saves the rest.
+    $("w-name").disabled = false;
     $("w-sample").hidden = true;
     Wizard.chosenAccount = spec ? spec.account : null;
     $("w-country").value = spec ? spec.default_country : "UA";
@@ -123,6 +131,8 @@ const Wizard = {
     $("w-back").textContent = step === 6 ? t("wizard.edit") : t("wizard.back");
     $("w-back").disabled = step === 1;
     $("w-next").textContent = step === LAST_STEP ? t("wizard.save") : t("wizard.next");
+    // Editing saves from any step; a new connection goes through them all.
+    $("w-save-edit").hidden = Wizard.isNew || step === LAST_STEP;
     if (step === 4) Wizard.renderAccounts();
     if (step === 5) Wizard.enterFields();
     if (step === 6) Wizard.enterTest();
@@ -419,7 +429,7 @@ const Wizard = {
     $("w-preview-text").replaceChildren(...Wizard.marked(p.text, p.ucs2_culprits));
     $("w-preview-to").textContent = p.phone ? t("preview.to", { phone: p.phone }) : "";
     const per = p.encoding === "GSM7" ? (p.segments > 1 ? 153 : 160) : p.segments > 1 ? 67 : 70;
-    let counter = t("preview.counter", { encoding: p.encoding === "GSM7" ? "GSM-7" : "UCS-2", units: p.units, segments: p.segments, per });
+    let counter = t("preview.counter", { encoding: p.encoding === "GSM7" ? "GSM-7" : "UCS-2", units: p.units, segments: p.segments, per: t("preview.per", { n: per }) });
     if (result.value.cost != null) counter += ` · ${t("preview.cost", { cost: result.value.cost.toFixed(2) })}`;
     $("w-counter").textContent = counter;
     if (p.ucs2_culprits.length > 0) {
@@ -503,7 +513,37 @@ const Wizard = {
     Wizard.go(Wizard.step + 1);
   },
 
+  // Editing: "Save" checks this step and the ones up to the message (which
+  // saves), keeping the schedule and the toggle as they are.
+  async saveEdit() {
+    showError("w-error", null);
+    const ok = await withBusy($("w-save-edit"), $("w-progress"), async () => {
+      for (let s = Wizard.step; s <= 5; s++) {
+        if (s === 5 && Wizard.step !== 5) Wizard.enterFields();
+        if (await Wizard.check(s)) continue;
+        // Show the step that needs a fix, with its error.
+        const box = $("w-error");
+        const [text, hidden] = [box.textContent, box.hidden];
+        if (s !== Wizard.step) Wizard.go(s);
+        [box.textContent, box.hidden] = [text, hidden];
+        return false;
+      }
+      return true;
+    });
+    if (ok) await showApp("connections");
+  },
+
   // Asks the backend whether the step is complete (and saves at 5→6 and 7).
+  // A saved connection whose name field now says something else is renamed.
+  async renameIfEdited() {
+    const name = $("w-name").value.trim();
+    const old = Wizard.saved && Wizard.editing ? Wizard.editing.name : null;
+    if (!old || old === name) return { ok: true };
+    const result = await call("rename_connection", { old, new: name });
+    if (result.ok) Wizard.editing = { ...Wizard.editing, name, spec: { ...Wizard.editing.spec, name } };
+    return result;
+  },
+
   async check(step) {
     const fail = (err) => {
       showError("w-error", err);
@@ -533,15 +573,18 @@ const Wizard = {
         clearTimeout(Wizard.timer);
         const draft = await Wizard.preview();
         if (!draft.ok) return fail(draft);
+        const renamed = await Wizard.renameIfEdited();
+        if (!renamed.ok) return fail(renamed);
         const spec = Wizard.spec(false);
         const saved = Wizard.saved ? await call("update_connection", { spec }) : await call("add_connection", { spec });
         if (!saved.ok) return fail(saved);
         Wizard.saved = true;
         Wizard.editing = saved.value.connection || saved.value;
-        $("w-name").disabled = true;
         return true;
       }
       case 7: {
+        const renamed = await Wizard.renameIfEdited();
+        if (!renamed.ok) return fail(renamed);
         const result = await call("update_connection", { spec: Wizard.spec(true) });
         if (!result.ok) return fail(result);
         return true;
@@ -571,6 +614,7 @@ const Wizard = {
       });
     }
     $("w-next").addEventListener("click", () => Wizard.next());
+    $("w-save-edit").addEventListener("click", () => Wizard.saveEdit());
     $("w-back").addEventListener("click", () => Wizard.back());
     $("wizard-close").addEventListener("click", () => Wizard.close());
     $("w-connect-toggle").addEventListener("click", () => Wizard.toggleConnect(true));
@@ -600,6 +644,6 @@ const Wizard = {
   },
 };
 
-function setSwitch(button, on) {
+export function setSwitch(button, on) {
   button.setAttribute("aria-checked", String(on));
 }

@@ -7,6 +7,9 @@ use crate::secrets::Secret;
 use crate::source::google::{self, OAuthClient, OAuthFlow, PendingLogin, ServiceAccountKey};
 use crate::{Core, Error, GOOGLE_CLIENT_ID_SETTING, GOOGLE_CLIENT_SECRET_ENTRY};
 
+/// Keychain entries of Google sign-ins start with this (`google-oauth:ACCOUNT`).
+pub const SIGN_IN_ENTRY_PREFIX: &str = "google-oauth:";
+
 /// Keychain entries Sendrow may store Google keys under start with this.
 pub const KEY_ENTRY_PREFIXES: [&str; 2] = ["google-sa:", "google-api-key:"];
 
@@ -62,8 +65,16 @@ impl Core {
         Ok(email)
     }
 
-    /// Forgets a Google sign-in or key.
+    /// Forgets a Google sign-in or key; only those, so no typo can delete
+    /// an 8x8 account's key or the OAuth client's secret.
     pub fn forget_google(&self, entry: &str) -> Result<(), Error> {
+        let mut google = std::iter::once(SIGN_IN_ENTRY_PREFIX).chain(KEY_ENTRY_PREFIXES);
+        if !google.any(|p| entry.starts_with(p) && entry.len() > p.len()) {
+            return Err(Error::Invalid(format!(
+                "{entry:?} is not a Google sign-in or key: name a google-oauth:NAME, google-sa:NAME \
+                 or google-api-key:NAME entry"
+            )));
+        }
         Ok(self.secrets.delete(entry)?)
     }
 }
@@ -71,4 +82,28 @@ impl Core {
 /// The keychain entry of a user's sign-in, for `{"mode": "oauth", "account": …}`.
 pub fn sign_in_entry(account: &str) -> String {
     google::GoogleAuth::oauth_entry(account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::{MemorySecrets, SecretStore};
+    use std::sync::Arc;
+
+    #[test]
+    fn only_google_entries_can_be_forgotten() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let secrets = Arc::new(MemorySecrets::new());
+        let core = Core::open(dir.path(), secrets.clone()).expect("a core");
+        for entry in ["account:8x8-main", "google-oauth-client", "google-sa:", "google-api-key:sheet"] {
+            secrets.set(entry, &Secret::new("kept")).expect("stored");
+        }
+        for refused in ["account:8x8-main", "google-oauth-client", "google-sa:"] {
+            let err = core.forget_google(refused).expect_err(refused);
+            assert!(matches!(err, Error::Invalid(_)), "{refused}: {err:?}");
+            assert!(secrets.get(refused).is_ok(), "{refused} is still there");
+        }
+        core.forget_google("google-api-key:sheet").expect("a Google key is forgotten");
+        assert!(secrets.get("google-api-key:sheet").is_err(), "and gone");
+    }
 }

@@ -29,6 +29,7 @@
 
 pub mod account;
 pub mod cli;
+pub mod code;
 pub mod compose;
 pub mod conditions;
 pub mod connection;
@@ -44,6 +45,7 @@ pub mod logging;
 pub mod optout;
 pub mod reconcile;
 pub mod reminder;
+pub mod rename;
 pub mod run;
 pub mod sandbox;
 pub mod schedule;
@@ -138,25 +140,27 @@ impl Error {
     }
 
     /// A stable, closed code for the UI to branch on and translate.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> code::Code {
+        use code::Code;
         match self {
-            Error::Invalid(_) => "invalid_input",
-            Error::NoSuchAccount(_) => "no_such_account",
-            Error::Unsettled { .. } => "unsettled",
-            Error::DataDir { .. } => "data_dir",
-            Error::Store(store::Error::TooNew { .. }) => "database_too_new",
-            Error::Store(store::Error::DuplicateAccount(_)) => "duplicate_account",
-            Error::Store(store::Error::StaleRows { .. }) => "busy",
-            Error::Store(_) => "database",
-            Error::Secrets(secrets::Error::Unavailable(_)) => "keychain_unavailable",
-            Error::Secrets(secrets::Error::Missing(_)) => "keychain_entry_missing",
-            Error::Gateway(e) if e.rejects_account() => "gateway_auth",
-            Error::Gateway(gateway::Error::Unreachable { .. }) => "gateway_unreachable",
-            Error::Gateway(_) => "gateway",
+            Error::Invalid(_) => Code::InvalidInput,
+            Error::NoSuchAccount(_) => Code::NoSuchAccount,
+            Error::Unsettled { .. } => Code::Unsettled,
+            Error::DataDir { .. } => Code::DataDir,
+            Error::Store(store::Error::TooNew { .. }) => Code::DatabaseTooNew,
+            Error::Store(store::Error::DuplicateAccount(_)) => Code::DuplicateAccount,
+            Error::Store(store::Error::DuplicateConnection(_)) => Code::DuplicateConnection,
+            Error::Store(store::Error::StaleRows { .. }) => Code::Busy,
+            Error::Store(_) => Code::Database,
+            Error::Secrets(secrets::Error::Unavailable(_)) => Code::KeychainUnavailable,
+            Error::Secrets(secrets::Error::Missing(_)) => Code::KeychainEntryMissing,
+            Error::Gateway(e) if e.rejects_account() => Code::GatewayAuth,
+            Error::Gateway(gateway::Error::Unreachable { .. }) => Code::GatewayUnreachable,
+            Error::Gateway(_) => Code::Gateway,
             Error::Source(source::Error::Google(e)) => e.code(),
-            Error::Source(source::Error::NoRowsYet { .. }) => "source_no_rows",
-            Error::Source(e) if e.is_transient() => "source_busy",
-            Error::Source(_) => "source",
+            Error::Source(source::Error::NoRowsYet { .. }) => Code::SourceNoRows,
+            Error::Source(e) if e.is_transient() => Code::SourceBusy,
+            Error::Source(_) => Code::Source,
         }
     }
 }

@@ -352,7 +352,7 @@ impl Core {
                 pending = summary.pending,
                 "run finished"
             ),
-            Err(e) => tracing::warn!(code = e.code(), transient = e.is_transient(), "run failed: {e}"),
+            Err(e) => tracing::warn!(code = e.code().as_str(), transient = e.is_transient(), "run failed: {e}"),
         });
         if let Err(e) = &outcome {
             summary.error = Some(e.to_string());

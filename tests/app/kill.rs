@@ -53,15 +53,17 @@ async fn received_by_phone(sim: &Sim) -> HashMap<String, usize> {
 /// `sendrow reconcile [NAME] --json` with no margin (the simulator's export
 /// is exact at once), as its JSON report.
 fn reconcile_now(dir: &std::path::Path, name: Option<&str>) -> serde_json::Value {
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("reconcile")
-        .args(name)
-        .arg("--json")
-        .env("SENDROW_RECONCILE_MARGIN_SECS", "0")
-        .output()
-        .unwrap();
+    let out = output_within(
+        Command::new(BIN)
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("reconcile")
+            .args(name)
+            .arg("--json")
+            .env("SENDROW_RECONCILE_MARGIN_SECS", "0"),
+        "",
+        CLI_PATIENCE,
+    );
     assert!(out.status.success(), "reconcile works: {}", text(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -217,7 +219,8 @@ async fn killing_runs_at_random_never_sends_a_row_twice_nor_loses_one() {
     let report = reconcile_now(d, None);
     assert_eq!(report["checked"], unknown, "every unknown row was checked (seed {seed}): {report}");
     assert_eq!(report["still_unknown"], 0, "and settled (seed {seed}): {report}");
-    let last = run().wait_with_output().unwrap();
+    let last =
+        output_within(Command::new(BIN).arg("--data-dir").arg(d).args(["run", "Orders", "--json"]), "", CLI_PATIENCE);
     assert!(last.status.success(), "the run after reconciling works: {}", text(&last.stderr));
     let received = received_by_phone(&sim).await;
     assert_eq!(received.len(), ROWS, "by 8x8's own record every row arrived (seed {seed})");
@@ -312,14 +315,16 @@ async fn runs_through_a_faulty_8x8_end_with_each_row_sent_once_or_unknown() {
         assert_eq!(n("found") + n("not_found"), n("checked"), "each checked message is settled: {report}");
         found += n("found");
         not_found += n("not_found");
-        let out = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(d)
-            .args(["run", "Orders", "--json"])
-            .env("SENDROW_BATCH_SIZE", "2")
-            .env("SENDROW_HTTP_TIMEOUT_MS", "400")
-            .output()
-            .unwrap();
+        let out = output_within(
+            Command::new(BIN)
+                .arg("--data-dir")
+                .arg(d)
+                .args(["run", "Orders", "--json"])
+                .env("SENDROW_BATCH_SIZE", "2")
+                .env("SENDROW_HTTP_TIMEOUT_MS", "400"),
+            "",
+            CLI_PATIENCE,
+        );
         let summary: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("a run printed no summary ({e}): {}", text(&out.stderr)));
         let entries: Vec<serde_json::Value> =
@@ -353,15 +358,16 @@ async fn sigterm_to_a_run_strands_nothing() {
     }
     set_up_orders(d, &sim, &csv, "Order {{ID}} is ready");
 
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(d)
-        .args(["run", "Orders", "--json"])
-        .env("SENDROW_BATCH_SIZE", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Group::spawn(
+        Command::new(BIN)
+            .arg("--data-dir")
+            .arg(d)
+            .args(["run", "Orders", "--json"])
+            .env("SENDROW_BATCH_SIZE", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
     // Once 8x8 has some of this run's messages (each request takes 200 ms).
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while sim.messages().await.is_empty() {

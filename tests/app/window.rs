@@ -514,7 +514,7 @@ async fn shop_owner_goes_through_the_seed_flow_in_the_real_window() {
     assert!(columns.contains("2 rows"), "the sample must count the two data rows: {columns:?}");
     assert_eq!(
         text_of(client, "#w-all-rows").await,
-        "All rows already there too (2)",
+        "All 2 rows already there too",
         "the start-from choice shows how many rows are already there"
     );
     assert_eq!(
@@ -667,7 +667,7 @@ async fn shop_owner_goes_through_the_seed_flow_in_the_real_window() {
 
     // History: one line per message: the test, row 1 (counted as sent by
     // the test, with the same umid) and row 2 from the run.
-    click(client, &card("Orders", "button.link")).await;
+    click(client, &card("Orders", "button[id^=history-]")).await;
     wait_text(client, "#history-title", "the history title", |t| t.contains("Orders")).await;
     let rows = wait_for("three history rows", || async {
         let rows = client.find_all(Locator::Css("#history-body tr")).await.ok()?;
@@ -699,7 +699,11 @@ async fn shop_owner_goes_through_the_seed_flow_in_the_real_window() {
     let schedule =
         wait_text(client, &card("Orders", ".schedule-text"), "the Ukrainian schedule", |t| t.contains("щодня")).await;
     assert_eq!(schedule, format!("щодня о {soon}, 23:30"), "the card's schedule is in Ukrainian");
-    assert_eq!(text_of(client, "#connections-title").await, "Підключення", "the main screen's title is Ukrainian");
+    assert_eq!(
+        text_of(client, "#connections-title").await,
+        "З'єднання",
+        "the main screen's title is Ukrainian, the seed's word"
+    );
     shoot(client, "16-connections-uk").await;
 
     // The wizard in Ukrainian, on an existing connection (edit).
@@ -1356,5 +1360,284 @@ async fn a_clinic_builds_a_condition_and_a_reminder_in_the_wizard() {
     let shown: Value = serde_json::from_slice(&shown.stdout).expect("connection show --json");
     assert_eq!(shown["conditions"], json!({"all": [{"column": "Status", "op": "not_equals", "value": "cancelled"}]}));
     assert_eq!(shown["send_at"], json!({"column": "Visit", "minutes_before": 1440, "at_time": "18:00"}));
+    session.stop().await;
+}
+
+/// The text of the element `css` as the user sees it (`innerText`).
+async fn inner_text(client: &Client, css: &str) -> String {
+    let script = "const n = document.querySelector(arguments[0]); return n ? n.innerText : '';";
+    let text = client.execute(script, vec![json!(css)]).await.expect("the page answers");
+    text.as_str().unwrap_or_default().to_owned()
+}
+
+/// Asserts the Ukrainian window shows no English word in `css` (names of
+/// products and formats aside, as in `i18n.rs`; `user_data` is what the test
+/// itself typed in Latin letters: a subaccount ID, a folder, an address).
+async fn assert_no_english(client: &Client, css: &str, screen: &str, user_data: &[&str]) {
+    let mut text = inner_text(client, css).await;
+    for data in user_data {
+        text = text.replace(data, " ");
+    }
+    assert!(!text.trim().is_empty(), "{screen}: {css} shows something to check");
+    if let Some(word) = crate::i18n::english_word(&text) {
+        panic!("{screen}: the Ukrainian window shows the English {word:?} in:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_card_previews_and_tests_like_the_cli_in_ukrainian() {
+    require_display_and_bus();
+    let _one = ONE_WINDOW.lock().await;
+    let uk = ui_strings("uk");
+    let data = tempfile::tempdir().expect("a temp data folder");
+    let d = data.path().to_owned();
+    // Ukrainian names throughout, so any Latin word on screen is the window's own.
+    let orders = d.join("замовлення.csv");
+    let session = Session::start_with(&d, &[], |sim_url| {
+        let account = ["account", "add", "основний", "--subaccount", SANDBOX_SUBACCOUNT, "--base-url", sim_url];
+        sendrow_cli(&d, &account, SANDBOX_KEY, "the account the connection sends through");
+        std::fs::write(&orders, "Номер,Телефон,Імя\n1,0671111111,Олена\n2,12,Петро\n3,0673333333,\n")
+            .expect("the orders CSV is written");
+        let spec = json!({"name": "Замовлення", "source": {"type": "csv", "path": orders},
+            "row_key": {"column": "Номер"}, "start_from": "all_rows", "account": "основний",
+            "phone_field": "Телефон", "message": "Дякуємо, {{Імя}}! Замовлення {{Номер}} прийнято."});
+        let path = d.join("spec.json");
+        std::fs::write(&path, spec.to_string()).expect("the spec is written");
+        sendrow_cli(&d, &["connection", "add", "--file", path.to_str().unwrap()], "", "the connection");
+    })
+    .await;
+    let client = &session.client;
+    let here = |inner: &str| card("Замовлення", inner);
+
+    click(client, "#lang-uk").await;
+    wait_text(client, "#connections-title", "the Ukrainian main screen", |t| t == string(&uk, "connections.title"))
+        .await;
+    assert_no_english(client, "main", "the main screen", &[]).await;
+    shoot(client, "40-uk-card").await;
+
+    // Preview: every row the next run would send, and why the others will not go.
+    click(client, &here("button[id^=preview-]")).await;
+    wait_displayed(client, "#pv-table").await;
+    let rows = client.find_all(Locator::Css("#pv-body tr")).await.expect("the preview rows");
+    assert_eq!(rows.len(), 3, "all three rows are there, the next run would read them all");
+    let status = |row: &str| format!(r#"#pv-body tr[data-row="{row}"]"#);
+    assert_eq!(
+        find(client, &status("1")).await.attr("data-status").await.unwrap().as_deref(),
+        Some("ready"),
+        "row 1 goes"
+    );
+    let bad = text_of(client, &format!("{} td:last-child", status("2"))).await;
+    assert_eq!(bad, string(&uk, "compose.invalid_phone"), "row 2's phone is bad, said in Ukrainian");
+    let row1 = text_of(client, &status("1")).await;
+    assert!(row1.contains("+380671111111") && row1.contains("Дякуємо, Олена!"), "phone and text: {row1:?}");
+    assert!(row1.contains("UCS-2"), "Cyrillic goes as UCS-2: {row1:?}");
+    let summary = text_of(client, "#pv-summary").await;
+    assert!(
+        summary.contains("Підуть 2 SMS") && summary.contains("1 рядок не піде"),
+        "counted in Ukrainian: {summary:?}"
+    );
+    assert_no_english(client, "#preview-dialog", "the preview", &[]).await;
+    shoot(client, "41-uk-card-preview").await;
+    click(client, "#pv-close").await;
+    assert!(session.sim_messages().await.is_empty(), "a preview sends nothing");
+
+    // Test: to my own number, not to a customer.
+    click(client, &here("button[id^=test-]")).await;
+    type_into(client, "#ct-own", "+380501234567").await;
+    assert_no_english(client, "#card-test-dialog", "the test dialog", &[]).await;
+    click(client, "#ct-send").await;
+    let sent = wait_for_sms(&session, 1, "the test SMS to my own number").await;
+    assert_eq!(sent[0]["destination"], "380501234567", "it went to the number typed, not row 1's: {sent:?}");
+    let result = wait_text(client, "#ct-result", "the test's result", |t| !t.is_empty()).await;
+    assert!(result.contains("+380501234567"), "the result names where it went: {result:?}");
+    shoot(client, "42-uk-card-test").await;
+    click(client, "#ct-close").await;
+
+    // The history's CSV export is the core's, byte for byte what `history --csv` prints.
+    click(client, &here("button[id^=history-]")).await;
+    wait_displayed(client, "#history-table").await;
+    click(client, "#history-export").await;
+    wait_displayed(client, "#export-text").await;
+    let exported = find(client, "#export-text").await.prop("value").await.expect("the export's text");
+    let cli = Command::new(env!("CARGO_BIN_EXE_sendrow"))
+        .arg("--data-dir")
+        .arg(&d)
+        .args(["history", "Замовлення", "--csv"])
+        .output()
+        .expect("the sendrow binary runs");
+    assert!(cli.status.success(), "history --csv works: {cli:?}");
+    assert_eq!(
+        exported.as_deref(),
+        Some(String::from_utf8_lossy(&cli.stdout).as_ref()),
+        "the window shows the CLI's CSV"
+    );
+    assert!(exported.unwrap_or_default().contains("+380501234567"), "with the test to my own number");
+    click(client, "#export-close").await;
+    click(client, "#history-back").await;
+
+    // Edit: rename it and change the message, then Save without going on to the schedule.
+    click(client, &here("button[id^=edit-]")).await;
+    wait_displayed(client, "#w-sample").await;
+    type_into(client, "#w-name", "Замовлення з сайту").await;
+    for step in 2..=5 {
+        click(client, "#w-next").await;
+        wait_displayed(client, &format!(r#"#view-wizard .step[data-step="{step}"]"#)).await;
+    }
+    type_into(client, "#w-message", "Вітаємо, {{Імя}}!").await;
+    click(client, "#w-save-edit").await;
+    wait_displayed(client, "#view-connections").await;
+    let renamed = |inner: &str| card("Замовлення з сайту", inner);
+    click(client, &renamed("button[id^=preview-]")).await;
+    wait_text(client, r#"#pv-body tr[data-row="1"]"#, "the new message in the preview", |t| {
+        t.contains("Вітаємо, Олена!")
+    })
+    .await;
+    assert!(!displayed(client, &here("h2")).await, "the old name is gone from the main screen");
+    click(client, "#pv-close").await;
+
+    // Accounts say when 8x8 last accepted them.
+    click(client, "#tab-accounts").await;
+    let verified = text_of(client, r#"#accounts-body tr[data-account="основний"] .verified"#).await;
+    assert!(verified.starts_with("перевірено "), "the account shows when it was last verified: {verified:?}");
+
+    // Opt-outs: a local number means the country chosen, here Poland, not Ukraine.
+    click(client, "#tab-optouts").await;
+    find(client, "#o-country").await.select_by_value("PL").await.expect("a country for local numbers");
+    type_into(client, "#o-number", "501 234 567").await;
+    click(client, "#o-add").await;
+    wait_displayed(client, r#"#optouts-body tr[data-phone="+48501234567"]"#).await;
+    click(client, "#optouts-export").await;
+    let list = find(client, "#export-text").await.prop("value").await.expect("the export's text");
+    assert!(list.unwrap_or_default().contains("+48501234567"), "the export has the Polish number");
+    click(client, "#export-close").await;
+
+    // Every tab in both languages, for the screenshots; the Ukrainian ones checked.
+    for lang in ["uk", "en"] {
+        click(client, &format!("#lang-{lang}")).await;
+        for tab in ["connections", "accounts", "optouts", "settings"] {
+            click(client, &format!("#tab-{tab}")).await;
+            wait_displayed(client, &format!("#view-{tab}")).await;
+            if lang == "uk" {
+                let user_data = [SANDBOX_SUBACCOUNT, session.sim_url.as_str(), d.to_str().unwrap()];
+                assert_no_english(client, &format!("#view-{tab}"), tab, &user_data).await;
+            }
+            shoot(client, &format!("43-{lang}-{tab}")).await;
+        }
+    }
+    session.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ukrainian_card_sends_or_skips_a_flood_and_resolves_an_unknown() {
+    require_display_and_bus();
+    let _one = ONE_WINDOW.lock().await;
+    let uk = ui_strings("uk");
+    let plural = |key: &str, form: &str, n: usize| {
+        uk[key][form].as_str().unwrap_or_else(|| panic!("{key}.{form}")).replace("{n}", &n.to_string())
+    };
+    let data = tempfile::tempdir().expect("a temp data folder");
+    let d = data.path().to_owned();
+    let orders = d.join("замовлення.csv");
+    let returns = d.join("повернення.csv");
+    let session = Session::start_with(&d, &[], |sim_url| {
+        let account = ["account", "add", "основний", "--subaccount", SANDBOX_SUBACCOUNT, "--base-url", sim_url];
+        sendrow_cli(&d, &account, SANDBOX_KEY, "the account both connections send through");
+        std::fs::write(&orders, "Номер,Телефон\n1,0671000001\n2,0671000002\n3,0671000003\n").expect("orders");
+        std::fs::write(&returns, "Номер,Телефон\n7,0677000007\n").expect("returns");
+        let specs = [
+            json!({"name": "Замовлення", "source": {"type": "csv", "path": orders}, "row_key": {"column": "Номер"},
+                   "start_from": "all_rows", "account": "основний", "phone_field": "Телефон",
+                   "message": "Замовлення {{Номер}} прийнято", "flood_limit": 2, "auto_update": false}),
+            json!({"name": "Повернення", "source": {"type": "csv", "path": returns}, "row_key": {"column": "Номер"},
+                   "start_from": "all_rows", "account": "основний", "phone_field": "Телефон",
+                   "message": "Повернення {{Номер}} оформлено", "auto_update": false}),
+        ];
+        for (i, spec) in specs.iter().enumerate() {
+            let path = d.join(format!("spec{i}.json"));
+            std::fs::write(&path, spec.to_string()).expect("the spec is written");
+            sendrow_cli(&d, &["connection", "add", "--file", path.to_str().unwrap()], "", "a connection");
+        }
+        // Three rows at once against a limit of two: the run holds them.
+        let run = Command::new(env!("CARGO_BIN_EXE_sendrow"))
+            .arg("--data-dir")
+            .arg(&d)
+            .args(["run", "Замовлення"])
+            .output()
+            .expect("the sendrow binary runs");
+        assert_eq!(run.status.code(), Some(3), "a held run exits 3: {run:?}");
+    })
+    .await;
+    let client = &session.client;
+    let orders_card = |inner: &str| card("Замовлення", inner);
+    let returns_card = |inner: &str| card("Повернення", inner);
+
+    click(client, "#lang-uk").await;
+    let held =
+        wait_text(client, &orders_card(".held span"), "the held banner in Ukrainian", |t| t.contains("рядки")).await;
+    assert_eq!(held, plural("banner.held", "few", 3), "3 takes the few form");
+    shoot(client, "44-uk-held").await;
+    click(client, &orders_card(".held button.primary")).await;
+    let sent = wait_for_sms(&session, 3, "the three held rows after 'send all'").await;
+    assert_eq!(sent.len(), 3, "send all sent exactly the held rows: {sent:?}");
+    wait_for("the held banner to go", || async { (!displayed(client, &orders_card(".held")).await).then_some(()) })
+        .await;
+
+    // Three more at once: held again, and this time skipped.
+    append_row(&orders, "4,0671000004");
+    append_row(&orders, "5,0671000005");
+    append_row(&orders, "6,0671000006");
+    click(client, &orders_card("button.run")).await;
+    wait_displayed(client, &orders_card(".held")).await;
+    click(client, &orders_card(".held button:not(.primary)")).await;
+    let skipped = plural("banner.skipped", "few", 3);
+    wait_text(client, &orders_card("p[id^=note-]"), "«Пропущено 3 рядки.» after 'skip all'", |t| {
+        t == skipped
+    })
+    .await;
+    assert_eq!(session.sim_messages().await.len(), 3, "skipping sent nothing");
+
+    // 8x8 takes the return, then the answer is cut off: its fate is unknown.
+    reqwest::Client::new()
+        .post(format!("{}/_sim/faults", session.sim_url))
+        .json(&json!({"next": ["reset"]}))
+        .send()
+        .await
+        .expect("the simulator takes faults");
+    click(client, &returns_card("button.run")).await;
+    let unknown = wait_text(client, &returns_card(".unknown span"), "the unknown banner", |t| !t.is_empty()).await;
+    assert_eq!(unknown, plural("banner.unknown", "one", 1), "one message, the one form");
+    let messages = wait_for_sms(&session, 4, "8x8 to have taken the return").await;
+    shoot(client, "45-uk-unknown").await;
+    // "Mark as sent": it did go out, so nothing is sent again.
+    click(client, &returns_card(".unknown button:nth-of-type(2)")).await;
+    wait_for("the unknown banner to go", || async {
+        (!displayed(client, &returns_card(".unknown")).await).then_some(())
+    })
+    .await;
+    click(client, &returns_card("button.run")).await;
+    wait_text(client, &returns_card(".last-run"), "the run after marking", |t| t.contains("надіслано: 0")).await;
+    assert_eq!(session.sim_messages().await.len(), messages.len(), "marked as sent, so never texted twice");
+
+    // The gear: an interval picked and saved shows on the card, in Ukrainian plural forms.
+    for (minutes, expected) in [("1", "кожну 1 хв"), ("5", "кожні 5 хв")] {
+        click(client, &returns_card("button[id^=gear-]")).await;
+        wait_displayed(client, "#gear-dialog").await;
+        click(client, r#"#gear-dialog input[value="every"]"#).await;
+        find(client, "#g-interval").await.select_by_value(minutes).await.expect("an interval");
+        click(client, "#gear-save").await;
+        wait_text(client, &returns_card(".schedule-text"), "the saved interval", |t| t == expected).await;
+    }
+    // Auto-update on: the next run is now a time, not "off".
+    assert_eq!(text_of(client, &returns_card(".next-run")).await, string(&uk, "next.off"));
+    click(client, &returns_card("button[role=switch]")).await;
+    wait_text(client, &returns_card(".next-run"), "a next run time", |t| t.contains(':')).await;
+    // "Only after connection X", named on the card.
+    click(client, &returns_card("button[id^=gear-]")).await;
+    wait_displayed(client, "#gear-dialog").await;
+    click(client, r#"#gear-dialog input[value="after"]"#).await;
+    find(client, "#g-after").await.select_by_value("Замовлення").await.expect("a connection to follow");
+    click(client, "#gear-save").await;
+    wait_text(client, &returns_card(".schedule-text"), "the 'after' schedule", |t| t == "після «Замовлення»").await;
+    shoot(client, "46-uk-after").await;
     session.stop().await;
 }

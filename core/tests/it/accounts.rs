@@ -122,7 +122,7 @@ async fn keychain_failure_leaves_nothing_behind() {
     let sim = sim().await;
     let (_dir, core) = open(Arc::new(MemorySecrets::unavailable()));
     let err = core.add_account(input("main", &sim.base_url(), SANDBOX_KEY)).await.unwrap_err();
-    assert_eq!(err.code(), "keychain_unavailable", "the failure is named: {err}");
+    assert_eq!(err.code().as_str(), "keychain_unavailable", "the failure is named: {err}");
     assert!(err.to_string().contains("Secret Service"), "and says what to do: {err}");
     assert!(!err.to_string().contains(SANDBOX_KEY), "without the key in the text");
     assert!(core.accounts().unwrap().is_empty(), "no account without its key");
@@ -135,7 +135,7 @@ async fn duplicate_name_is_refused_without_an_orphan_key() {
     let (_dir, core) = open(secrets.clone());
     core.add_account(input("main", &sim.base_url(), SANDBOX_KEY)).await.unwrap();
     let err = core.add_account(input("main", &sim.base_url(), SANDBOX_KEY)).await.unwrap_err();
-    assert_eq!(err.code(), "duplicate_account", "the clash is named: {err}");
+    assert_eq!(err.code().as_str(), "duplicate_account", "the clash is named: {err}");
     assert_eq!(secrets.len(), 1, "the second key was not left in the keychain");
 }
 

@@ -303,7 +303,7 @@ async fn a_header_only_tab_saves_but_a_test_send_asks_for_a_row(mode: Mode) {
         "the Google sheet's tab with gid 42 has column names but no rows under them yet — add a row to send a test",
         "the tab is named and the user told what to do"
     );
-    assert_eq!(err.code(), "source_no_rows", "a code of its own for the window");
+    assert_eq!(err.code().as_str(), "source_no_rows", "a code of its own for the window");
 
     s.sheet(HEADER, &[&["1", "A", "0674000001"]]);
     let test = s.core.test_send("Sheet", None, None).await.expect("with a row the test goes out");

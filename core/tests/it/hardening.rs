@@ -150,7 +150,7 @@ async fn a_google_key_entry_names_only_a_google_key() {
         let err = core.add_connection(serde_json::from_value(spec).unwrap(), dir.path()).await.unwrap_err();
         let words = err.to_string();
         assert!(words.contains("key_entry") && words.contains(entry), "{mode} {entry}: {words}");
-        assert_eq!(err.code(), "invalid_input", "{words}");
+        assert_eq!(err.code().as_str(), "invalid_input", "{words}");
     }
     let sent_to_google = GoogleAuth::ApiKey { key_entry: account.secret_ref.clone() };
     assert!(sent_to_google.check_key_entry().is_err(), "and a stored spec is refused at read time too");

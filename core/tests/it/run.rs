@@ -918,7 +918,7 @@ async fn removing_a_connection_with_unknown_or_failed_messages_needs_force() {
     let cut = shop.run(&quick()).await;
     assert!(cut.unknown > 0, "the cut-off batch is unknown: {cut:?}");
     let err = shop.core.remove_connection("Orders", false).unwrap_err();
-    assert_eq!(err.code(), "unsettled", "{err}");
+    assert_eq!(err.code().as_str(), "unsettled", "{err}");
     assert!(err.to_string().contains("may have reached 8x8 (unknown)"), "{err}");
     assert!(shop.core.connection_view("Orders").is_ok(), "the connection and its history stay");
     shop.core.remove_connection("Orders", true).expect("forced");

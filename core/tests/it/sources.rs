@@ -618,7 +618,7 @@ async fn a_header_only_file_saves_but_a_test_send_asks_for_a_row() {
         );
         let expected = format!("{named} has column names but no rows under them yet — add a row to send a test");
         assert_eq!(err.to_string(), expected, "{kind:?}: names the file and what to do");
-        assert_eq!(err.code(), "source_no_rows", "{kind:?}: a code of its own for the window");
+        assert_eq!(err.code().as_str(), "source_no_rows", "{kind:?}: a code of its own for the window");
 
         kind.save(&path, "Name,Phone,City", &["Anna,+380671234567,Kyiv"]);
         let test = core.test_send("Orders", None, None).await.expect("with a row the test send goes out");

@@ -622,29 +622,30 @@ impl Error {
     }
 
     /// A stable, closed code for the UI to branch on and translate.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::code::Code {
+        use crate::code::Code;
         match self {
-            Error::BadSpreadsheet { .. } | Error::PublishedLink => "google_bad_address",
-            Error::SpreadsheetNotFound { .. } => "google_not_found",
-            Error::NoSuchTab { .. } | Error::TabNotFound { .. } | Error::NoTabTitled { .. } => "google_no_such_tab",
+            Error::BadSpreadsheet { .. } | Error::PublishedLink => Code::GoogleBadAddress,
+            Error::SpreadsheetNotFound { .. } => Code::GoogleNotFound,
+            Error::NoSuchTab { .. } | Error::TabNotFound { .. } | Error::NoTabTitled { .. } => Code::GoogleNoSuchTab,
             // The same words as a CSV file with the same fault.
-            Error::DuplicateHeader { .. } | Error::UnnamedColumn { .. } => "source",
-            Error::PermissionDenied { .. } | Error::NotShared => "google_permission",
-            Error::ApiKeyRejected { .. } => "google_api_key",
+            Error::DuplicateHeader { .. } | Error::UnnamedColumn { .. } => Code::Source,
+            Error::PermissionDenied { .. } | Error::NotShared => Code::GooglePermission,
+            Error::ApiKeyRejected { .. } => Code::GoogleApiKey,
             Error::Unauthenticated { .. } | Error::ReconnectGoogle { .. } | Error::NotConnected { .. } => {
-                "google_reconnect"
+                Code::GoogleReconnect
             }
-            Error::NoOAuthClient | Error::OAuthClientRejected { .. } => "google_oauth_client",
+            Error::NoOAuthClient | Error::OAuthClientRejected { .. } => Code::GoogleOauthClient,
             Error::SignInRefused { .. } | Error::SignInCancelled { .. } | Error::StateMismatch | Error::Loopback(_) => {
-                "google_sign_in"
+                Code::GoogleSignIn
             }
-            Error::BadServiceAccountKey(_) | Error::ServiceAccountRefused { .. } => "google_service_account",
-            Error::MissingSecret { .. } => "keychain_entry_missing",
-            Error::NotAKeyEntry { .. } => "invalid_input",
-            Error::Keychain(_) => "keychain_unavailable",
-            Error::TabsNeedApi | Error::TabTitleNeedsApi { .. } => "google_tabs_need_api",
-            Error::RateLimited { .. } | Error::Server { .. } | Error::Unreachable { .. } => "google_unreachable",
-            Error::Refused { .. } | Error::Unreadable(_) => "google",
+            Error::BadServiceAccountKey(_) | Error::ServiceAccountRefused { .. } => Code::GoogleServiceAccount,
+            Error::MissingSecret { .. } => Code::KeychainEntryMissing,
+            Error::NotAKeyEntry { .. } => Code::InvalidInput,
+            Error::Keychain(_) => Code::KeychainUnavailable,
+            Error::TabsNeedApi | Error::TabTitleNeedsApi { .. } => Code::GoogleTabsNeedApi,
+            Error::RateLimited { .. } | Error::Server { .. } | Error::Unreachable { .. } => Code::GoogleUnreachable,
+            Error::Refused { .. } | Error::Unreadable(_) => Code::Google,
         }
     }
 }

@@ -1,0 +1,131 @@
+//! The closed set of error codes the window branches on and translates
+//! (`ui/i18n/*.json` has words under `error.<code>` for each): every code
+//! `Error::code()` gives, the app's own (scheduler, dialogs, sign-in), and the
+//! few the window makes up itself. Serialised in snake_case, as `as_str` says.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident => $text:literal,)*) => {
+        /// A stable error code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Code {
+            /// Every code, for tests that each has words in every language.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The code as the window and `--json` see it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// Free-form input a person typed that cannot be used.
+    InvalidInput => "invalid_input",
+    /// No account by that name.
+    NoSuchAccount => "no_such_account",
+    /// An account name that is taken.
+    DuplicateAccount => "duplicate_account",
+    /// A connection name that is taken.
+    DuplicateConnection => "duplicate_connection",
+    /// Removing a connection would lose messages not settled yet.
+    Unsettled => "unsettled",
+    /// The data folder cannot be used.
+    DataDir => "data_dir",
+    /// The database was written by a newer Sendrow.
+    DatabaseTooNew => "database_too_new",
+    /// The database failed.
+    Database => "database",
+    /// Another process read the same rows at the same time.
+    Busy => "busy",
+    /// The keychain is locked or missing.
+    KeychainUnavailable => "keychain_unavailable",
+    /// A key the keychain should have is gone.
+    KeychainEntryMissing => "keychain_entry_missing",
+    /// 8x8 refused the subaccount ID or key.
+    GatewayAuth => "gateway_auth",
+    /// 8x8 could not be reached.
+    GatewayUnreachable => "gateway_unreachable",
+    /// 8x8 reported another problem.
+    Gateway => "gateway",
+    /// The source could not be read.
+    Source => "source",
+    /// The source has headers but no rows yet.
+    SourceNoRows => "source_no_rows",
+    /// The source was caught half-saved.
+    SourceBusy => "source_busy",
+    /// Not a Google sheet's address.
+    GoogleBadAddress => "google_bad_address",
+    /// No sheet at that address.
+    GoogleNotFound => "google_not_found",
+    /// No such tab in the sheet.
+    GoogleNoSuchTab => "google_no_such_tab",
+    /// The sheet is not shared with the chosen way in.
+    GooglePermission => "google_permission",
+    /// Google refused the API key.
+    GoogleApiKey => "google_api_key",
+    /// The Google sign-in must be done again.
+    GoogleReconnect => "google_reconnect",
+    /// No usable OAuth client is set up.
+    GoogleOauthClient => "google_oauth_client",
+    /// The sign-in did not finish.
+    GoogleSignIn => "google_sign_in",
+    /// Google refused the service account key.
+    GoogleServiceAccount => "google_service_account",
+    /// Reading a tab by its title needs the Sheets API.
+    GoogleTabsNeedApi => "google_tabs_need_api",
+    /// Google could not be reached or is busy.
+    GoogleUnreachable => "google_unreachable",
+    /// Google reported another problem.
+    Google => "google",
+    /// The app: the built-in practice 8x8 did not start.
+    Sandbox => "sandbox",
+    /// The app: another Sendrow runs the schedule of this data folder.
+    SchedulerElsewhere => "scheduler_elsewhere",
+    /// The app: start at login could not be changed.
+    Autostart => "autostart",
+    /// The app: Google did not come back from the browser in time.
+    GoogleSignInTimeout => "google_sign_in_timeout",
+    /// The app: a newer sign-in replaced this one.
+    GoogleSignInCancelled => "google_sign_in_cancelled",
+    /// The app: the system file dialog could not open.
+    FileDialog => "file_dialog",
+    /// The app: the log folder could not be opened.
+    LogFolder => "log_folder",
+    /// The window: a sheet read by sign-in before signing in.
+    GoogleSignInFirst => "google_sign_in_first",
+    /// The window: the chosen account is inactive.
+    AccountInactive => "account_inactive",
+    /// The window: an answer that was not one of these.
+    Unknown => "unknown",
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_serialises_as_its_name_and_only_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in Code::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()), "{code:?}");
+            assert_eq!(serde_json::from_value::<Code>(serde_json::json!(code.as_str())).unwrap(), *code);
+            assert!(seen.insert(code.as_str()), "{code:?} is listed twice");
+        }
+    }
+}
