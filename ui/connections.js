@@ -3,7 +3,7 @@
 // banners that need a person: rows held by the flood guard and messages whose
 // fate is unknown.
 import { call } from "./ipc.js";
-import { I18N, t, errorText } from "./i18n.js";
+import { I18N, t, errorText, codedText } from "./i18n.js";
 import { $, el, showError, showNote, withBusy, fmtWhen, baseName, iconButton } from "./dom.js";
 import { intervalLabel, ScheduleEditor } from "./schedule.js";
 import { Wizard } from "./wizard.js";
@@ -81,7 +81,7 @@ export const Connections = {
 
     // Its own words: in Ukrainian a connection (підключення) is neuter, an account is not.
     const status = el("div", { class: "status-line" }, el("span", { class: `badge ${c.status}` }, t(`connStatus.${c.status}`)));
-    if (c.status_reason) status.append(el("span", { class: "reason" }, c.status_reason));
+    if (c.status_reason) status.append(el("span", { class: "reason" }, c.status_coded ? codedText(c.status_coded) : c.status_reason));
     if (running) status.append(el("span", { class: "progress", role: "status" }, t("conn.running")));
 
     const card = el("article", { class: "conn-card", dataset: { connection: c.name }, "aria-label": c.name },
@@ -103,15 +103,21 @@ export const Connections = {
         el("button", { type: "button", class: "link danger", onclick: () => Connections.remove(c.name) }, t("conn.remove"))));
 
     // Said as the last run's, so it does not contradict a pause lifted since.
-    if (c.last_run && c.last_run.error) card.append(el("p", { class: "banner error" }, t("banner.lastRunStopped", { error: c.last_run.error })));
+    if (c.last_run && c.last_run.error) {
+      const r = c.last_run;
+      // Our words by code; the engine's English sentence is kept for the CLI.
+      const known = r.error_code && r.error_code !== "text" && I18N.strings[`error.${r.error_code}`];
+      const error = known ? t(`error.${r.error_code}`) : r.error;
+      card.append(el("p", { class: "banner error", title: r.error }, t("banner.lastRunStopped", { error })));
+    }
     if (c.warning) {
       card.append(el("div", { class: "banner warn with-actions row-warning" },
-        el("span", {}, c.warning),
+        el("span", {}, c.warning_coded ? codedText(c.warning_coded) : c.warning),
         el("button", { type: "button", onclick: () => Connections.dismissWarning(c.name) }, t("banner.dismissWarning"))));
     }
     if (c.note) {
       card.append(el("div", { class: "banner with-actions row-note" },
-        el("span", {}, c.note),
+        el("span", {}, c.note_coded ? codedText(c.note_coded) : c.note),
         el("button", { type: "button", onclick: () => Connections.dismissNote(c.name) }, t("banner.dismissNote"))));
     }
     if (c.status === "paused") {

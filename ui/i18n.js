@@ -40,6 +40,31 @@ export function errorText(err) {
   return known ? `${known} ${t("error.detail", { detail: err.message })}` : err.message;
 }
 
+// Words for a coded message from the engine ({code, params, text}: a pause
+// reason, a warning, a note): ours in the window's language, the engine's
+// English only for text an older Sendrow kept without a code.
+export function codedText(coded) {
+  if (!coded) return "";
+  if (coded.code === "text" || !(I18N.strings[`error.${coded.code}`] ?? I18N.fallback[`error.${coded.code}`])) {
+    return coded.text;
+  }
+  const quote = (v) => (typeof v === "string" ? `«${v}»` : String(v));
+  const vars = {};
+  for (const [name, value] of Object.entries(coded.params || {})) {
+    vars[name] = Array.isArray(value) ? value.map(quote).join(", ") : String(value);
+  }
+  // How rows are told apart, in words: `fingerprint` or `column:NAME`.
+  const keyMode = (mode) => (mode.startsWith("column:") ? t("keyMode.column", { column: mode.slice(7) }) : t("keyMode.fingerprint"));
+  if (coded.code === "paused_key_changed") {
+    vars.was = keyMode(coded.params.was);
+    vars.now = keyMode(coded.params.now);
+  }
+  if (coded.code === "rows_skipped_for_id") {
+    vars.lines = [...(coded.params.no_id || []), ...(coded.params.repeated || [])].sort((a, b) => a - b).join(", ");
+  }
+  return t(`error.${coded.code}`, vars);
+}
+
 // Translates [data-i18n] text and [data-i18n-aria] screen-reader labels
 // inside `root` (also markup built after start).
 export function translateIn(root) {

@@ -107,6 +107,58 @@ codes! {
     AccountInactive => "account_inactive",
     /// The window: an answer that was not one of these.
     Unknown => "unknown",
+    /// Paused: columns the connection uses are gone (`missing`, `columns`, `fingerprint`).
+    PausedColumnsMissing => "paused_columns_missing",
+    /// Paused: the connection now tells rows apart another way (`was`, `now`).
+    PausedKeyChanged => "paused_key_changed",
+    /// Paused: 8x8 refused the account mid-run (`account`, `reason` in 8x8's words).
+    PausedAccountRefused => "paused_account_refused",
+    /// Paused after failed runs in a row (`runs`, `last` in English).
+    PausedAfterFailures => "paused_after_failures",
+    /// Warning: the source has far fewer rows than before (`now`, `before`).
+    SourceShrunk => "source_shrunk",
+    /// Note: rows skipped for an empty or repeated ID (`column`, `no_id`, `repeated`).
+    RowsSkippedForId => "rows_skipped_for_id",
+    /// Text written by an older Sendrow, before it kept codes: shown as it is.
+    Text => "text",
+}
+
+/// Words for people, as a code and named parameters the window puts in its
+/// own language (`ui/i18n/*.json`, `error.<code>`), and the English sentence
+/// the command line and the log show. Kept in the store as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coded {
+    /// What it is.
+    pub code: Code,
+    /// Its particulars, by name.
+    #[serde(default)]
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// The English sentence.
+    pub text: String,
+}
+
+impl Coded {
+    /// `code` with the English `text` and no parameters yet.
+    pub fn new(code: Code, text: impl Into<String>) -> Coded {
+        Coded { code, params: serde_json::Map::new(), text: text.into() }
+    }
+
+    /// Adds the parameter `name`.
+    pub fn param(mut self, name: &str, value: impl Serialize) -> Coded {
+        self.params.insert(name.to_owned(), serde_json::to_value(value).unwrap_or_default());
+        self
+    }
+
+    /// As kept in a text column.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| self.text.clone())
+    }
+
+    /// A kept value: JSON from [`Coded::to_stored`], or the plain English an
+    /// older Sendrow kept ([`Code::Text`]).
+    pub fn from_stored(stored: &str) -> Coded {
+        serde_json::from_str(stored).unwrap_or_else(|_| Coded::new(Code::Text, stored))
+    }
 }
 
 impl std::fmt::Display for Code {
@@ -118,6 +170,15 @@ impl std::fmt::Display for Code {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_coded_message_round_trips_through_the_store_and_reads_old_text() {
+        let coded = Coded::new(Code::SourceShrunk, "the source now has 0 row(s)").param("now", 0).param("before", 40);
+        let back = Coded::from_stored(&coded.to_stored());
+        assert_eq!(back, coded, "kept as JSON and read back whole");
+        let old = Coded::from_stored("paused after 5 failed runs");
+        assert_eq!((old.code, old.text.as_str()), (Code::Text, "paused after 5 failed runs"), "an older value");
+    }
 
     #[test]
     fn every_code_serialises_as_its_name_and_only_once() {

@@ -340,6 +340,13 @@ pub struct ConnectionView {
     /// A note on rows the last read skipped for their ID (empty or repeated):
     /// they go once fixed; the other rows go on as usual.
     pub note: Option<String>,
+    /// `status_reason`, `warning` and `note` with their codes and
+    /// parameters: what the window words in its own language.
+    pub status_coded: Option<crate::code::Coded>,
+    /// See `status_coded`.
+    pub warning_coded: Option<crate::code::Coded>,
+    /// See `status_coded`.
+    pub note_coded: Option<crate::code::Coded>,
     /// The source, as written in the spec.
     pub source: SourceSpec,
     /// The last run's summary.
@@ -514,6 +521,8 @@ impl Core {
         let job = self.job_of(stored)?;
         let next_run = crate::scheduler::next_run(&job, &Local, Utc::now()).map(|t| t.with_timezone(&Local));
         let counts = self.store().status_counts(stored.id)?.into_iter().map(|(s, n)| (s.as_str(), n)).collect();
+        let warning_coded = self.store().row_warning_coded(stored.id)?;
+        let note_coded = self.store().row_note_coded(stored.id)?;
         Ok(ConnectionView {
             name: stored.name.clone(),
             account: spec.account.clone(),
@@ -521,9 +530,12 @@ impl Core {
             schedule: spec.schedule.clone(),
             next_run: next_run.map(|t| t.to_rfc3339()),
             status: if stored.paused_reason.is_some() { "paused" } else { "active" },
-            status_reason: stored.paused_reason.clone(),
-            warning: self.store().row_warning(stored.id)?,
-            note: self.store().row_note(stored.id)?,
+            status_reason: stored.paused_reason.as_ref().map(|r| r.text.clone()),
+            warning: warning_coded.as_ref().map(|w| w.text.clone()),
+            note: note_coded.as_ref().map(|n| n.text.clone()),
+            status_coded: stored.paused_reason.clone(),
+            warning_coded,
+            note_coded,
             source: spec.source.clone(),
             last_run,
             counts,

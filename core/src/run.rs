@@ -15,6 +15,7 @@ use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 
+use crate::code::{Code, Coded};
 use crate::compose::{self, compose_row, Composed, Status, Template};
 use crate::connection::{ConnectionSpec, QuietHours};
 use crate::send::{self, RetryPolicy};
@@ -91,6 +92,8 @@ pub struct RunSummary {
     pub warning: Option<String>,
     /// Why the run could not do its work.
     pub error: Option<String>,
+    /// `error`'s code, for the window's words (`error.<code>`).
+    pub error_code: Option<Code>,
     /// New rows that already had their SMS (a test send reached them).
     pub already_sent: usize,
     /// Rows seen that do not meet the connection's conditions now (not
@@ -356,6 +359,7 @@ impl Core {
         });
         if let Err(e) = &outcome {
             summary.error = Some(e.to_string());
+            summary.error_code = Some(e.code());
             summary.transient = e.is_transient();
         }
         self.store().record_run(stored.id, &summary)?;
@@ -383,7 +387,8 @@ impl Core {
 
         if let Some(pause) = observation.pause() {
             let reason = pause.to_string();
-            self.store().commit_observation(&observation, |tx| tx.set_paused(stored.id, Some(&reason), now_utc))?;
+            let coded = pause.coded();
+            self.store().commit_observation(&observation, |tx| tx.set_paused(stored.id, Some(&coded), now_utc))?;
             return Err(Error::Invalid(format!("{:?} is paused: {reason}", spec.name)));
         }
 
@@ -598,7 +603,10 @@ impl Core {
                 "8x8 refused the account {:?}: {} — check your access to this login, then verify the account",
                 account.name, refusal.reason
             );
-            self.store().set_paused(stored.id, Some(&reason), Utc::now())?;
+            let coded = Coded::new(Code::PausedAccountRefused, reason.clone())
+                .param("account", &account.name)
+                .param("reason", &refusal.reason);
+            self.store().set_paused(stored.id, Some(&coded), Utc::now())?;
             return Err(Error::Invalid(reason));
         }
         Ok(())
@@ -615,7 +623,8 @@ impl Core {
         if recent.len() == limit && recent.iter().all(|r| failing(r) && since_change(r)) {
             let last = recent[0].error.clone().unwrap_or_else(|| "messages kept failing".into());
             let reason = format!("paused after {limit} failed runs in a row; the last said: {last}");
-            self.store().set_paused(stored.id, Some(&reason), Utc::now())?;
+            let coded = Coded::new(Code::PausedAfterFailures, reason).param("n", limit).param("last", last);
+            self.store().set_paused(stored.id, Some(&coded), Utc::now())?;
         }
         Ok(())
     }

@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Row, Table};
+use crate::code::{Code, Coded};
 use crate::store::{self, Store};
 
 /// How rows are told apart (the connection spec's `row_key`; absent means
@@ -235,6 +236,21 @@ pub enum Pause {
     },
 }
 
+impl Pause {
+    /// Why, with a code and parameters for the window; the English is
+    /// [`Pause`]'s `Display`.
+    pub fn coded(&self) -> Coded {
+        let coded = |code| Coded::new(code, self.to_string());
+        match self {
+            Pause::ColumnsMissing { missing, headers, fingerprint } => coded(Code::PausedColumnsMissing)
+                .param("missing", missing)
+                .param("columns", headers)
+                .param("fingerprint", fingerprint),
+            Pause::KeyChanged { was, now } => coded(Code::PausedKeyChanged).param("was", was).param("now", now),
+        }
+    }
+}
+
 impl fmt::Display for Pause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -342,9 +358,9 @@ pub(crate) struct Write {
 pub(crate) enum StateWrite {
     /// A full, trusted read: mode, identity and count replaced, warning
     /// cleared, the note about skipped rows replaced.
-    Full { key_mode: String, identity: Vec<String>, last_count: usize, note: Option<String> },
+    Full { key_mode: String, identity: Vec<String>, last_count: usize, note: Option<Coded> },
     /// Only the warning is set; the count of the last trusted read stays.
-    Warning(String),
+    Warning(Coded),
     /// Nothing but the generation moves.
     Untouched,
 }
@@ -362,9 +378,14 @@ impl Observation {
     /// [`Outcome::Shrunk`]; or which rows were skipped for their ID (empty,
     /// or repeated) and what to do, when the others were read as usual.
     pub fn warning(&self) -> Option<&str> {
+        self.warning_coded().map(|w| w.text.as_str())
+    }
+
+    /// [`Observation::warning`] with its code and parameters, for the window.
+    pub fn warning_coded(&self) -> Option<&Coded> {
         match &self.write.state {
-            StateWrite::Warning(text) => Some(text),
-            StateWrite::Full { note, .. } => note.as_deref(),
+            StateWrite::Warning(warning) => Some(warning),
+            StateWrite::Full { note, .. } => note.as_ref(),
             StateWrite::Untouched => None,
         }
     }
@@ -503,7 +524,8 @@ pub fn detect(connection_id: i64, table: Table, memory: &Memory, rules: &Rules<'
                  those already seen will not be sent again. If the rows were removed on purpose, dismiss this warning"
             );
             let mut write = untouched(state);
-            write.state = StateWrite::Warning(text);
+            write.state =
+                StateWrite::Warning(Coded::new(Code::SourceShrunk, text).param("now", total).param("before", previous));
             return observation(Outcome::Shrunk { previous }, Vec::new(), write);
         }
     }
@@ -619,7 +641,7 @@ const LINES_SHOWN: usize = 10;
 /// The note telling the user which rows were skipped for their ID and what to
 /// do, e.g. `the rows on lines 7 and 12 have no "Order ID", and line 9 repeats
 /// "Order ID" 1001 of line 3: …`. `None` when no row was skipped.
-fn skipped_note(skipped: &[Skipped], key: &RowKey) -> Option<String> {
+fn skipped_note(skipped: &[Skipped], key: &RowKey) -> Option<Coded> {
     let RowKey::Column(column) = key else { return None };
     if skipped.is_empty() {
         return None;
@@ -645,11 +667,21 @@ fn skipped_note(skipped: &[Skipped], key: &RowKey) -> Option<String> {
         parts.push(listed(repeated));
     }
     let (not_sent, goes) = if skipped.len() == 1 { ("it is", "it goes") } else { ("they are", "they go") };
-    Some(format!(
+    let text = format!(
         "{}: {not_sent} not sent. Give each row its own {column:?} (or delete a row entered twice) and {goes} with \
          the next run",
         parts.join(", and ")
-    ))
+    );
+    let lines = |reason_is_no_key: bool| -> Vec<usize> {
+        skipped.iter().filter(|s| (s.reason == SkipReason::NoKey) == reason_is_no_key).map(|s| s.line).collect()
+    };
+    Some(
+        Coded::new(Code::RowsSkippedForId, text)
+            .param("column", column)
+            .param("n", skipped.len())
+            .param("no_id", lines(true))
+            .param("repeated", lines(false)),
+    )
 }
 
 /// `a`, `a and b`, `a, b and c`; past [`LINES_SHOWN`], `a, b, … and N more`.

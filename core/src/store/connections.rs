@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
 use super::{Error, Store};
+use crate::code::Coded;
 
 /// A connection as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +19,7 @@ pub struct StoredConnection {
     /// Whether scheduled runs happen.
     pub auto_update: bool,
     /// Why the connection is paused, or `None` when active.
-    pub paused_reason: Option<String>,
+    pub paused_reason: Option<Coded>,
     /// When it was saved first (RFC 3339).
     pub created_at: String,
     /// When it was last changed (RFC 3339); the 5-minute rule counts from here.
@@ -81,7 +82,7 @@ impl Store {
     }
 
     /// Pauses the connection with a reason the user will read, or resumes it (`None`).
-    pub fn set_paused(&self, id: i64, reason: Option<&str>, now: DateTime<Utc>) -> Result<(), Error> {
+    pub fn set_paused(&self, id: i64, reason: Option<&Coded>, now: DateTime<Utc>) -> Result<(), Error> {
         set_paused(&self.conn(), id, reason, now)
     }
 
@@ -164,7 +165,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredConnection> {
         name: row.get(1)?,
         spec: serde_json::from_str(&spec).unwrap_or(serde_json::Value::Null),
         auto_update: row.get(3)?,
-        paused_reason: row.get(4)?,
+        paused_reason: row.get::<_, Option<String>>(4)?.map(|text| Coded::from_stored(&text)),
         created_at: row.get(5)?,
         updated_at: row.get(6)?,
     })
@@ -173,13 +174,15 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredConnection> {
 pub(super) fn set_paused(
     conn: &rusqlite::Connection,
     id: i64,
-    reason: Option<&str>,
+    reason: Option<&Coded>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
+    // Kept with its code (`Coded::to_stored`); `StoredConnection::paused`
+    // reads it back.
     conn.execute(
         "UPDATE connections SET status = CASE WHEN ?2 IS NULL THEN 'active' ELSE 'paused' END,
                                 status_reason = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id, reason, now.to_rfc3339()],
+        params![id, reason.map(Coded::to_stored), now.to_rfc3339()],
     )?;
     Ok(())
 }

@@ -329,7 +329,12 @@ impl super::Tx<'_> {
     }
 
     /// Pauses or resumes a connection in this transaction.
-    pub fn set_paused(&self, connection_id: i64, reason: Option<&str>, now: DateTime<Utc>) -> Result<(), Error> {
+    pub fn set_paused(
+        &self,
+        connection_id: i64,
+        reason: Option<&crate::code::Coded>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
         super::connections::set_paused(self.conn, connection_id, reason, now)
     }
 }

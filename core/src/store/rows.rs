@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::{Error, Store, Tx};
+use crate::code::Coded;
 use crate::source::rows::{Memory, Observation, RowState, StateWrite, Trace};
 
 impl Store {
@@ -133,20 +134,32 @@ impl Store {
     /// anything: a shrink warning, else the last read's note about rows it
     /// skipped for their ID.
     pub fn row_warning(&self, connection_id: i64) -> Result<Option<String>, Error> {
-        let warning = self
-            .conn()
-            .query_row("SELECT warning FROM row_state WHERE connection_id = ?1", [connection_id], |r| r.get(0))
-            .optional()?;
-        Ok(warning.flatten())
+        Ok(self.row_warning_coded(connection_id)?.map(|w| w.text))
+    }
+
+    /// [`Store::row_warning`] with its code and parameters, for the window.
+    pub fn row_warning_coded(&self, connection_id: i64) -> Result<Option<Coded>, Error> {
+        self.row_state_text(connection_id, "warning")
     }
 
     /// The note about rows the last read skipped for their ID, if any.
     pub fn row_note(&self, connection_id: i64) -> Result<Option<String>, Error> {
-        let note = self
+        Ok(self.row_note_coded(connection_id)?.map(|n| n.text))
+    }
+
+    /// [`Store::row_note`] with its code and parameters, for the window.
+    pub fn row_note_coded(&self, connection_id: i64) -> Result<Option<Coded>, Error> {
+        self.row_state_text(connection_id, "note")
+    }
+
+    fn row_state_text(&self, connection_id: i64, column: &str) -> Result<Option<Coded>, Error> {
+        let kept: Option<Option<String>> = self
             .conn()
-            .query_row("SELECT note FROM row_state WHERE connection_id = ?1", [connection_id], |r| r.get(0))
+            .query_row(&format!("SELECT {column} FROM row_state WHERE connection_id = ?1"), [connection_id], |r| {
+                r.get(0)
+            })
             .optional()?;
-        Ok(note.flatten())
+        Ok(kept.flatten().map(|text| Coded::from_stored(&text)))
     }
 
     /// The user confirms a sharp shrink was on purpose: the warning goes, and
@@ -248,13 +261,13 @@ fn record(tx: &rusqlite::Transaction<'_>, id: i64, observation: &Observation) ->
                  ON CONFLICT (connection_id) DO UPDATE SET key_mode = excluded.key_mode,
                      identity_columns = excluded.identity_columns, last_count = excluded.last_count,
                      warning = NULL, note = excluded.note, generation = generation + 1, updated_at = excluded.updated_at",
-                params![id, key_mode, identity, *last_count as i64, now, note],
+                params![id, key_mode, identity, *last_count as i64, now, note.as_ref().map(Coded::to_stored)],
             )?;
         }
-        StateWrite::Warning(text) => {
+        StateWrite::Warning(warning) => {
             tx.execute(
                 "UPDATE row_state SET warning = ?2, generation = generation + 1, updated_at = ?3 WHERE connection_id = ?1",
-                params![id, text, now],
+                params![id, warning.to_stored(), now],
             )?;
         }
         StateWrite::Untouched => {

@@ -3,6 +3,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::{Error, Store};
+use crate::code::{Code, Coded};
 use crate::run::RunSummary;
 
 const COLUMNS: &str =
@@ -11,6 +12,7 @@ const COLUMNS: &str =
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
     let count = |i: usize| -> rusqlite::Result<usize> { Ok(r.get::<_, i64>(i)? as usize) };
+    let error = r.get::<_, Option<String>>(11)?.map(|text| Coded::from_stored(&text));
     Ok(RunSummary {
         started_at: r.get(0)?,
         finished_at: r.get(1)?,
@@ -23,7 +25,8 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
         held: count(8)?,
         waiting: count(9)?,
         warning: r.get(10)?,
-        error: r.get(11)?,
+        error: error.as_ref().map(|e| e.text.clone()),
+        error_code: error.map(|e| e.code),
         already_sent: count(12)?,
         segments: count(13)?,
         cost: r.get(14)?,
@@ -59,7 +62,8 @@ impl Store {
                 run.held as i64,
                 run.waiting as i64,
                 run.warning,
-                run.error,
+                // With its code, read back by `from_row`.
+                run.error.as_ref().map(|text| Coded::new(run.error_code.unwrap_or(Code::Text), text.clone()).to_stored()),
                 run.already_sent as i64,
                 run.segments as i64,
                 run.cost,

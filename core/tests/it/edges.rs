@@ -463,3 +463,33 @@ async fn a_run_stopped_while_waiting_to_retry_gives_its_messages_back() {
     assert_eq!(shop.run(&quick()).await.sent, 1, "the next run sends it");
     assert_eq!(shop.sim.messages().len(), 1, "once");
 }
+
+#[tokio::test]
+async fn pause_reasons_warnings_and_run_errors_carry_a_code_and_parameters_for_the_window() {
+    use sendrow_core::code::Code;
+    let shop = Shop::open().await;
+    let rows: Vec<String> = (0..12).map(|i| format!("{i},Name {i},06711111{i:02}")).collect();
+    shop.write(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+    shop.add(serde_json::json!({"flood_limit": 1000})).await.unwrap();
+    assert_eq!(shop.run(&quick()).await.sent, 12);
+
+    shop.write(&[]);
+    shop.run(&quick()).await;
+    let view = shop.core.connection_view("Orders").unwrap();
+    let warning = view.warning_coded.expect("a shrink warning");
+    assert_eq!(warning.code, Code::SourceShrunk, "{warning:?}");
+    assert_eq!((warning.params["now"].as_u64(), warning.params["before"].as_u64()), (Some(0), Some(12)));
+    assert_eq!(view.warning.as_deref(), Some(warning.text.as_str()), "the English stays for the CLI");
+
+    let renamed = std::iter::once("Order ID,Name,Mobile".to_owned()).chain(rows.iter().cloned()).collect::<Vec<_>>();
+    std::fs::write(shop.csv(), renamed.join("\n") + "\n").unwrap();
+    let err = shop.core.run("Orders", &quick()).await.unwrap_err();
+    let view = shop.core.connection_view("Orders").unwrap();
+    let pause = view.status_coded.expect("paused, with a code");
+    assert_eq!(pause.code, Code::PausedColumnsMissing, "{pause:?}");
+    assert_eq!(pause.params["missing"], serde_json::json!(["Phone"]), "names what is missing");
+    assert_eq!(pause.params["columns"], serde_json::json!(["Order ID", "Name", "Mobile"]), "and what is there");
+    let last = view.last_run.expect("the run was recorded");
+    assert_eq!(last.error_code, Some(err.code()), "the run's error keeps its code in the store");
+    assert_eq!(last.error.as_deref(), Some(err.to_string().as_str()), "and its English");
+}
