@@ -21,7 +21,10 @@ fn read_logs(dir: &Path) -> (String, usize) {
     let logs = dir.join("logs");
     let mut text = String::new();
     let mut files = 0;
-    for entry in std::fs::read_dir(&logs).unwrap_or_else(|e| panic!("no log folder {}: {e}", logs.display())) {
+    let listing = || std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>());
+    for entry in std::fs::read_dir(&logs)
+        .unwrap_or_else(|e| panic!("no log folder {}: {e}; the data folder holds {:?}", logs.display(), listing()))
+    {
         let path = entry.expect("a log folder entry").path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
         assert!(
