@@ -94,7 +94,10 @@ export const Connections = {
       el("dl", { class: "conn-facts" },
         el("div", {}, el("dt", {}, t("conn.lastRun")), el("dd", { class: "last-run" }, Connections.lastRunLabel(c))),
         el("div", {}, el("dt", {}, t("conn.nextRun")), el("dd", { class: "next-run" }, Connections.nextRunLabel(c))),
-        el("div", {}, el("dt", {}, t("conn.schedule")), el("dd", { class: "schedule-text" }, Connections.scheduleLabel(c)))),
+        el("div", {}, el("dt", {}, t("conn.schedule")), el("dd", { class: "schedule-text" }, Connections.scheduleLabel(c))),
+        // A reminder connection: how many are set and the next one.
+        c.send_at ? el("div", {}, el("dt", {}, t("conn.reminders")), el("dd", { class: "reminders" },
+          c.next_reminder ? t("conn.remindersNext", { n: c.reminders_ahead, next: fmtWhen(c.next_reminder) }) : t("conn.remindersNone"))) : null),
       el("div", { class: "conn-links" },
         el("button", { type: "button", class: "link", id: `history-${key}`, onclick: () => History.open(c.name) }, t("conn.history")),
         el("button", { type: "button", class: "link", id: `preview-${key}`, onclick: () => CardPreview.open(c.name) }, t("card.preview")),

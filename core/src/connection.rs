@@ -357,6 +357,10 @@ pub struct ConnectionView {
     pub conditions: Option<crate::conditions::Conditions>,
     /// Where the send time comes from (as in the spec), for reminders.
     pub send_at: Option<crate::reminder::SendAt>,
+    /// Reminders still to go (scheduled at 8x8 or kept here until within 7 days).
+    pub reminders_ahead: i64,
+    /// The earliest of them (RFC 3339), or null.
+    pub next_reminder: Option<String>,
     /// The whole spec.
     pub spec: ConnectionSpec,
 }
@@ -523,6 +527,10 @@ impl Core {
         let counts = self.store().status_counts(stored.id)?.into_iter().map(|(s, n)| (s.as_str(), n)).collect();
         let warning_coded = self.store().row_warning_coded(stored.id)?;
         let note_coded = self.store().row_note_coded(stored.id)?;
+        let (reminders_ahead, next_reminder) = self.store().reminders_ahead(stored.id)?;
+        let next_reminder = next_reminder
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&Local).to_rfc3339());
         Ok(ConnectionView {
             name: stored.name.clone(),
             account: spec.account.clone(),
@@ -541,6 +549,8 @@ impl Core {
             counts,
             conditions: spec.conditions.clone(),
             send_at: spec.send_at.clone(),
+            reminders_ahead,
+            next_reminder,
             spec,
         })
     }

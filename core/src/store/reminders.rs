@@ -136,4 +136,16 @@ impl Store {
             [now.to_rfc3339()],
         )?)
     }
+
+    /// The connection's reminders still to go (at 8x8 or kept here) and the
+    /// earliest send time among them.
+    pub fn reminders_ahead(&self, connection_id: i64) -> Result<(i64, Option<String>), Error> {
+        Ok(self.conn().query_row(
+            "SELECT count(*), min(send_at) FROM messages
+             WHERE connection_id = ?1 AND is_test = 0 AND send_at IS NOT NULL
+               AND status IN ('scheduled', 'waiting', 'pending')",
+            [connection_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
 }

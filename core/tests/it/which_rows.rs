@@ -262,6 +262,10 @@ async fn reminders_are_scheduled_at_8x8_kept_sent_now_or_skipped_by_their_date()
     let note = run.warning.clone().unwrap_or_default();
     assert!(note.contains("line 7") && note.contains("next week"), "the run says which and why: {note}");
     assert_eq!(clinic.sim.messages().len(), 2, "A scheduled and C sent");
+    let card = clinic.core.connection_view("C").unwrap();
+    assert_eq!(card.reminders_ahead, 2, "A at 8x8 and B kept here");
+    let next = DateTime::parse_from_rfc3339(card.next_reminder.as_deref().unwrap()).unwrap();
+    assert_eq!(next, send_at, "the next one is A's");
 
     // A's visit moves a day later, B's row is deleted, E gets its date.
     let moved = [
