@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod daemon;
+mod edges;
 mod flow;
 mod google;
 mod i18n;
