@@ -61,15 +61,15 @@ async fn the_log_tells_runs_and_8x8_answers_but_no_key() {
         text(&saved.stdout),
         text(&saved.stderr)
     );
-    // 8x8 fails the first try with a 500: the log must say so, and the retry still sends.
-    sim.queue_faults(&["500"]).await;
+    // 8x8 answers the first try with a 503 (it took nothing): the log must say so, and the retry still sends.
+    sim.queue_faults(&["503"]).await;
     let run = verbose(d, &["run", "Orders", "--json"], "");
     assert!(run.status.success(), "the run succeeds: {}", text(&run.stderr));
     assert_eq!(sim.messages().await.len(), 2, "both rows were texted");
 
     let (log, files) = read_logs(d);
     assert!(files >= 1, "the commands wrote a log file");
-    for expected in ["sendrow started", "run{connection=Orders}", "run finished", "sent=2", "status=200", "status=500"]
+    for expected in ["sendrow started", "run{connection=Orders}", "run finished", "sent=2", "status=200", "status=503"]
     {
         assert!(log.contains(expected), "the log has {expected:?}:\n{log}");
     }
