@@ -254,11 +254,9 @@ async fn runs_through_a_faulty_8x8_end_with_each_row_sent_once_or_unknown() {
     // 3 in 20 one that leaves its messages unknown), so a test that met no
     // fault of either kind is a chance of 0.95^150 ≈ 5e-4: the assertions
     // below can insist on both.
-    let mut runs = 0;
-    let mut unknown_reported = 0;
-    loop {
-        runs += 1;
-        let out = output_within(
+    // A run through the faults: two messages a request, a short timeout.
+    let faulty_run = || {
+        output_within(
             Command::new(BIN)
                 .arg("--data-dir")
                 .arg(d)
@@ -267,7 +265,13 @@ async fn runs_through_a_faulty_8x8_end_with_each_row_sent_once_or_unknown() {
                 .env("SENDROW_HTTP_TIMEOUT_MS", "400"),
             "",
             CLI_PATIENCE,
-        );
+        )
+    };
+    let mut runs = 0;
+    let mut unknown_reported = 0;
+    loop {
+        runs += 1;
+        let out = faulty_run();
         assert!(!text(&out.stderr).contains("panicked"), "nothing crashes: {}", text(&out.stderr));
         let summary: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("run {runs} printed no summary ({e}): {}", text(&out.stderr)));
@@ -315,16 +319,7 @@ async fn runs_through_a_faulty_8x8_end_with_each_row_sent_once_or_unknown() {
         assert_eq!(n("found") + n("not_found"), n("checked"), "each checked message is settled: {report}");
         found += n("found");
         not_found += n("not_found");
-        let out = output_within(
-            Command::new(BIN)
-                .arg("--data-dir")
-                .arg(d)
-                .args(["run", "Orders", "--json"])
-                .env("SENDROW_BATCH_SIZE", "2")
-                .env("SENDROW_HTTP_TIMEOUT_MS", "400"),
-            "",
-            CLI_PATIENCE,
-        );
+        let out = faulty_run();
         let summary: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("a run printed no summary ({e}): {}", text(&out.stderr)));
         let entries: Vec<serde_json::Value> =

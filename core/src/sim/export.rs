@@ -57,8 +57,7 @@ pub(super) async fn start(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    tokio::time::sleep(s.config.latency).await;
-    if let Err(r) = s.authorize(&headers, &sub) {
+    if let Err(r) = s.admit(&headers, &sub).await {
         return r;
     }
     let request = if body.is_empty() {
@@ -108,8 +107,7 @@ pub(super) async fn poll(
     Path((sub, job_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    tokio::time::sleep(s.config.latency).await;
-    if let Err(r) = s.authorize(&headers, &sub) {
+    if let Err(r) = s.admit(&headers, &sub).await {
         return r;
     }
     let job = {

@@ -393,6 +393,12 @@ impl Shared {
         Ok(())
     }
 
+    /// The front of every endpoint but the sends: latency, then auth.
+    async fn admit(&self, headers: &HeaderMap, sub: &str) -> Result<(), Response> {
+        tokio::time::sleep(self.config.latency).await;
+        self.authorize(headers, sub)
+    }
+
     /// The real monotonic clock plus what tests advanced it by.
     fn now(&self) -> Instant {
         Instant::now() + *lock(&self.clock_offset)
@@ -629,8 +635,7 @@ async fn message_details(
     Path((sub, umid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    tokio::time::sleep(s.config.latency).await;
-    if let Err(r) = s.authorize(&headers, &sub) {
+    if let Err(r) = s.admit(&headers, &sub).await {
         return r;
     }
     // 8x8 documents one details request per second per subaccount.
@@ -689,8 +694,7 @@ async fn cancel_message(
     Path((sub, umid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    tokio::time::sleep(s.config.latency).await;
-    if let Err(r) = s.authorize(&headers, &sub) {
+    if let Err(r) = s.admit(&headers, &sub).await {
         return r;
     }
     // INFERRED: any umid 8x8 holds nothing for is "not found", malformed or not.
