@@ -1,5 +1,6 @@
 //! Sendrow's engine: everything the app does, with no GUI and no tauri.
 //!
+//! - `model`: the records the store keeps (accounts, run summaries).
 //! - `store`: the SQLite file in the data folder; the only module with SQL.
 //! - `schedule`: schedule kinds and "when next", with the 5-minute rule.
 //! - `scheduler`: the background loop that runs connections when they are due.
@@ -13,6 +14,7 @@
 //! - `sim`: an 8x8-compatible server on loopback for the sandbox and tests.
 //! - `source`: where rows come from, read as a `Table`, and which of them are new.
 //! - `connection`: the connection spec, validated against the real source.
+//! - `draft`: the wizard's check of a draft connection, with its preview.
 //! - `run`: a run of a connection, the preview and the test send.
 //! - `sandbox`: the simulator plus a sample account and connection for newcomers.
 //! - `optout`: numbers never texted.
@@ -36,12 +38,14 @@ pub mod connection;
 pub mod daemon;
 pub mod data_dir;
 pub mod delivery;
+pub mod draft;
 pub mod follow;
 pub mod gateway;
 pub mod google_setup;
 pub mod gsm7;
 pub mod lock;
 pub mod logging;
+pub mod model;
 pub mod optout;
 pub mod reconcile;
 pub mod reminder;

@@ -11,23 +11,22 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
+use chrono::{DateTime, FixedOffset, Local, Utc};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 
 use crate::code::{Code, Coded};
 use crate::compose::{self, compose_row, Composed, Status, Template};
-use crate::connection::{ConnectionSpec, QuietHours};
+use crate::connection::{in_quiet_hours, ConnectionSpec};
 use crate::send::{self, RetryPolicy};
 use crate::source::rows::{self, Memory, Observation, Rules, StartFrom};
 use crate::store::{Claim, Entry, EntryStatus, NewEntry, Resolution, StoredConnection};
-use crate::{lock, schedule, Core, Error};
+use crate::{lock, Core, Error};
 
 /// Requests a run keeps in flight at once by default.
 pub const IN_FLIGHT: usize = 2;
 
-/// Runs failing in a row before a connection is paused.
-pub const PAUSE_AFTER_FAILED_RUNS: u32 = 5;
+pub use crate::connection::PAUSE_AFTER_FAILED_RUNS;
 
 /// How a run was asked for.
 #[derive(Debug, Clone)]
@@ -54,81 +53,7 @@ impl Default for RunOptions {
     }
 }
 
-/// What a run did; `run --json` prints it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct RunSummary {
-    /// When it started (RFC 3339).
-    pub started_at: String,
-    /// When it finished (RFC 3339).
-    pub finished_at: String,
-    /// New rows the read found.
-    pub new_rows: usize,
-    /// Messages 8x8 queued.
-    pub sent: usize,
-    /// Messages 8x8 refused.
-    pub rejected: usize,
-    /// Transient failures, retried next run.
-    pub failed: usize,
-    /// Rows not sent on purpose (bad phone, opted out, too long, …),
-    /// counting the `incomplete` ones, skipped this time only.
-    pub skipped: usize,
-    /// Messages that may or may not have gone out.
-    pub unknown: usize,
-    /// Rows the flood guard holds for a person.
-    pub held: usize,
-    /// Rows waiting for quiet hours to end.
-    pub waiting: usize,
-    /// Messages found but not sent yet, left for the next run (8x8 failed
-    /// part-way, or the account was refused).
-    pub pending: usize,
-    /// Rows without a phone number yet: not taken, looked at again by the
-    /// next run (a row still being typed). Not in `new_rows`.
-    pub incomplete: usize,
-    /// The `error` is likely gone by the next run by itself (a file caught
-    /// half-saved, Google busy): it neither counts towards pausing the
-    /// connection nor raises a notification.
-    pub transient: bool,
-    /// Something the user should look at (e.g. the sheet came back empty).
-    pub warning: Option<String>,
-    /// Why the run could not do its work.
-    pub error: Option<String>,
-    /// `error`'s code, for the window's words (`error.<code>`).
-    pub error_code: Option<Code>,
-    /// New rows that already had their SMS (a test send reached them).
-    pub already_sent: usize,
-    /// Rows seen that do not meet the connection's conditions now (not
-    /// taken: looked at again by the next read).
-    pub not_matching: usize,
-    /// Reminders set for a later time by this run: handed to 8x8 with
-    /// `scheduled`, or kept until they are within 8x8's 7 days.
-    pub scheduled: usize,
-    /// Reminders this run cancelled (the row's date moved, the row was
-    /// deleted or stopped meeting the conditions).
-    pub cancelled: usize,
-    /// SMS segments of the messages 8x8 queued in this run.
-    pub segments: usize,
-    /// What they cost, when the connection has a price per segment.
-    pub cost: Option<f64>,
-    /// Rows left for the next read, each with its line and why: not typed to
-    /// the end yet, or a phone number to correct. Once fixed they go, once.
-    pub rows_to_fix: Vec<RowToFix>,
-    /// Rows without an ID column recognised as edits of rows already seen:
-    /// never texted again.
-    pub edited: usize,
-}
-
-/// A row a run left for the next read, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct RowToFix {
-    /// The row's key.
-    pub row: String,
-    /// Its line in the source.
-    pub line: usize,
-    /// `missing_phone`, `incomplete` or `invalid_phone`.
-    pub status: String,
-    /// What is wrong and what to do.
-    pub reason: String,
-}
+pub use crate::model::{RowToFix, RunSummary};
 
 impl RowToFix {
     fn of(row: &str, line: usize, composed: &Composed) -> RowToFix {
@@ -138,11 +63,6 @@ impl RowToFix {
             status: composed.status.as_str().to_owned(),
             reason: composed.reason.clone().unwrap_or_else(|| composed.status.as_str().to_owned()),
         }
-    }
-
-    /// "line 7: the number is too short", as the run and the card say it.
-    pub fn describe(&self) -> String {
-        format!("line {}: {}", self.line, self.reason)
     }
 }
 
@@ -183,22 +103,6 @@ pub struct TestSend {
 
 fn lookup<'a>(headers: &'a [String], row: &'a crate::source::Row) -> impl Fn(&str) -> Option<&'a str> + 'a {
     move |column| compose::find_column(headers, column).map(|i| row.cells.get(i).map(String::as_str).unwrap_or(""))
-}
-
-pub(crate) fn in_quiet_hours(quiet: &QuietHours, now: &DateTime<FixedOffset>) -> Option<DateTime<Utc>> {
-    let from = schedule::parse_time(&quiet.from).ok()?;
-    let to = schedule::parse_time(&quiet.to).ok()?;
-    let t = now.time();
-    let inside = if from <= to { t >= from && t < to } else { t >= from || t < to };
-    if !inside {
-        return None;
-    }
-    // The end of the window: the next `to` after now, in the same offset.
-    let mut end = now.date_naive().and_time(to);
-    if end <= now.naive_local() {
-        end += chrono::Duration::days(1);
-    }
-    Some((end - now.offset().fix()).and_utc())
 }
 
 impl Core {
@@ -875,31 +779,5 @@ impl Core {
     pub fn skip_held(&self, name: &str) -> Result<usize, Error> {
         let stored = self.stored_connection(name)?;
         Ok(self.store().release_held(stored.id, EntryStatus::Skipped, Utc::now())?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(h: u32, m: u32) -> DateTime<FixedOffset> {
-        FixedOffset::east_opt(7200).unwrap().with_ymd_and_hms(2026, 5, 1, h, m, 0).unwrap()
-    }
-    use chrono::TimeZone;
-
-    #[test]
-    fn quiet_hours_wrap_midnight_and_end_at_their_end() {
-        let night = QuietHours { from: "21:00".into(), to: "08:00".into() };
-        assert_eq!(in_quiet_hours(&night, &at(12, 0)), None, "midday is outside 21–08");
-        let until = in_quiet_hours(&night, &at(22, 30)).expect("22:30 is inside");
-        assert_eq!(until, at(8, 0).with_timezone(&Utc) + chrono::Duration::days(1), "waits until 08:00 next day");
-        let until = in_quiet_hours(&night, &at(7, 59)).expect("07:59 is inside");
-        assert_eq!(until, at(8, 0).with_timezone(&Utc), "waits until 08:00 the same day");
-        assert_eq!(in_quiet_hours(&night, &at(8, 0)), None, "08:00 itself is outside");
-        let lunch = QuietHours { from: "13:00".into(), to: "14:00".into() };
-        assert!(
-            in_quiet_hours(&lunch, &at(13, 30)).is_some() && in_quiet_hours(&lunch, &at(14, 30)).is_none(),
-            "same-day window"
-        );
     }
 }
