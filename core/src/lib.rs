@@ -28,6 +28,9 @@
 //!
 //! [`Core`] ties a data folder's store to a secret store; the desktop app and
 //! the CLI both go through it.
+//!
+//! A module uses only the modules below it: the order is `LAYERS` in
+//! `core/tests/it/tidy.rs`, which fails on an import pointing up.
 
 pub mod account;
 pub mod cli;
