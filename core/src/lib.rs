@@ -15,7 +15,9 @@
 //! - `source`: where rows come from, read as a `Table`, and which of them are new.
 //! - `connection`: the connection spec, validated against the real source.
 //! - `draft`: the wizard's check of a draft connection, with its preview.
-//! - `run`: a run of a connection, the preview and the test send.
+//! - `run`: a run of a connection and its preview.
+//! - `test_send`: one row sent at once, before the first run.
+//! - `history`: the ledger as a list or CSV, and a person's decisions on it.
 //! - `sandbox`: the simulator plus a sample account and connection for newcomers.
 //! - `optout`: numbers never texted.
 //! - `lock`: file locks that let several processes share a data folder.
@@ -46,6 +48,7 @@ pub mod follow;
 pub mod gateway;
 pub mod google_setup;
 pub mod gsm7;
+pub mod history;
 pub mod lock;
 pub mod logging;
 pub mod model;
@@ -63,6 +66,7 @@ pub mod settings;
 pub mod sim;
 pub mod source;
 pub mod store;
+pub mod test_send;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -107,6 +107,8 @@ const LAYERS: &[&str] = &[
     "follow",
     "draft",
     "run",
+    "test_send",
+    "history",
     "rename",
     "sandbox",
     // Faces.
