@@ -16,8 +16,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use sendrow_core::source::rows::{observe, RowKey, Rules, StartFrom};
+use sendrow_core::source::rows::{RowKey, Rules, StartFrom};
 use sendrow_core::source::{self, SourceSpec};
+use sendrow_core::store::observe;
 use sendrow_core::store::{self, Store};
 
 const ROWS: usize = 100_000;

@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use chrono::{Local, Utc};
+use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::compose::{Country, DateFormat, SenderId, Template};
@@ -21,6 +21,9 @@ use crate::source::rows::{self, Memory, RowKey, Rules, StartFrom};
 use crate::source::{self, SourceSpec};
 use crate::store::{Removal, StoredConnection};
 use crate::{Core, Error};
+
+/// Runs failing in a row before a connection is paused.
+pub const PAUSE_AFTER_FAILED_RUNS: u32 = 5;
 
 /// The default flood limit: a run finding more new rows than this holds them.
 pub const DEFAULT_FLOOD_LIMIT: u32 = 100;
@@ -99,6 +102,23 @@ pub struct QuietHours {
     pub to: String,
 }
 
+/// When `now` falls inside `quiet`, the instant the quiet hours end.
+pub(crate) fn in_quiet_hours(quiet: &QuietHours, now: &DateTime<FixedOffset>) -> Option<DateTime<Utc>> {
+    let from = schedule::parse_time(&quiet.from).ok()?;
+    let to = schedule::parse_time(&quiet.to).ok()?;
+    let t = now.time();
+    let inside = if from <= to { t >= from && t < to } else { t >= from || t < to };
+    if !inside {
+        return None;
+    }
+    // The end of the window: the next `to` after now, in the same offset.
+    let mut end = now.date_naive().and_time(to);
+    if end <= now.naive_local() {
+        end += chrono::Duration::days(1);
+    }
+    Some((end - now.offset().fix()).and_utc())
+}
+
 fn default_start_from() -> StartFrom {
     StartFrom::NewRows
 }
@@ -109,7 +129,7 @@ fn yes() -> bool {
     true
 }
 fn default_pause_after() -> u32 {
-    crate::run::PAUSE_AFTER_FAILED_RUNS
+    PAUSE_AFTER_FAILED_RUNS
 }
 fn default_flood_limit() -> u32 {
     DEFAULT_FLOOD_LIMIT
@@ -188,7 +208,7 @@ impl ConnectionSpec {
     }
 
     /// Checks what can be checked without the source or the store.
-    fn check_alone(&self) -> Result<(), Error> {
+    pub(crate) fn check_alone(&self) -> Result<(), Error> {
         let invalid = |field: &str, why: String| Error::Invalid(format!("{field}: {why}"));
         if self.name.trim().is_empty() || self.name.trim() != self.name || self.name.chars().count() > 80 {
             return Err(invalid(
@@ -350,7 +370,7 @@ pub struct ConnectionView {
     /// The source, as written in the spec.
     pub source: SourceSpec,
     /// The last run's summary.
-    pub last_run: Option<crate::run::RunSummary>,
+    pub last_run: Option<crate::model::RunSummary>,
     /// Ledger entries by status.
     pub counts: std::collections::BTreeMap<&'static str, i64>,
     /// Which rows it sends (as in the spec), when not all.
@@ -457,7 +477,7 @@ impl Core {
 
     /// The error for a spec naming an account that does not exist, listing
     /// the ones that do.
-    fn unknown_account(&self, name: &str) -> Error {
+    pub(crate) fn unknown_account(&self, name: &str) -> Error {
         let names: Vec<String> = self.accounts().unwrap_or_default().into_iter().map(|a| a.name).collect();
         let known = if names.is_empty() {
             "there are no accounts yet".to_owned()
@@ -593,92 +613,7 @@ impl Core {
     }
 }
 
-/// What the wizard shows about a source: its columns, a few rows and how many
-/// there are.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SourceSample {
-    /// The header row.
-    pub headers: Vec<String>,
-    /// The first few data rows.
-    pub rows: Vec<Vec<String>>,
-    /// How many data rows there are.
-    pub total: usize,
-}
-
-/// A draft spec checked against its source, with the first data row composed
-/// as the preview the wizard shows before anything is saved.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Draft {
-    /// The source's columns, rows and count.
-    pub sample: SourceSample,
-    /// The test row's message, when the source has a data row.
-    pub preview: Option<crate::compose::Composed>,
-    /// Why there is no preview when the source has its header row but no
-    /// data row yet (a new order sheet): fine for saving, and this says so
-    /// naming the file or sheet.
-    pub no_rows: Option<String>,
-    /// Its cost when a price per segment is set.
-    pub cost: Option<f64>,
-    /// With conditions: how many of the source's rows meet them now.
-    pub matching: Option<usize>,
-    /// With `send_at`: the first reminders a run would set, in row order.
-    pub reminders: Vec<crate::follow::FirstReminder>,
-}
-
 impl Core {
-    /// Reads a source for the wizard's first step, numbers and dates shown as
-    /// in `country` (the wizard's default country).
-    pub async fn inspect_source(&self, source: &SourceSpec, country: &str, rows: usize) -> Result<SourceSample, Error> {
-        let table = self.read_source(source, country).await?;
-        let data: Vec<_> = table.rows.iter().filter(|r| !r.is_blank()).collect();
-        Ok(SourceSample {
-            headers: table.headers.clone(),
-            rows: data.iter().take(rows).map(|r| r.cells.clone()).collect(),
-            total: data.len(),
-        })
-    }
-
-    /// Checks a draft as saving would (except its name being free, so an
-    /// edited connection checks too) and composes the first data row.
-    pub async fn check_draft(&self, spec: &ConnectionSpec, base_dir: &Path) -> Result<Draft, Error> {
-        let mut spec = spec.clone();
-        spec.source = spec.source.relative_to(base_dir);
-        spec.check_alone()?;
-        self.account(&spec.account).map_err(|_| self.unknown_account(&spec.account))?;
-        let table = self
-            .read_source(&spec.source, &spec.default_country)
-            .await
-            .map_err(|e| Error::Invalid(format!("source: {e}")))?;
-        spec.check_columns(&table.headers)?;
-        let template = spec.template()?;
-        let no_rows = table.is_header_only().then(|| spec.source.no_rows_yet("see a preview").to_string());
-        let first = table.rows.iter().find(|r| !r.is_blank());
-        let preview = first.map(|row| {
-            let cells = |column: &str| {
-                crate::compose::find_column(&table.headers, column)
-                    .map(|i| row.cells.get(i).map(String::as_str).unwrap_or(""))
-            };
-            crate::compose::compose_row(
-                &template,
-                cells,
-                cells(&spec.phone_field),
-                spec.country().expect("checked above"),
-                Local::now().naive_local(),
-                spec.date_format,
-            )
-        });
-        let cost = preview.as_ref().and_then(|p| spec.price_per_segment.map(|price| p.measure.cost(price)));
-        let data: Vec<_> = table.rows.iter().filter(|r| !r.is_blank()).collect();
-        let sample = SourceSample {
-            headers: table.headers.clone(),
-            rows: data.iter().take(5).map(|r| r.cells.clone()).collect(),
-            total: data.len(),
-        };
-        let matching = spec.conditions.as_ref().map(|c| crate::conditions::matching_lines(c, &table).len());
-        let reminders = crate::follow::first_reminders(&spec, &table, 3);
-        Ok(Draft { sample, preview, no_rows, cost, matching, reminders })
-    }
-
     /// Replaces a saved connection's spec (same name), checked as on saving.
     /// What the connection has seen and sent is kept; changing how rows are
     /// identified would make every row look new, so that is refused.
@@ -708,5 +643,31 @@ impl Core {
         let json = serde_json::to_value(&spec).expect("a spec serializes");
         self.store().update_connection(stored.id, &json, spec.auto_update, Utc::now())?;
         self.connection_view(&spec.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: u32, m: u32) -> DateTime<FixedOffset> {
+        FixedOffset::east_opt(7200).unwrap().with_ymd_and_hms(2026, 5, 1, h, m, 0).unwrap()
+    }
+    use chrono::TimeZone;
+
+    #[test]
+    fn quiet_hours_wrap_midnight_and_end_at_their_end() {
+        let night = QuietHours { from: "21:00".into(), to: "08:00".into() };
+        assert_eq!(in_quiet_hours(&night, &at(12, 0)), None, "midday is outside 21–08");
+        let until = in_quiet_hours(&night, &at(22, 30)).expect("22:30 is inside");
+        assert_eq!(until, at(8, 0).with_timezone(&Utc) + chrono::Duration::days(1), "waits until 08:00 next day");
+        let until = in_quiet_hours(&night, &at(7, 59)).expect("07:59 is inside");
+        assert_eq!(until, at(8, 0).with_timezone(&Utc), "waits until 08:00 the same day");
+        assert_eq!(in_quiet_hours(&night, &at(8, 0)), None, "08:00 itself is outside");
+        let lunch = QuietHours { from: "13:00".into(), to: "14:00".into() };
+        assert!(
+            in_quiet_hours(&lunch, &at(13, 30)).is_some() && in_quiet_hours(&lunch, &at(14, 30)).is_none(),
+            "same-day window"
+        );
     }
 }

@@ -15,8 +15,8 @@ use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone, Utc};
 use crate::compose::{self, Status, Template};
 use crate::connection::ConnectionSpec;
 use crate::gateway::Cancel;
+use crate::model::RunSummary;
 use crate::reminder::{self, Plan};
-use crate::run::RunSummary;
 use crate::source::rows::Observation;
 use crate::source::{Row, Table};
 use crate::store::{Entry, EntryStatus, NewEntry, StoredConnection};
@@ -343,7 +343,7 @@ impl Core {
                 composed.status = Status::OptedOut;
                 composed.reason = Some("the number is on the opt-out list".into());
             }
-            let quiet = spec.quiet_hours.as_ref().and_then(|q| crate::run::in_quiet_hours(q, now));
+            let quiet = spec.quiet_hours.as_ref().and_then(|q| crate::connection::in_quiet_hours(q, now));
             let (status, reason, not_before) = match composed.status {
                 Status::Ready => match quiet {
                     Some(until) => (EntryStatus::Waiting, Some("quiet hours".to_owned()), Some(until)),

@@ -1,5 +1,6 @@
 //! Sendrow's engine: everything the app does, with no GUI and no tauri.
 //!
+//! - `model`: the records the store keeps (accounts, run summaries).
 //! - `store`: the SQLite file in the data folder; the only module with SQL.
 //! - `schedule`: schedule kinds and "when next", with the 5-minute rule.
 //! - `scheduler`: the background loop that runs connections when they are due.
@@ -13,7 +14,10 @@
 //! - `sim`: an 8x8-compatible server on loopback for the sandbox and tests.
 //! - `source`: where rows come from, read as a `Table`, and which of them are new.
 //! - `connection`: the connection spec, validated against the real source.
-//! - `run`: a run of a connection, the preview and the test send.
+//! - `draft`: the wizard's check of a draft connection, with its preview.
+//! - `run`: a run of a connection and its preview.
+//! - `test_send`: one row sent at once, before the first run.
+//! - `history`: the ledger as a list or CSV, and a person's decisions on it.
 //! - `sandbox`: the simulator plus a sample account and connection for newcomers.
 //! - `optout`: numbers never texted.
 //! - `lock`: file locks that let several processes share a data folder.
@@ -26,6 +30,9 @@
 //!
 //! [`Core`] ties a data folder's store to a secret store; the desktop app and
 //! the CLI both go through it.
+//!
+//! A module uses only the modules below it: the order is `LAYERS` in
+//! `core/tests/it/tidy.rs`, which fails on an import pointing up.
 
 pub mod account;
 pub mod cli;
@@ -36,12 +43,15 @@ pub mod connection;
 pub mod daemon;
 pub mod data_dir;
 pub mod delivery;
+pub mod draft;
 pub mod follow;
 pub mod gateway;
 pub mod google_setup;
 pub mod gsm7;
+pub mod history;
 pub mod lock;
 pub mod logging;
+pub mod model;
 pub mod optout;
 pub mod reconcile;
 pub mod reminder;
@@ -56,6 +66,7 @@ pub mod settings;
 pub mod sim;
 pub mod source;
 pub mod store;
+pub mod test_send;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,8 @@
 //! A run of a connection, the heart of the product: read the source → find
 //! the new rows → compose → filter (phone, opt-out, quiet hours, flood guard)
 //! → write ledger entries → send → record → report. Also the preview (the
-//! same up to composing, nothing written) and the one-click test send.
+//! same up to composing, nothing written). The test send is `test_send`; the
+//! history and a person's decisions on it are `history`.
 //!
 //! The ledger invariant (`docs/message-states.md`) holds throughout: the rows a read
 //! marks as seen and their ledger entries commit in one transaction; entries
@@ -11,23 +12,22 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
+use chrono::{DateTime, FixedOffset, Local, Utc};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 
 use crate::code::{Code, Coded};
 use crate::compose::{self, compose_row, Composed, Status, Template};
-use crate::connection::{ConnectionSpec, QuietHours};
+use crate::connection::{in_quiet_hours, ConnectionSpec};
 use crate::send::{self, RetryPolicy};
-use crate::source::rows::{self, Memory, Observation, Rules, StartFrom};
-use crate::store::{Claim, Entry, EntryStatus, NewEntry, Resolution, StoredConnection};
-use crate::{lock, schedule, Core, Error};
+use crate::source::rows::{self, Memory, Observation, Rules};
+use crate::store::{Claim, Entry, EntryStatus, NewEntry, StoredConnection};
+use crate::{lock, Core, Error};
 
 /// Requests a run keeps in flight at once by default.
 pub const IN_FLIGHT: usize = 2;
 
-/// Runs failing in a row before a connection is paused.
-pub const PAUSE_AFTER_FAILED_RUNS: u32 = 5;
+pub use crate::connection::PAUSE_AFTER_FAILED_RUNS;
 
 /// How a run was asked for.
 #[derive(Debug, Clone)]
@@ -54,81 +54,7 @@ impl Default for RunOptions {
     }
 }
 
-/// What a run did; `run --json` prints it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct RunSummary {
-    /// When it started (RFC 3339).
-    pub started_at: String,
-    /// When it finished (RFC 3339).
-    pub finished_at: String,
-    /// New rows the read found.
-    pub new_rows: usize,
-    /// Messages 8x8 queued.
-    pub sent: usize,
-    /// Messages 8x8 refused.
-    pub rejected: usize,
-    /// Transient failures, retried next run.
-    pub failed: usize,
-    /// Rows not sent on purpose (bad phone, opted out, too long, …),
-    /// counting the `incomplete` ones, skipped this time only.
-    pub skipped: usize,
-    /// Messages that may or may not have gone out.
-    pub unknown: usize,
-    /// Rows the flood guard holds for a person.
-    pub held: usize,
-    /// Rows waiting for quiet hours to end.
-    pub waiting: usize,
-    /// Messages found but not sent yet, left for the next run (8x8 failed
-    /// part-way, or the account was refused).
-    pub pending: usize,
-    /// Rows without a phone number yet: not taken, looked at again by the
-    /// next run (a row still being typed). Not in `new_rows`.
-    pub incomplete: usize,
-    /// The `error` is likely gone by the next run by itself (a file caught
-    /// half-saved, Google busy): it neither counts towards pausing the
-    /// connection nor raises a notification.
-    pub transient: bool,
-    /// Something the user should look at (e.g. the sheet came back empty).
-    pub warning: Option<String>,
-    /// Why the run could not do its work.
-    pub error: Option<String>,
-    /// `error`'s code, for the window's words (`error.<code>`).
-    pub error_code: Option<Code>,
-    /// New rows that already had their SMS (a test send reached them).
-    pub already_sent: usize,
-    /// Rows seen that do not meet the connection's conditions now (not
-    /// taken: looked at again by the next read).
-    pub not_matching: usize,
-    /// Reminders set for a later time by this run: handed to 8x8 with
-    /// `scheduled`, or kept until they are within 8x8's 7 days.
-    pub scheduled: usize,
-    /// Reminders this run cancelled (the row's date moved, the row was
-    /// deleted or stopped meeting the conditions).
-    pub cancelled: usize,
-    /// SMS segments of the messages 8x8 queued in this run.
-    pub segments: usize,
-    /// What they cost, when the connection has a price per segment.
-    pub cost: Option<f64>,
-    /// Rows left for the next read, each with its line and why: not typed to
-    /// the end yet, or a phone number to correct. Once fixed they go, once.
-    pub rows_to_fix: Vec<RowToFix>,
-    /// Rows without an ID column recognised as edits of rows already seen:
-    /// never texted again.
-    pub edited: usize,
-}
-
-/// A row a run left for the next read, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct RowToFix {
-    /// The row's key.
-    pub row: String,
-    /// Its line in the source.
-    pub line: usize,
-    /// `missing_phone`, `incomplete` or `invalid_phone`.
-    pub status: String,
-    /// What is wrong and what to do.
-    pub reason: String,
-}
+pub use crate::model::{RowToFix, RunSummary};
 
 impl RowToFix {
     fn of(row: &str, line: usize, composed: &Composed) -> RowToFix {
@@ -138,11 +64,6 @@ impl RowToFix {
             status: composed.status.as_str().to_owned(),
             reason: composed.reason.clone().unwrap_or_else(|| composed.status.as_str().to_owned()),
         }
-    }
-
-    /// "line 7: the number is too short", as the run and the card say it.
-    pub fn describe(&self) -> String {
-        format!("line {}: {}", self.line, self.reason)
     }
 }
 
@@ -160,49 +81,12 @@ pub struct PreviewItem {
     pub cost: Option<f64>,
 }
 
-/// What a test send did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TestSend {
-    /// The row's key.
-    pub row: String,
-    /// The row's line in the source, as the preview shows it.
-    pub line: usize,
-    /// Where it went.
-    pub phone: String,
-    /// What was sent.
-    pub text: String,
-    /// `queued`, `rejected`, `failed` or `unknown`.
-    pub status: EntryStatus,
-    /// 8x8's message ID when queued.
-    pub umid: Option<String>,
-    /// 8x8's reason otherwise.
-    pub reason: Option<String>,
-    /// Whether it reached the row's own phone, so the first run skips that row.
-    pub counts_as_row_message: bool,
-}
-
 fn lookup<'a>(headers: &'a [String], row: &'a crate::source::Row) -> impl Fn(&str) -> Option<&'a str> + 'a {
     move |column| compose::find_column(headers, column).map(|i| row.cells.get(i).map(String::as_str).unwrap_or(""))
 }
 
-pub(crate) fn in_quiet_hours(quiet: &QuietHours, now: &DateTime<FixedOffset>) -> Option<DateTime<Utc>> {
-    let from = schedule::parse_time(&quiet.from).ok()?;
-    let to = schedule::parse_time(&quiet.to).ok()?;
-    let t = now.time();
-    let inside = if from <= to { t >= from && t < to } else { t >= from || t < to };
-    if !inside {
-        return None;
-    }
-    // The end of the window: the next `to` after now, in the same offset.
-    let mut end = now.date_naive().and_time(to);
-    if end <= now.naive_local() {
-        end += chrono::Duration::days(1);
-    }
-    Some((end - now.offset().fix()).and_utc())
-}
-
 impl Core {
-    fn compose_new(
+    pub(crate) fn compose_new(
         spec: &ConnectionSpec,
         template: &Template,
         observation: &Observation,
@@ -246,7 +130,7 @@ impl Core {
     }
 
     /// Reads the source and detects new rows without recording anything.
-    async fn observe(
+    pub(crate) async fn observe(
         &self,
         stored: &StoredConnection,
         spec: &ConnectionSpec,
@@ -627,279 +511,5 @@ impl Core {
             self.store().set_paused(stored.id, Some(&coded), Utc::now())?;
         }
         Ok(())
-    }
-
-    /// The seed's "Send test data to 8x8": composes the first data row (or
-    /// data row `row`, 1-based) and sends it to the row's phone, or to `to`.
-    /// Reaching the row's own phone counts as that row's message.
-    pub async fn test_send(&self, name: &str, row: Option<usize>, to: Option<&str>) -> Result<TestSend, Error> {
-        let stored = self.stored_connection(name)?;
-        let spec = Self::spec_of(&stored)?;
-        let template = spec.template()?;
-        let now = Local::now().fixed_offset();
-        // Every row counts as new, keyed as the connection's runs key them
-        // (a fingerprint is made of the columns of its first read, not of
-        // today's), so a test to a customer already texted is caught below.
-        let mut everything = spec.clone();
-        everything.start_from = StartFrom::AllRows;
-        let remembered = self.store().row_memory(stored.id)?.state;
-        let memory =
-            Memory { state: remembered.map(|state| rows::RowState { last_count: None, ..state }), ..Memory::default() };
-        let observation = self.observe(&stored, &everything, Some(memory), Utc::now()).await?;
-        if let Some(pause) = observation.pause() {
-            return Err(Error::Invalid(format!("the connection cannot send as it is: {pause}")));
-        }
-        if observation.total == 0 && !observation.headers.is_empty() {
-            return Err(spec.source.no_rows_yet("send a test").into());
-        }
-        let index = row.unwrap_or(1);
-        let count = observation.new_rows().len();
-        if index == 0 || index > count {
-            return Err(Error::Invalid(format!("--row {index}: the source has data rows 1 to {count}")));
-        }
-        // Composed without the opt-out list so the row's own phone is known;
-        // the list is checked below against wherever the test goes.
-        let composed = Self::compose_new(&spec, &template, &observation, &HashSet::new(), &now)?;
-        let (row_key, line, composed) = composed.into_iter().nth(index - 1).expect("index checked above");
-        let own_phone = composed.phone.as_ref().map(|p| p.as_str().to_owned());
-        let phone = match to {
-            Some(number) => compose::normalize(number, spec.country()?)
-                .map_err(|e| match e {
-                    compose::PhoneIssue::Missing => {
-                        Error::Invalid("the phone to send the test to is empty: type your own number".into())
-                    }
-                    compose::PhoneIssue::Invalid { reason } => {
-                        Error::Invalid(format!("the phone to send the test to, {number:?}: {reason}"))
-                    }
-                })?
-                .as_str()
-                .to_owned(),
-            None => own_phone.clone().ok_or_else(|| {
-                Error::Invalid(format!(
-                    "row {index} (line {line}) has no usable phone number: {}; send the test to your own phone instead \
-                     (--to on the command line)",
-                    composed.reason.clone().unwrap_or_default()
-                ))
-            })?,
-        };
-        if self.store().optout_set()?.contains(&phone) {
-            return Err(Error::Invalid(format!(
-                "{phone} is on the opt-out list, so Sendrow never texts it, not even a test; \
-                 send the test to your own phone instead (--to on the command line), or remove the number from the list first"
-            )));
-        }
-        if composed.status != Status::Ready
-            && composed.status != Status::InvalidPhone
-            && composed.status != Status::MissingPhone
-        {
-            return Err(Error::Invalid(format!(
-                "row {index} cannot be sent: {}",
-                composed.reason.clone().unwrap_or_else(|| composed.status.as_str().into())
-            )));
-        }
-        let own = own_phone.as_deref() == Some(phone.as_str());
-        let entry = NewEntry {
-            row_key: row_key.clone(),
-            row_line: Some(line as i64),
-            phone: Some(phone.clone()),
-            text: composed.text.clone(),
-            status: EntryStatus::Pending,
-            reason: Some("test send".into()),
-            is_test: !own,
-            not_before: None,
-            time_slots: None,
-        };
-        // Everything that can refuse comes before the entry exists, and the
-        // sending lock before its claim: no entry is left in `sending`
-        // by an early error, nor claimed while a recovery could run.
-        let account = self.account(&spec.account)?;
-        let gateway = self.gateway(&account)?;
-        let sender = spec.sender_id()?;
-        let (id, delivery) = {
-            // A run of this connection through this `Core` waits meanwhile.
-            let turn = self.run_turn(name);
-            let _turn = turn.lock().await;
-            let _sending = self.start_sending()?;
-            // To the row's own phone the test is the row's SMS: its real
-            // ledger entry is claimed before the request, so neither a run
-            // (here or in another process) nor a crash can text the customer
-            // a second time.
-            let claimed = self.store().insert_claimed(stored.id, &entry, Utc::now())?.ok_or_else(|| {
-                Error::Invalid(format!(
-                    "row {index} (line {line}) already has its SMS, so a test to {phone} would text this customer \
-                     twice; send the test to your own phone instead (--to on the command line)"
-                ))
-            })?;
-            let delivery = send::deliver(
-                self.store(),
-                &gateway,
-                std::slice::from_ref(&claimed),
-                sender.as_ref().map(|s| s.as_str()),
-                &RetryPolicy::default(),
-            )
-            .await?;
-            (claimed.id, delivery)
-        };
-        if let Some(refusal) = &delivery.account_refused {
-            let err =
-                crate::gateway::Error::BadKey { code: refusal.code.unwrap_or(1200), message: refusal.reason.clone() };
-            self.mark_account_refused(&account.name, &err)?;
-            // Nothing left the machine. A test to another phone is over (a
-            // pending test is never claimed); the row's own entry stays
-            // pending for the first run once the key works.
-            let reason = format!("8x8 refused the account {:?}: {}", account.name, refusal.reason);
-            self.store().settle_test(id, EntryStatus::Failed, &reason)?;
-            return Err(Error::Invalid(format!(
-                "{reason} — check the API key and subaccount in 8x8's portal, then verify the account in Sendrow"
-            )));
-        }
-        let sent = self.store().entries(&[id])?.pop().ok_or_else(|| {
-            Error::Invalid(format!("{name:?} was removed while its test SMS was being sent; it is not in any history"))
-        })?;
-        let counts = own && matches!(sent.status, EntryStatus::Queued | EntryStatus::Unknown);
-        if own {
-            // The history shows the test as a test too.
-            self.store().record_test_copy(&sent, Utc::now())?;
-        }
-        Ok(TestSend {
-            row: row_key,
-            line,
-            phone,
-            text: composed.text,
-            status: sent.status,
-            umid: sent.umid,
-            reason: delivery
-                .account_refused
-                .map(|r| r.reason)
-                .or(sent.reason.filter(|_| sent.status != EntryStatus::Queued)),
-            counts_as_row_message: counts,
-        })
-    }
-
-    /// The history as CSV (a header row, then one line per message), for a
-    /// spreadsheet; the CLI's `history --csv` and the window's export.
-    pub fn history_csv(&self, name: &str) -> Result<String, Error> {
-        let field = |text: &str| {
-            // A spreadsheet runs a cell starting with one of these as a
-            // formula: a customer's name like `=HYPERLINK(…)` must stay text.
-            let text =
-                &if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() };
-            if text.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", text.replace('"', "\"\""))
-            } else {
-                text.to_owned()
-            }
-        };
-        let mut out = String::from(
-            "row,line,phone,text,status,test,umid,code,reason,attempts,delivery,delivery_error,created_at,updated_at,\
-             checked_at,check_note\n",
-        );
-        for e in self.history(name)? {
-            let fields = [
-                e.row_key.clone(),
-                e.row_line.map(|l| l.to_string()).unwrap_or_default(),
-                e.phone.clone().unwrap_or_default(),
-                e.text.clone(),
-                e.status.as_str().to_owned(),
-                e.is_test.to_string(),
-                e.umid.clone().unwrap_or_default(),
-                e.error_code.map(|c| c.to_string()).unwrap_or_default(),
-                e.reason.clone().unwrap_or_default(),
-                e.attempts.to_string(),
-                e.delivery_state.clone().unwrap_or_default(),
-                e.delivery_error.clone().unwrap_or_default(),
-                e.created_at.clone(),
-                e.updated_at.clone(),
-                e.checked_at.clone().unwrap_or_default(),
-                e.check_note.clone().unwrap_or_default(),
-            ];
-            out.push_str(&fields.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
-            out.push('\n');
-        }
-        Ok(out)
-    }
-
-    /// Every ledger entry of the connection, oldest first.
-    pub fn history(&self, name: &str) -> Result<Vec<Entry>, Error> {
-        let stored = self.stored_connection(name)?;
-        Ok(self.store().history(stored.id)?)
-    }
-
-    /// A person's decision on a row whose message is `unknown` or `failed`.
-    pub fn resolve(&self, name: &str, row_key: &str, resolution: Resolution) -> Result<(), Error> {
-        let stored = self.stored_connection(name)?;
-        if self.store().resolve(stored.id, row_key, resolution, Utc::now())? {
-            Ok(())
-        } else {
-            Err(Error::Invalid(format!(
-                "row {row_key:?} of {name:?} has no unknown or failed message to resolve; `sendrow history {name}` lists them"
-            )))
-        }
-    }
-
-    /// The user has read the note about rows skipped for their ID; a shrink
-    /// warning, if any, stays.
-    pub fn dismiss_note(&self, name: &str) -> Result<(), Error> {
-        let stored = self.stored_connection(name)?;
-        Ok(self.store().dismiss_row_note(stored.id)?)
-    }
-
-    /// The user confirms that the source shrank on purpose (rows deleted,
-    /// sheet cleared): the warning goes and runs go on from what is there.
-    pub fn dismiss_warning(&self, name: &str) -> Result<(), Error> {
-        let stored = self.stored_connection(name)?;
-        Ok(self.store().dismiss_row_warning(stored.id)?)
-    }
-
-    /// Starts the connection over from new rows: every row in the source now
-    /// counts as seen (never sent), whatever `start_from` says, and a pause
-    /// is lifted. For a source whose rows can no longer be recognised (the
-    /// ID column changed, a column of a fingerprint was renamed). Returns how
-    /// many rows the source has.
-    pub async fn start_over(&self, name: &str) -> Result<usize, Error> {
-        let turn = self.run_turn(name);
-        let _turn = turn.lock().await;
-        let stored = self.stored_connection(name)?;
-        let mut spec = Self::spec_of(&stored)?;
-        spec.start_from = StartFrom::NewRows;
-        let observation = self.observe(&stored, &spec, Some(Memory::default()), Utc::now()).await?;
-        if let Some(pause) = observation.pause() {
-            return Err(Error::Invalid(format!("{name:?} cannot start over as it is: {pause}")));
-        }
-        self.store().start_over(&observation)?;
-        self.store().set_paused(stored.id, None, Utc::now())?;
-        Ok(observation.total)
-    }
-
-    /// Drops the rows the flood guard holds (the UI's "skip").
-    pub fn skip_held(&self, name: &str) -> Result<usize, Error> {
-        let stored = self.stored_connection(name)?;
-        Ok(self.store().release_held(stored.id, EntryStatus::Skipped, Utc::now())?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(h: u32, m: u32) -> DateTime<FixedOffset> {
-        FixedOffset::east_opt(7200).unwrap().with_ymd_and_hms(2026, 5, 1, h, m, 0).unwrap()
-    }
-    use chrono::TimeZone;
-
-    #[test]
-    fn quiet_hours_wrap_midnight_and_end_at_their_end() {
-        let night = QuietHours { from: "21:00".into(), to: "08:00".into() };
-        assert_eq!(in_quiet_hours(&night, &at(12, 0)), None, "midday is outside 21–08");
-        let until = in_quiet_hours(&night, &at(22, 30)).expect("22:30 is inside");
-        assert_eq!(until, at(8, 0).with_timezone(&Utc) + chrono::Duration::days(1), "waits until 08:00 next day");
-        let until = in_quiet_hours(&night, &at(7, 59)).expect("07:59 is inside");
-        assert_eq!(until, at(8, 0).with_timezone(&Utc), "waits until 08:00 the same day");
-        assert_eq!(in_quiet_hours(&night, &at(8, 0)), None, "08:00 itself is outside");
-        let lunch = QuietHours { from: "13:00".into(), to: "14:00".into() };
-        assert!(
-            in_quiet_hours(&lunch, &at(13, 30)).is_some() && in_quiet_hours(&lunch, &at(14, 30)).is_none(),
-            "same-day window"
-        );
     }
 }

@@ -44,7 +44,6 @@ use sha2::{Digest, Sha256};
 
 use super::{Row, Table};
 use crate::code::{Code, Coded};
-use crate::store::{self, Store};
 
 /// How rows are told apart (the connection spec's `row_key`; absent means
 /// [`RowKey::Fingerprint`]). Serialized as `{"column": "Order ID"}` or
@@ -471,19 +470,6 @@ impl Observation {
         }
         self.write.keys.retain(|(key, _)| !keys.contains(key));
     }
-}
-
-/// Reads what the store remembers for `connection_id` and detects the new
-/// rows of `table`. Commit the result with `Store::commit_observation`.
-pub fn observe(
-    store: &Store,
-    connection_id: i64,
-    table: Table,
-    rules: &Rules<'_>,
-    now: DateTime<Utc>,
-) -> Result<Observation, store::Error> {
-    let memory = store.row_memory(connection_id)?;
-    Ok(detect(connection_id, table, &memory, rules, now))
 }
 
 /// Decides which rows of `table` are new, given what was seen before. Pure:

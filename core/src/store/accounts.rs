@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
 use super::{Error, Store};
-use crate::account::{Account, AccountStatus, Region};
+use crate::model::{Account, AccountStatus, Region};
 
 /// Fields of an account that is about to be saved.
 #[derive(Debug, Clone)]

@@ -21,6 +21,7 @@ pub use accounts::NewAccount;
 pub use connections::{Removal, StoredConnection};
 pub use ledger::{Claim, Entry, EntryStatus, NewEntry, Outcome, Resolution};
 pub use optouts::OptOut;
+pub use rows::observe;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -286,7 +287,7 @@ fn migrate(conn: &mut Connection, target: usize) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::account::{AccountStatus, Region};
+    use crate::model::{AccountStatus, Region};
     use chrono::Utc;
 
     fn sample(status: &AccountStatus) -> NewAccount<'_> {

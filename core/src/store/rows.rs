@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! let table = source::read(&spec).await?;                    // no store lock held
-//! let obs = source::rows::observe(&store, id, table, &rules, now)?;
+//! let obs = store::observe(&store, id, table, &rules, now)?;
 //! store.commit_observation(&obs, |tx| {
 //!     for row in obs.new_rows() { /* tx.insert_ledger_entry(...)? */ }
 //!     Ok::<_, MyError>(())
@@ -21,11 +21,27 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::{Error, Store, Tx};
 use crate::code::Coded;
-use crate::source::rows::{Memory, Observation, RowState, StateWrite, Trace};
+use crate::source::rows::{detect, Memory, Observation, RowState, Rules, StateWrite, Trace};
+use crate::source::Table;
+
+/// Reads what the store remembers for `connection_id` and detects the new
+/// rows of `table` (the detection itself is `source::rows::detect`, pure).
+/// Commit the result with `Store::commit_observation`.
+pub fn observe(
+    store: &Store,
+    connection_id: i64,
+    table: Table,
+    rules: &Rules<'_>,
+    now: DateTime<Utc>,
+) -> Result<Observation, Error> {
+    let memory = store.row_memory(connection_id)?;
+    Ok(detect(connection_id, table, &memory, rules, now))
+}
 
 impl Store {
     /// What detection needs for `connection_id`: its state and every key seen.
@@ -340,7 +356,7 @@ mod tests {
     fn observe(store: &Store, id: i64, names: &[&str]) -> Observation {
         let key = RowKey::Fingerprint;
         let rules = Rules { key: &key, start_from: StartFrom::AllRows, used_columns: &[], phone_column: None };
-        crate::source::rows::observe(store, id, table(names), &rules, chrono::Utc::now()).unwrap()
+        super::observe(store, id, table(names), &rules, chrono::Utc::now()).unwrap()
     }
 
     fn connection(store: &Store) -> i64 {
@@ -421,7 +437,7 @@ mod tests {
                 })
                 .collect(),
         };
-        let read = |table| crate::source::rows::observe(&store, id, table, &rules, chrono::Utc::now()).unwrap();
+        let read = |table| super::observe(&store, id, table, &rules, chrono::Utc::now()).unwrap();
         let noted = read(rows(20, true));
         assert!(noted.warning().is_some_and(|w| w.contains("line 2 has no \"ID\"")), "{:?}", noted.warning());
         store.commit_observation(&noted, |_| Ok::<_, Error>(())).unwrap();

@@ -4,7 +4,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::{Error, Store};
 use crate::code::{Code, Coded};
-use crate::run::RunSummary;
+use crate::model::RunSummary;
 
 const COLUMNS: &str =
     "started_at, finished_at, new_rows, sent, rejected, failed, skipped, unknown, held, waiting, warning, error, already_sent, \

@@ -269,7 +269,8 @@ async fn the_preview_and_the_sms_read_as_the_sheet_shows() {
 #[tokio::test]
 async fn a_new_display_format_makes_no_row_new() {
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
-    use sendrow_core::source::rows::{observe, RowKey, Rules, StartFrom};
+    use sendrow_core::source::rows::{RowKey, Rules, StartFrom};
+    use sendrow_core::store::observe;
     use sendrow_core::store::{self, Store};
 
     let save = |path: &Path, money: &str, day: &str, id: &str| {

@@ -13,8 +13,9 @@ use chrono::Utc;
 use sendrow_core::connection::ConnectionSpec;
 use sendrow_core::run::RunOptions;
 use sendrow_core::secrets::MemorySecrets;
-use sendrow_core::source::rows::{observe, Observation, Outcome, Pause, RowKey, Rules, StartFrom};
+use sendrow_core::source::rows::{Observation, Outcome, Pause, RowKey, Rules, StartFrom};
 use sendrow_core::source::{self, Error, SourceSpec};
+use sendrow_core::store::observe;
 use sendrow_core::store::{self, Store};
 use sendrow_core::Core;
 
