@@ -21,6 +21,8 @@
 mod api;
 mod credentials;
 mod export;
+// Tests only: the app is built without it.
+#[cfg(feature = "google-fake")]
 pub mod fake;
 pub mod oauth;
 mod service_account;
