@@ -346,12 +346,10 @@ impl Core {
             let quiet = spec.quiet_hours.as_ref().and_then(|q| crate::run::in_quiet_hours(q, now));
             let (status, reason, not_before) = match composed.status {
                 Status::Ready => match quiet {
-                    Some(until) => (EntryStatus::Waiting, Some("quiet hours".to_owned()), Some(until)),
+                    Some(until) => (EntryStatus::Waiting, Some(crate::store::reason_quiet_hours()), Some(until)),
                     None => (EntryStatus::Pending, None, None),
                 },
-                other => {
-                    (EntryStatus::Skipped, composed.reason.clone().or_else(|| Some(other.as_str().to_owned())), None)
-                }
+                _ => (EntryStatus::Skipped, Some(crate::store::reason_skipped(&composed)), None),
             };
             entries.push(NewEntry {
                 row_key: key.clone(),

@@ -1641,3 +1641,135 @@ async fn the_ukrainian_card_sends_or_skips_a_flood_and_resolves_an_unknown() {
     shoot(client, "46-uk-after").await;
     session.stop().await;
 }
+
+/// A Ukrainian shop owner's window when things need them: a connection
+/// paused because a column its message uses was renamed, another whose sheet
+/// was emptied after a run (the shrink warning), an account whose key 8x8
+/// refused, rows held by the flood guard and a message whose fate is
+/// unknown. No English sentence on the main screen, the accounts screen or
+/// any History; 8x8's own words only as quoted small print.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ukrainian_window_in_trouble_shows_no_english() {
+    require_display_and_bus();
+    let _one = ONE_WINDOW.lock().await;
+    let uk = ui_strings("uk");
+    let data = tempfile::tempdir().expect("a temp data folder");
+    let d = data.path().to_owned();
+    let orders = d.join("замовлення.csv");
+    let returns = d.join("повернення.csv");
+    let promo = d.join("акція.csv");
+    let delivery = d.join("доставка.csv");
+    let session = Session::start_with(&d, &[], |sim_url| {
+        let account = ["account", "add", "основний", "--subaccount", SANDBOX_SUBACCOUNT, "--base-url", sim_url];
+        sendrow_cli(&d, &account, SANDBOX_KEY, "the account the connections send through");
+        // A key 8x8 refuses: the account is kept, inactive (the CLI exits 1).
+        let typo = ["account", "add", "запасний", "--subaccount", SANDBOX_SUBACCOUNT, "--base-url", sim_url];
+        let added = output_within(
+            Command::new(env!("CARGO_BIN_EXE_sendrow")).arg("--data-dir").arg(&d).args(typo),
+            WRONG_KEY,
+            CLI_PATIENCE,
+        );
+        assert!(!added.status.success(), "8x8 refuses the wrong key: {added:?}");
+        let mut last_month = String::from("Номер,Телефон\n");
+        for i in 1..=30 {
+            last_month.push_str(&format!("{i},+38067{:07}\n", 1_000_000 + i));
+        }
+        std::fs::write(&orders, last_month).expect("orders");
+        std::fs::write(&returns, "Номер,Телефон,Імя\n7,0671234567,Олена\n").expect("returns");
+        std::fs::write(&promo, "Номер,Телефон\n1,0671000001\n2,0671000002\n3,0671000003\n").expect("promo");
+        std::fs::write(&delivery, "Номер,Телефон\n").expect("delivery");
+        let specs = [
+            json!({"name": "Замовлення", "source": {"type": "csv", "path": orders}, "row_key": {"column": "Номер"},
+                   "start_from": "new_rows", "account": "основний", "phone_field": "Телефон",
+                   "message": "Замовлення {{Номер}} прийнято", "auto_update": false}),
+            json!({"name": "Повернення", "source": {"type": "csv", "path": returns}, "row_key": {"column": "Номер"},
+                   "start_from": "new_rows", "account": "основний", "phone_field": "Телефон",
+                   "message": "{{Імя}}, повернення {{Номер}} оформлено", "auto_update": false}),
+            json!({"name": "Акція", "source": {"type": "csv", "path": promo}, "row_key": {"column": "Номер"},
+                   "start_from": "all_rows", "account": "основний", "phone_field": "Телефон",
+                   "message": "Знижка для вас, {{Номер}}", "flood_limit": 2, "auto_update": false}),
+            json!({"name": "Доставка", "source": {"type": "csv", "path": delivery}, "row_key": {"column": "Номер"},
+                   "start_from": "all_rows", "account": "основний", "phone_field": "Телефон",
+                   "message": "Посилка {{Номер}} в дорозі", "auto_update": false}),
+        ];
+        for (i, spec) in specs.iter().enumerate() {
+            let path = d.join(format!("spec{i}.json"));
+            std::fs::write(&path, spec.to_string()).expect("the spec is written");
+            sendrow_cli(&d, &["connection", "add", "--file", path.to_str().unwrap()], "", "a connection");
+        }
+        let run = |name: &str| {
+            output_within(
+                Command::new(env!("CARGO_BIN_EXE_sendrow")).arg("--data-dir").arg(&d).args(["run", name]),
+                "",
+                CLI_PATIENCE,
+            )
+        };
+        for name in ["Замовлення", "Повернення"] {
+            assert!(run(name).status.success(), "the first run of {name} sees the rows there are");
+        }
+        // The orders sheet is emptied but for one new order; the returns
+        // sheet's «Імя» (used by the message) is renamed; the promo floods.
+        std::fs::write(&orders, "Номер,Телефон\n31,0502222222\n").expect("orders emptied");
+        std::fs::write(&returns, "Номер,Телефон,Імя клієнта\n7,0671234567,Олена\n8,0633333333,Петро\n")
+            .expect("a column renamed");
+        assert!(run("Замовлення").status.success(), "the shrunk sheet warns: the run goes on");
+        assert!(!run("Повернення").status.success(), "the renamed column pauses Returns");
+        assert_eq!(run("Акція").status.code(), Some(3), "three rows against a limit of two are held");
+    })
+    .await;
+    let client = &session.client;
+
+    // 8x8 takes the delivery notice, then the answer is cut off: unknown.
+    append_row(&delivery, "5,0675555555");
+    reqwest::Client::new()
+        .post(format!("{}/_sim/faults", session.sim_url))
+        .json(&json!({"next": ["reset"]}))
+        .send()
+        .await
+        .expect("the simulator takes faults");
+    click(client, &card("Доставка", "button.run")).await;
+    click(client, "#lang-uk").await;
+    wait_displayed(client, &card("Доставка", ".unknown")).await;
+    wait_displayed(client, &card("Замовлення", ".row-warning")).await;
+    wait_displayed(client, &card("Повернення", ".start-over")).await;
+    wait_displayed(client, &card("Акція", ".held")).await;
+    wait_text(client, "#connections-title", "the Ukrainian main screen", |t| t == string(&uk, "connections.title"))
+        .await;
+    assert_no_english(client, "#view-connections", "the main screen in trouble", &[]).await;
+    shoot(client, "50-uk-trouble").await;
+
+    // 8x8's own words for the refused key may follow ours, quoted.
+    click(client, "#tab-accounts").await;
+    let reason =
+        wait_text(client, r#"tr[data-account="запасний"] .reason"#, "the inactive account", |t| !t.is_empty()).await;
+    assert!(reason.starts_with(string(&uk, "status.checkAccess")), "our words first: {reason:?}");
+    // Quoted, so 8x8's words are set apart as theirs.
+    let user_data = [SANDBOX_SUBACCOUNT, session.sim_url.as_str(), "«Request was not authenticated properly»"];
+    assert_no_english(client, "#view-accounts", "the accounts screen", &user_data).await;
+    shoot(client, "51-uk-accounts-inactive").await;
+
+    click(client, "#tab-connections").await;
+    let histories =
+        [("Замовлення", "52-orders"), ("Повернення", "53-returns"), ("Акція", "54-promo"), ("Доставка", "55-delivery")];
+    for (name, shot) in histories {
+        click(client, &card(name, "button[id^=history-]")).await;
+        wait_text(client, "#history-title", "the history", |t| t.contains(name)).await;
+        wait_for("the history's rows or its empty state", || async {
+            (displayed(client, "#history-table").await || displayed(client, "#history-empty").await).then_some(())
+        })
+        .await;
+        assert_no_english(client, "#view-history", &format!("the history of {name}"), &[]).await;
+        // Each reason in the shop owner's words, with its particulars.
+        let expected = match name {
+            "Акція" => Some(string(&uk, "error.held_flood").replace("{rows}", "3").replace("{limit}", "2")),
+            "Доставка" => Some(string(&uk, "error.send_unknown").to_owned()),
+            _ => None,
+        };
+        if let Some(expected) = expected {
+            assert_eq!(text_of(client, "#history-body td.detail").await, expected, "{name}'s reason");
+        }
+        shoot(client, &format!("{shot}-uk-history")).await;
+        click(client, "#history-back").await;
+    }
+    session.stop().await;
+}
