@@ -149,6 +149,22 @@ codes! {
     SendUnknown => "send_unknown",
     /// A message's reason: it could not be sent this time; the next run tries again.
     SendFailed => "send_failed",
+    /// A reminder's reason: its date cell cannot be read.
+    ReminderNoDate => "reminder_no_date",
+    /// A reminder's reason: the time in the row has passed.
+    ReminderPassed => "reminder_passed",
+    /// A reminder's reason: due `at`, more than 7 days ahead, handed to 8x8 on `hand_over`.
+    ReminderHandOver => "reminder_hand_over",
+    /// A reminder called off: its row is no longer in the source.
+    ReminderRowGone => "reminder_row_gone",
+    /// A reminder called off: its row no longer meets the conditions.
+    ReminderRowNoMatch => "reminder_row_no_match",
+    /// A reminder called off: the date moved; a new one goes `at`.
+    ReminderMoved => "reminder_moved",
+    /// A reminder called off: the date was removed or cannot be read.
+    ReminderDateGone => "reminder_date_gone",
+    /// A reminder 8x8 had already sent when Sendrow asked to cancel it.
+    ReminderAlreadySent => "reminder_already_sent",
     /// Text written by an older Sendrow, before it kept codes: shown as it is.
     Text => "text",
 }

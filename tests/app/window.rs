@@ -1715,12 +1715,16 @@ async fn a_ukrainian_window_in_trouble_shows_no_english() {
         assert!(run("Замовлення").status.success(), "the shrunk sheet warns: the run goes on");
         assert!(!run("Повернення").status.success(), "the renamed column pauses Returns");
         assert_eq!(run("Акція").status.code(), Some(3), "three rows against a limit of two are held");
+        sendrow_cli(&d, &["optout", "add", "0676666666"], "", "a customer who replied STOP");
     })
     .await;
     let client = &session.client;
 
     // 8x8 takes the delivery notice, then the answer is cut off: unknown.
+    // Beside it a customer who opted out (skipped) and a number to fix.
     append_row(&delivery, "5,0675555555");
+    append_row(&delivery, "6,0676666666");
+    append_row(&delivery, "7,12");
     reqwest::Client::new()
         .post(format!("{}/_sim/faults", session.sim_url))
         .json(&json!({"next": ["reset"]}))
@@ -1730,6 +1734,8 @@ async fn a_ukrainian_window_in_trouble_shows_no_english() {
     click(client, &card("Доставка", "button.run")).await;
     click(client, "#lang-uk").await;
     wait_displayed(client, &card("Доставка", ".unknown")).await;
+    let to_fix = text_of(client, &card("Доставка", ".rows-to-fix li")).await;
+    assert_eq!(to_fix, string(&uk, "rowfix.invalid_phone").replace("{line}", "4"), "the number to fix, in Ukrainian");
     wait_displayed(client, &card("Замовлення", ".row-warning")).await;
     wait_displayed(client, &card("Повернення", ".start-over")).await;
     wait_displayed(client, &card("Акція", ".held")).await;
@@ -1761,12 +1767,18 @@ async fn a_ukrainian_window_in_trouble_shows_no_english() {
         assert_no_english(client, "#view-history", &format!("the history of {name}"), &[]).await;
         // Each reason in the shop owner's words, with its particulars.
         let expected = match name {
-            "Акція" => Some(string(&uk, "error.held_flood").replace("{rows}", "3").replace("{limit}", "2")),
-            "Доставка" => Some(string(&uk, "error.send_unknown").to_owned()),
-            _ => None,
+            "Акція" => {
+                vec![("held", string(&uk, "error.held_flood").replace("{rows}", "3").replace("{limit}", "2"))]
+            }
+            "Доставка" => vec![
+                ("unknown", string(&uk, "error.send_unknown").to_owned()),
+                ("skipped", string(&uk, "error.row_opted_out").to_owned()),
+            ],
+            _ => vec![],
         };
-        if let Some(expected) = expected {
-            assert_eq!(text_of(client, "#history-body td.detail").await, expected, "{name}'s reason");
+        for (status, words) in expected {
+            let shown = text_of(client, &format!(r#"#history-body tr[data-status="{status}"] td.detail"#)).await;
+            assert_eq!(shown, words, "{name}: why a message is {status}");
         }
         shoot(client, &format!("{shot}-uk-history")).await;
         click(client, "#history-back").await;
