@@ -147,8 +147,8 @@ export const Connections = {
       card.append(el("div", { class: "banner warn with-actions unknown" },
         el("span", {}, t("banner.unknown", { n: unknown })),
         el("button", { type: "button", class: "primary", onclick: (e) => Connections.reconcile(c.name, e.currentTarget) }, t("banner.checkWith8x8")),
-        el("button", { type: "button", onclick: () => Connections.resolveAll(c.name, "resend") }, t("banner.resend")),
-        el("button", { type: "button", onclick: () => Connections.resolveAll(c.name, "mark_sent") }, t("banner.markSent")),
+        el("button", { type: "button", class: "resend", onclick: () => Connections.resolveAll(c.name, "resend") }, t("banner.resend")),
+        el("button", { type: "button", class: "mark-sent", onclick: () => Connections.resolveAll(c.name, "mark_sent") }, t("banner.markSent")),
         el("button", { type: "button", class: "link", onclick: () => History.open(c.name, "unknown") }, t("banner.review"))));
     }
     // Rows the last run left for the next read: still being typed, or a

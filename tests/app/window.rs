@@ -1370,6 +1370,19 @@ async fn inner_text(client: &Client, css: &str) -> String {
     text.as_str().unwrap_or_default().to_owned()
 }
 
+/// Switches the window to Ukrainian. A click that lands while the window is
+/// still starting has no listener yet, so it is repeated until the window
+/// says Ukrainian is chosen.
+async fn choose_ukrainian(client: &Client) {
+    wait_for("the window to switch to Ukrainian", || async {
+        click(client, "#lang-uk").await;
+        let chosen =
+            wait_for_or_none(|| async { (attr_of(client, "#lang-uk", "aria-pressed").await == "true").then_some(()) });
+        tokio::time::timeout(Duration::from_secs(2), chosen).await.ok().flatten()
+    })
+    .await;
+}
+
 /// Asserts the Ukrainian window shows no English word in `css` (names of
 /// products and formats aside, as in `i18n.rs`; `user_data` is what the test
 /// itself typed in Latin letters: a subaccount ID, a folder, an address).
@@ -1409,7 +1422,7 @@ async fn the_card_previews_and_tests_like_the_cli_in_ukrainian() {
     let client = &session.client;
     let here = |inner: &str| card("Замовлення", inner);
 
-    click(client, "#lang-uk").await;
+    choose_ukrainian(client).await;
     wait_text(client, "#connections-title", "the Ukrainian main screen", |t| t == string(&uk, "connections.title"))
         .await;
     assert_no_english(client, "main", "the main screen", &[]).await;
@@ -1428,12 +1441,14 @@ async fn the_card_previews_and_tests_like_the_cli_in_ukrainian() {
     );
     let bad = text_of(client, &format!("{} td:last-child", status("2"))).await;
     assert_eq!(bad, string(&uk, "compose.invalid_phone"), "row 2's phone is bad, said in Ukrainian");
+    let typing = text_of(client, &format!("{} td:last-child", status("3"))).await;
+    assert_eq!(typing, string(&uk, "compose.incomplete"), "row 3's name is still empty, said in Ukrainian");
     let row1 = text_of(client, &status("1")).await;
     assert!(row1.contains("+380671111111") && row1.contains("Дякуємо, Олена!"), "phone and text: {row1:?}");
     assert!(row1.contains("UCS-2"), "Cyrillic goes as UCS-2: {row1:?}");
     let summary = text_of(client, "#pv-summary").await;
     assert!(
-        summary.contains("Підуть 2 SMS") && summary.contains("1 рядок не піде"),
+        summary.contains("Піде 1 SMS") && summary.contains("2 рядки не підуть"),
         "counted in Ukrainian: {summary:?}"
     );
     assert_no_english(client, "#preview-dialog", "the preview", &[]).await;
@@ -1571,7 +1586,7 @@ async fn the_ukrainian_card_sends_or_skips_a_flood_and_resolves_an_unknown() {
     let orders_card = |inner: &str| card("Замовлення", inner);
     let returns_card = |inner: &str| card("Повернення", inner);
 
-    click(client, "#lang-uk").await;
+    choose_ukrainian(client).await;
     let held =
         wait_text(client, &orders_card(".held span"), "the held banner in Ukrainian", |t| t.contains("рядки")).await;
     assert_eq!(held, plural("banner.held", "few", 3), "3 takes the few form");
@@ -1609,7 +1624,7 @@ async fn the_ukrainian_card_sends_or_skips_a_flood_and_resolves_an_unknown() {
     let messages = wait_for_sms(&session, 4, "8x8 to have taken the return").await;
     shoot(client, "45-uk-unknown").await;
     // "Mark as sent": it did go out, so nothing is sent again.
-    click(client, &returns_card(".unknown button:nth-of-type(2)")).await;
+    click(client, &returns_card(".unknown button.mark-sent")).await;
     wait_for("the unknown banner to go", || async {
         (!displayed(client, &returns_card(".unknown")).await).then_some(())
     })
@@ -1732,7 +1747,7 @@ async fn a_ukrainian_window_in_trouble_shows_no_english() {
         .await
         .expect("the simulator takes faults");
     click(client, &card("Доставка", "button.run")).await;
-    click(client, "#lang-uk").await;
+    choose_ukrainian(client).await;
     wait_displayed(client, &card("Доставка", ".unknown")).await;
     let to_fix = text_of(client, &card("Доставка", ".rows-to-fix li")).await;
     assert_eq!(to_fix, string(&uk, "rowfix.invalid_phone").replace("{line}", "4"), "the number to fix, in Ukrainian");
