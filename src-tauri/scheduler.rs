@@ -130,7 +130,10 @@ fn notify_after_run(app: &AppHandle, core: &Core, told: &mut Told, name: &str, o
     let was_failing = told.failing.insert(name.to_owned(), failed).unwrap_or(false);
 
     if paused_now && !was_paused {
-        let reason = view.as_ref().and_then(|v| v.status_reason.clone()).unwrap_or_default();
+        let reason = match view.as_ref().and_then(|v| v.status_coded.as_ref()) {
+            Some(coded) => lang.coded(coded),
+            None => view.as_ref().and_then(|v| v.status_reason.clone()).unwrap_or_default(),
+        };
         return show(app, lang.paused(name, &reason));
     }
     let last = view.as_ref().and_then(|v| v.last_run.clone());
@@ -138,7 +141,8 @@ fn notify_after_run(app: &AppHandle, core: &Core, told: &mut Told, name: &str, o
         // A file caught half-saved or Google busy sorts itself out by the next run.
         let transient = last.as_ref().is_some_and(|l| l.transient);
         if !was_failing && !transient {
-            show(app, lang.run_failed(name, message));
+            let code = last.as_ref().and_then(|l| l.error_code);
+            show(app, lang.run_failed(name, &lang.run_error(code, message)));
         }
         return;
     }

@@ -35,6 +35,39 @@ impl Lang {
         }
     }
 
+    /// Words the engine wrote as a code: the English sentence, or the
+    /// window's Ukrainian for that code (`ui/i18n/uk.json`, `error.<code>`)
+    /// with its parameters, so a notification says what the card says.
+    pub fn coded(self, coded: &sendrow_core::code::Coded) -> String {
+        use sendrow_core::code::Code;
+        let words = match self {
+            Lang::Uk if coded.code != Code::Text => uk_error(coded.code),
+            _ => None,
+        };
+        let Some(mut text) = words else { return coded.text.clone() };
+        for (name, value) in &coded.params {
+            let shown = match value {
+                serde_json::Value::String(s) => format!("«{s}»"),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), |s| format!("«{s}»")))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
+            text = text.replace(&format!("{{{name}}}"), &shown);
+        }
+        text
+    }
+
+    /// A failed run's words by its code (no parameters), else the English.
+    pub fn run_error(self, code: Option<sendrow_core::code::Code>, english: &str) -> String {
+        match (self, code.and_then(uk_error)) {
+            (Lang::Uk, Some(words)) => words,
+            _ => english.to_owned(),
+        }
+    }
+
     pub fn open(self) -> &'static str {
         self.pick("Open Sendrow", "Відкрити Sendrow")
     }
@@ -119,6 +152,7 @@ impl Lang {
 
     /// A connection paused by itself (an account 8x8 refuses, repeated failures).
     pub fn paused(self, name: &str, reason: &str) -> (String, String) {
+        let reason = reason.trim_end_matches('.');
         match self {
             Lang::En => (format!("{name} is paused"), format!("{reason}. Open Sendrow to fix it and resume.")),
             Lang::Uk => (
@@ -163,6 +197,13 @@ impl Lang {
     }
 }
 
+/// The window's Ukrainian words for `code`, when it has any.
+fn uk_error(code: sendrow_core::code::Code) -> Option<String> {
+    static UK: std::sync::OnceLock<serde_json::Map<String, serde_json::Value>> = std::sync::OnceLock::new();
+    let uk = UK.get_or_init(|| serde_json::from_str(include_str!("../ui/i18n/uk.json")).unwrap_or_default());
+    uk.get(&format!("error.{}", code.as_str())).and_then(|v| v.as_str()).map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +228,28 @@ mod tests {
         assert_eq!(held(25), "Замовлення: 25 рядків чекають на вас");
         assert_eq!(Lang::En.held("Orders", 1).0, "Orders: 1 row waits for you");
         assert_eq!(Lang::En.unknown("Orders", 2).0, "Orders: 2 messages need a look");
+    }
+
+    #[test]
+    fn a_coded_reason_is_worded_in_ukrainian_and_kept_in_english() {
+        use sendrow_core::code::{Code, Coded};
+        let refused = Coded::new(
+            Code::PausedAccountRefused,
+            "8x8 refused the account \"main\": Request was not authenticated properly",
+        )
+        .param("account", "main")
+        .param("reason", "Request was not authenticated properly");
+        assert_eq!(Lang::En.coded(&refused), refused.text, "English is the engine's sentence");
+        let uk = Lang::Uk.coded(&refused);
+        assert!(uk.contains("«main»") && !uk.contains("{account}"), "Ukrainian words with the parameters: {uk:?}");
+        assert!(!uk.starts_with("8x8 refused"), "not the English: {uk:?}");
+        let (_, body) = Lang::Uk.paused("Замовлення", &uk);
+        assert!(!body.contains(".."), "one full stop: {body:?}");
+        let old = Coded::new(Code::Text, "paused after 5 failed runs");
+        assert_eq!(Lang::Uk.coded(&old), "paused after 5 failed runs", "text of an older Sendrow stays as it was");
+        assert_eq!(
+            Lang::Uk.run_error(Some(Code::GatewayUnreachable), "8x8 could not be reached"),
+            uk_error(Code::GatewayUnreachable).unwrap()
+        );
     }
 }

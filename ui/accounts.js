@@ -14,10 +14,14 @@ export function statusBadge(status) {
   return el("span", { class: `badge ${status}` }, t(`status.${status}`));
 }
 
-// "Check your access to this login. <8x8's reason> (code)"
+// "Check your access to this login. 8x8 said: “<8x8's reason>” (code 1200)."
+// 8x8's own words follow ours, quoted, in whatever language 8x8 speaks.
 export function inactiveReason(account) {
-  const code = account.status_code ? ` (${account.status_code})` : "";
-  return `${t("status.checkAccess")} ${account.status_reason || ""}${code}`;
+  if (!account.status_reason) return t("status.checkAccess");
+  const said = account.status_code
+    ? t("status.said8x8Code", { reason: account.status_reason, code: account.status_code })
+    : t("status.said8x8", { reason: account.status_reason });
+  return `${t("status.checkAccess")} ${said}`;
 }
 
 // Builds the connect-an-account form into `root`; ids start with `p`.

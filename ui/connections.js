@@ -3,7 +3,7 @@
 // banners that need a person: rows held by the flood guard and messages whose
 // fate is unknown.
 import { call } from "./ipc.js";
-import { I18N, t, errorText, codedText } from "./i18n.js";
+import { I18N, t, errorText, codedText, composeText } from "./i18n.js";
 import { $, el, showError, showNote, withBusy, fmtWhen, baseName, iconButton } from "./dom.js";
 import { intervalLabel, ScheduleEditor } from "./schedule.js";
 import { Wizard } from "./wizard.js";
@@ -147,8 +147,8 @@ export const Connections = {
       card.append(el("div", { class: "banner warn with-actions unknown" },
         el("span", {}, t("banner.unknown", { n: unknown })),
         el("button", { type: "button", class: "primary", onclick: (e) => Connections.reconcile(c.name, e.currentTarget) }, t("banner.checkWith8x8")),
-        el("button", { type: "button", onclick: () => Connections.resolveAll(c.name, "resend") }, t("banner.resend")),
-        el("button", { type: "button", onclick: () => Connections.resolveAll(c.name, "mark_sent") }, t("banner.markSent")),
+        el("button", { type: "button", class: "resend", onclick: () => Connections.resolveAll(c.name, "resend") }, t("banner.resend")),
+        el("button", { type: "button", class: "mark-sent", onclick: () => Connections.resolveAll(c.name, "mark_sent") }, t("banner.markSent")),
         el("button", { type: "button", class: "link", onclick: () => History.open(c.name, "unknown") }, t("banner.review"))));
     }
     // Rows the last run left for the next read: still being typed, or a
@@ -306,7 +306,7 @@ export const CardPreview = {
   row(i) {
     const ready = i.status === "ready";
     // The reason is the engine's English sentence: shown in English, a tooltip otherwise.
-    const why = el("td", { class: ready ? "" : "why", title: i.reason || null }, t(`compose.${i.status}`));
+    const why = el("td", { class: ready ? "" : "why", title: i.reason || null }, composeText(i));
     if (!ready && i.reason && I18N.lang === "en") why.append(el("div", { class: "muted" }, i.reason));
     return el("tr", { dataset: { row: i.row, status: i.status } },
       el("td", { class: "nowrap" }, t("history.line", { line: i.line })),

@@ -2,7 +2,7 @@
 // and 8x8's ID or reason; a filter by status; "resend failed" (a run, which
 // retries only failed rows); decisions on unknown messages; CSV export.
 import { call } from "./ipc.js";
-import { t, errorText } from "./i18n.js";
+import { I18N, t, errorText, codedText } from "./i18n.js";
 import { $, el, showNote, withBusy } from "./dom.js";
 import { showApp } from "./app.js";
 
@@ -59,7 +59,7 @@ export const History = {
       status.append(el("div", { class: "reason send-at" }, t("history.sendAt", { time })));
     }
     const delivery = e.delivery_state ? t(`delivery.${e.delivery_state}`) === `delivery.${e.delivery_state}` ? e.delivery_state : t(`delivery.${e.delivery_state}`) : "—";
-    const detail = e.umid || [e.error_code, e.reason].filter((x) => x !== null && x !== undefined).join(" ");
+    const detail = e.umid || History.reason(e);
     const actions = el("td", { class: "row-actions" });
     if ((e.status === "unknown" || e.status === "failed") && !e.is_test) {
       actions.append(
@@ -69,7 +69,19 @@ export const History = {
     return el("tr", { dataset: { status: e.status, row: e.row_key } },
       el("td", { title: e.row_key, class: "nowrap" }, rowLabel), el("td", { class: "nowrap" }, e.phone || "—"), el("td", { class: "text" }, e.text),
       status, el("td", {}, delivery, e.delivery_error ? el("div", { class: "reason" }, e.delivery_error) : null),
-      el("td", { class: "detail" }, detail), actions);
+      el("td", { class: e.umid ? "detail umid" : "detail", title: e.umid ? null : e.reason }, detail), actions);
+  },
+
+  // Why it stands where it stands: our words by code; 8x8's own words (a
+  // rejection) quoted after ours; the English of an older Sendrow only
+  // where English is read (a tooltip otherwise).
+  reason(e) {
+    if (e.reason_coded) return codedText(e.reason_coded);
+    if (!e.reason) return "";
+    if (e.status === "rejected") {
+      return e.error_code ? t("history.rejectedCode", { reason: e.reason, code: e.error_code }) : t("history.rejected", { reason: e.reason });
+    }
+    return I18N.lang === "en" ? e.reason : "";
   },
 
   async resolve(rowKey, resolution) {

@@ -65,6 +65,13 @@ export function codedText(coded) {
   return t(`error.${coded.code}`, vars);
 }
 
+// Why a composed row will not go (the preview's status), in the window's
+// language: a text too long says how many parts it needs.
+export function composeText(item) {
+  if (item.status === "too_long") return t("compose.tooLongParts", { parts: item.segments });
+  return t(`compose.${item.status}`);
+}
+
 // Translates [data-i18n] text and [data-i18n-aria] screen-reader labels
 // inside `root` (also markup built after start).
 export function translateIn(root) {

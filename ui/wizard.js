@@ -4,7 +4,7 @@
 // connection is saved before the test send (auto-update off) and updated on
 // the last step.
 import { call } from "./ipc.js";
-import { t, errorText } from "./i18n.js";
+import { I18N, t, errorText, composeText } from "./i18n.js";
 import { $, el, showError, showNote, withBusy, baseName } from "./dom.js";
 import { OPTIONS, ScheduleEditor } from "./schedule.js";
 import { regionLabel, statusBadge, inactiveReason, accountForm } from "./accounts.js";
@@ -438,7 +438,8 @@ export const Wizard = {
       box.replaceChildren(t("preview.ucs2"), " ", ...p.ucs2_culprits.slice(0, 24).map((c) => el("mark", {}, c)));
       box.hidden = false;
     }
-    if (p.status !== "ready") showNote(status, `${t(`compose.${p.status}`)} ${p.reason || ""}`, "warn");
+    // The engine's English reason adds the particulars where English is read.
+    if (p.status !== "ready") showNote(status, I18N.lang === "en" && p.reason ? `${composeText(p)} ${p.reason}` : composeText(p), "warn");
     else status.hidden = true;
   },
 

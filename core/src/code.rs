@@ -119,6 +119,52 @@ codes! {
     SourceShrunk => "source_shrunk",
     /// Note: rows skipped for an empty or repeated ID (`column`, `no_id`, `repeated`).
     RowsSkippedForId => "rows_skipped_for_id",
+    /// A message's reason: held, more new rows at once than the flood limit (`rows`, `limit`).
+    HeldFlood => "held_flood",
+    /// A message's reason: held, maybe the row first seen on `line` edited.
+    HeldDoubtful => "held_doubtful",
+    /// A message's reason: waiting for the quiet hours to end.
+    QuietHours => "quiet_hours",
+    /// A message's reason: skipped, the phone cell is not a usable number.
+    RowInvalidPhone => "row_invalid_phone",
+    /// A message's reason: skipped, no phone.
+    RowMissingPhone => "row_missing_phone",
+    /// A message's reason: skipped, the number is on the opt-out list.
+    RowOptedOut => "row_opted_out",
+    /// A message's reason: skipped, the text needs `parts` parts, more than `max`.
+    RowTooLong => "row_too_long",
+    /// A message's reason: skipped, the text came out empty.
+    RowEmptyText => "row_empty_text",
+    /// A message's reason: skipped, a cell the message uses is empty.
+    RowIncomplete => "row_incomplete",
+    /// A message's reason: the number was opted out while it waited.
+    OptedOutWhileWaiting => "opted_out_while_waiting",
+    /// A message's reason: a person skipped it after the flood guard held it.
+    SkippedByPerson => "skipped_by_person",
+    /// A message's reason: a person marked it as sent.
+    MarkedSentByPerson => "marked_sent_by_person",
+    /// A message's reason: Sendrow stopped while sending it.
+    StoppedWhileSending => "stopped_while_sending",
+    /// A message's reason: 8x8's answer was lost, so it may have gone out.
+    SendUnknown => "send_unknown",
+    /// A message's reason: it could not be sent this time; the next run tries again.
+    SendFailed => "send_failed",
+    /// A reminder's reason: its date cell cannot be read.
+    ReminderNoDate => "reminder_no_date",
+    /// A reminder's reason: the time in the row has passed.
+    ReminderPassed => "reminder_passed",
+    /// A reminder's reason: due `at`, more than 7 days ahead, handed to 8x8 on `hand_over`.
+    ReminderHandOver => "reminder_hand_over",
+    /// A reminder called off: its row is no longer in the source.
+    ReminderRowGone => "reminder_row_gone",
+    /// A reminder called off: its row no longer meets the conditions.
+    ReminderRowNoMatch => "reminder_row_no_match",
+    /// A reminder called off: the date moved; a new one goes `at`.
+    ReminderMoved => "reminder_moved",
+    /// A reminder called off: the date was removed or cannot be read.
+    ReminderDateGone => "reminder_date_gone",
+    /// A reminder 8x8 had already sent when Sendrow asked to cancel it.
+    ReminderAlreadySent => "reminder_already_sent",
     /// Text written by an older Sendrow, before it kept codes: shown as it is.
     Text => "text",
 }

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone, Utc};
 
+use crate::code::{Code, Coded};
 use crate::compose::{self, Status, Template};
 use crate::connection::ConnectionSpec;
 use crate::gateway::Cancel;
@@ -161,7 +162,7 @@ pub(crate) fn apply_plans(
             Reading::Empty => {}
             Reading::Unreadable(why) => {
                 entry.status = EntryStatus::Skipped;
-                entry.reason = Some(why.clone());
+                entry.reason = Some(Coded::new(Code::ReminderNoDate, why.as_str()).to_stored());
                 entry.not_before = None;
             }
             Reading::When { event, send_at } => {
@@ -169,7 +170,7 @@ pub(crate) fn apply_plans(
                 match reminder::plan(*event, *send_at, now, shown) {
                     Plan::Skip { reason } => {
                         entry.status = EntryStatus::Skipped;
-                        entry.reason = Some(reason);
+                        entry.reason = Some(Coded::new(Code::ReminderPassed, reason).to_stored());
                         entry.not_before = None;
                     }
                     Plan::Now => {}
@@ -198,11 +199,15 @@ pub(crate) fn apply_plans(
 }
 
 fn wait_reason(send_at: DateTime<Utc>, hand_over: DateTime<Utc>) -> String {
-    format!(
+    let text = format!(
         "a reminder for {}: 8x8 takes messages at most 7 days ahead, so Sendrow hands it over on {}",
         shown(send_at),
         shown(hand_over)
-    )
+    );
+    Coded::new(Code::ReminderHandOver, text)
+        .param("at", shown(send_at))
+        .param("hand_over", shown(hand_over))
+        .to_stored()
 }
 
 /// The moment `{{$time}}` and friends show for a claimed entry: its send
@@ -250,9 +255,9 @@ impl Core {
         let mut gateway = None;
         for entry in self.store().reminders_to_follow(stored.id)? {
             let why = match rows.get(&entry.row_key) {
-                None => "the row is no longer in the source".to_owned(),
+                None => Coded::new(Code::ReminderRowGone, "the row is no longer in the source"),
                 Some(row) if !conditions::row_matches(spec.conditions.as_ref(), &table.headers, row) => {
-                    "the row no longer meets the connection's conditions".to_owned()
+                    Coded::new(Code::ReminderRowNoMatch, "the row no longer meets the connection's conditions")
                 }
                 Some(row) => match read_row(spec, &table.headers, row, &Local) {
                     Reading::When { send_at, .. }
@@ -261,16 +266,18 @@ impl Core {
                     {
                         continue
                     }
-                    Reading::When { send_at, .. } => {
-                        format!("the date in the row changed; the reminder now goes on {}", shown(send_at))
-                    }
+                    Reading::When { send_at, .. } => Coded::new(
+                        Code::ReminderMoved,
+                        format!("the date in the row changed; the reminder now goes on {}", shown(send_at)),
+                    )
+                    .param("at", shown(send_at)),
                     Reading::Empty | Reading::Unreadable(_) => {
-                        "the date in the row was removed or can no longer be read".to_owned()
+                        Coded::new(Code::ReminderDateGone, "the date in the row was removed or can no longer be read")
                     }
                 },
             };
             if entry.status != EntryStatus::Scheduled {
-                if self.store().cancel_local(entry.id, &why, now_utc)? {
+                if self.store().cancel_local(entry.id, &why.to_stored(), now_utc)? {
                     summary.cancelled += 1;
                 }
                 continue;
@@ -283,17 +290,20 @@ impl Core {
             let gateway = gateway.as_ref().expect("set above");
             match gateway.cancel(umid).await {
                 Ok(Cancel::Cancelled) => {
-                    self.store().settle_cancel(entry.id, true, &format!("cancelled at 8x8: {why}"), now_utc)?;
+                    let reason = Coded { text: format!("cancelled at 8x8: {}", why.text), ..why.clone() };
+                    self.store().settle_cancel(entry.id, true, &reason.to_stored(), now_utc)?;
                     summary.cancelled += 1;
                 }
                 Ok(Cancel::AlreadyGone) => {
-                    let reason =
-                        format!("{why}, but 8x8 had already sent this reminder when Sendrow asked to cancel it");
-                    self.store().settle_cancel(entry.id, false, &reason, now_utc)?;
+                    let text =
+                        format!("{}, but 8x8 had already sent this reminder when Sendrow asked to cancel it", why.text);
+                    let reason = Coded::new(Code::ReminderAlreadySent, text);
+                    self.store().settle_cancel(entry.id, false, &reason.to_stored(), now_utc)?;
                 }
                 // Still scheduled at 8x8: the next run asks again.
                 Err(e) => {
-                    let note = format!("could not cancel a reminder at 8x8 ({why}): {e}; the next run tries again");
+                    let note =
+                        format!("could not cancel a reminder at 8x8 ({}): {e}; the next run tries again", why.text);
                     summary.warning.get_or_insert(note);
                 }
             }
@@ -346,12 +356,10 @@ impl Core {
             let quiet = spec.quiet_hours.as_ref().and_then(|q| crate::connection::in_quiet_hours(q, now));
             let (status, reason, not_before) = match composed.status {
                 Status::Ready => match quiet {
-                    Some(until) => (EntryStatus::Waiting, Some("quiet hours".to_owned()), Some(until)),
+                    Some(until) => (EntryStatus::Waiting, Some(crate::store::reason_quiet_hours()), Some(until)),
                     None => (EntryStatus::Pending, None, None),
                 },
-                other => {
-                    (EntryStatus::Skipped, composed.reason.clone().or_else(|| Some(other.as_str().to_owned())), None)
-                }
+                _ => (EntryStatus::Skipped, Some(crate::store::reason_skipped(&composed)), None),
             };
             entries.push(NewEntry {
                 row_key: key.clone(),

@@ -318,27 +318,42 @@ impl Core {
                     // gets the SMS twice.
                     Status::Ready if doubtful.contains_key(&row_key) => (
                         EntryStatus::Held,
-                        Some(format!(
-                            "held: this row has the phone of the row first seen on line {}, which is gone, but most \
-                             of its cells differ, so it may be that row edited or a new one; send it if it is new, \
-                             skip it if it is the same order (an ID column avoids the doubt)",
-                            doubtful[&row_key]
-                        )),
+                        Some(
+                            Coded::new(
+                                Code::HeldDoubtful,
+                                format!(
+                                    "held: this row has the phone of the row first seen on line {}, which is gone, \
+                                     but most of its cells differ, so it may be that row edited or a new one; send \
+                                     it if it is new, skip it if it is the same order (an ID column avoids the doubt)",
+                                    doubtful[&row_key]
+                                ),
+                            )
+                            .param("line", doubtful[&row_key])
+                            .to_stored(),
+                        ),
                         None,
                     ),
                     Status::Ready if hold => (
                         EntryStatus::Held,
-                        Some(format!(
-                            "held by the flood guard: {ready} new rows at once is more than the limit of {}",
-                            spec.flood_limit
-                        )),
+                        Some(
+                            Coded::new(
+                                Code::HeldFlood,
+                                format!(
+                                    "held by the flood guard: {ready} new rows at once is more than the limit of {}",
+                                    spec.flood_limit
+                                ),
+                            )
+                            .param("rows", ready)
+                            .param("limit", spec.flood_limit)
+                            .to_stored(),
+                        ),
                         None,
                     ),
                     Status::Ready => match quiet_until {
-                        Some(until) => (EntryStatus::Waiting, Some("quiet hours".to_owned()), Some(until)),
+                        Some(until) => (EntryStatus::Waiting, Some(crate::store::reason_quiet_hours()), Some(until)),
                         None => (EntryStatus::Pending, None, None),
                     },
-                    other => (EntryStatus::Skipped, c.reason.clone().or_else(|| Some(other.as_str().to_owned())), None),
+                    _ => (EntryStatus::Skipped, Some(crate::store::reason_skipped(&c)), None),
                 };
                 NewEntry {
                     row_key,

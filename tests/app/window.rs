@@ -1370,6 +1370,19 @@ async fn inner_text(client: &Client, css: &str) -> String {
     text.as_str().unwrap_or_default().to_owned()
 }
 
+/// Switches the window to Ukrainian. A click that lands while the window is
+/// still starting has no listener yet, so it is repeated until the window
+/// says Ukrainian is chosen.
+async fn choose_ukrainian(client: &Client) {
+    wait_for("the window to switch to Ukrainian", || async {
+        click(client, "#lang-uk").await;
+        let chosen =
+            wait_for_or_none(|| async { (attr_of(client, "#lang-uk", "aria-pressed").await == "true").then_some(()) });
+        tokio::time::timeout(Duration::from_secs(2), chosen).await.ok().flatten()
+    })
+    .await;
+}
+
 /// Asserts the Ukrainian window shows no English word in `css` (names of
 /// products and formats aside, as in `i18n.rs`; `user_data` is what the test
 /// itself typed in Latin letters: a subaccount ID, a folder, an address).
@@ -1409,7 +1422,7 @@ async fn the_card_previews_and_tests_like_the_cli_in_ukrainian() {
     let client = &session.client;
     let here = |inner: &str| card("Замовлення", inner);
 
-    click(client, "#lang-uk").await;
+    choose_ukrainian(client).await;
     wait_text(client, "#connections-title", "the Ukrainian main screen", |t| t == string(&uk, "connections.title"))
         .await;
     assert_no_english(client, "main", "the main screen", &[]).await;
@@ -1428,12 +1441,14 @@ async fn the_card_previews_and_tests_like_the_cli_in_ukrainian() {
     );
     let bad = text_of(client, &format!("{} td:last-child", status("2"))).await;
     assert_eq!(bad, string(&uk, "compose.invalid_phone"), "row 2's phone is bad, said in Ukrainian");
+    let typing = text_of(client, &format!("{} td:last-child", status("3"))).await;
+    assert_eq!(typing, string(&uk, "compose.incomplete"), "row 3's name is still empty, said in Ukrainian");
     let row1 = text_of(client, &status("1")).await;
     assert!(row1.contains("+380671111111") && row1.contains("Дякуємо, Олена!"), "phone and text: {row1:?}");
     assert!(row1.contains("UCS-2"), "Cyrillic goes as UCS-2: {row1:?}");
     let summary = text_of(client, "#pv-summary").await;
     assert!(
-        summary.contains("Підуть 2 SMS") && summary.contains("1 рядок не піде"),
+        summary.contains("Піде 1 SMS") && summary.contains("2 рядки не підуть"),
         "counted in Ukrainian: {summary:?}"
     );
     assert_no_english(client, "#preview-dialog", "the preview", &[]).await;
@@ -1571,7 +1586,7 @@ async fn the_ukrainian_card_sends_or_skips_a_flood_and_resolves_an_unknown() {
     let orders_card = |inner: &str| card("Замовлення", inner);
     let returns_card = |inner: &str| card("Повернення", inner);
 
-    click(client, "#lang-uk").await;
+    choose_ukrainian(client).await;
     let held =
         wait_text(client, &orders_card(".held span"), "the held banner in Ukrainian", |t| t.contains("рядки")).await;
     assert_eq!(held, plural("banner.held", "few", 3), "3 takes the few form");
@@ -1609,7 +1624,7 @@ async fn the_ukrainian_card_sends_or_skips_a_flood_and_resolves_an_unknown() {
     let messages = wait_for_sms(&session, 4, "8x8 to have taken the return").await;
     shoot(client, "45-uk-unknown").await;
     // "Mark as sent": it did go out, so nothing is sent again.
-    click(client, &returns_card(".unknown button:nth-of-type(2)")).await;
+    click(client, &returns_card(".unknown button.mark-sent")).await;
     wait_for("the unknown banner to go", || async {
         (!displayed(client, &returns_card(".unknown")).await).then_some(())
     })
@@ -1639,5 +1654,149 @@ async fn the_ukrainian_card_sends_or_skips_a_flood_and_resolves_an_unknown() {
     click(client, "#gear-save").await;
     wait_text(client, &returns_card(".schedule-text"), "the 'after' schedule", |t| t == "після «Замовлення»").await;
     shoot(client, "46-uk-after").await;
+    session.stop().await;
+}
+
+/// A Ukrainian shop owner's window when things need them: a connection
+/// paused because a column its message uses was renamed, another whose sheet
+/// was emptied after a run (the shrink warning), an account whose key 8x8
+/// refused, rows held by the flood guard and a message whose fate is
+/// unknown. No English sentence on the main screen, the accounts screen or
+/// any History; 8x8's own words only as quoted small print.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ukrainian_window_in_trouble_shows_no_english() {
+    require_display_and_bus();
+    let _one = ONE_WINDOW.lock().await;
+    let uk = ui_strings("uk");
+    let data = tempfile::tempdir().expect("a temp data folder");
+    let d = data.path().to_owned();
+    let orders = d.join("замовлення.csv");
+    let returns = d.join("повернення.csv");
+    let promo = d.join("акція.csv");
+    let delivery = d.join("доставка.csv");
+    let session = Session::start_with(&d, &[], |sim_url| {
+        let account = ["account", "add", "основний", "--subaccount", SANDBOX_SUBACCOUNT, "--base-url", sim_url];
+        sendrow_cli(&d, &account, SANDBOX_KEY, "the account the connections send through");
+        // A key 8x8 refuses: the account is kept, inactive (the CLI exits 1).
+        let typo = ["account", "add", "запасний", "--subaccount", SANDBOX_SUBACCOUNT, "--base-url", sim_url];
+        let added = output_within(
+            Command::new(env!("CARGO_BIN_EXE_sendrow")).arg("--data-dir").arg(&d).args(typo),
+            WRONG_KEY,
+            CLI_PATIENCE,
+        );
+        assert!(!added.status.success(), "8x8 refuses the wrong key: {added:?}");
+        let mut last_month = String::from("Номер,Телефон\n");
+        for i in 1..=30 {
+            last_month.push_str(&format!("{i},+38067{:07}\n", 1_000_000 + i));
+        }
+        std::fs::write(&orders, last_month).expect("orders");
+        std::fs::write(&returns, "Номер,Телефон,Імя\n7,0671234567,Олена\n").expect("returns");
+        std::fs::write(&promo, "Номер,Телефон\n1,0671000001\n2,0671000002\n3,0671000003\n").expect("promo");
+        std::fs::write(&delivery, "Номер,Телефон\n").expect("delivery");
+        let specs = [
+            json!({"name": "Замовлення", "source": {"type": "csv", "path": orders}, "row_key": {"column": "Номер"},
+                   "start_from": "new_rows", "account": "основний", "phone_field": "Телефон",
+                   "message": "Замовлення {{Номер}} прийнято", "auto_update": false}),
+            json!({"name": "Повернення", "source": {"type": "csv", "path": returns}, "row_key": {"column": "Номер"},
+                   "start_from": "new_rows", "account": "основний", "phone_field": "Телефон",
+                   "message": "{{Імя}}, повернення {{Номер}} оформлено", "auto_update": false}),
+            json!({"name": "Акція", "source": {"type": "csv", "path": promo}, "row_key": {"column": "Номер"},
+                   "start_from": "all_rows", "account": "основний", "phone_field": "Телефон",
+                   "message": "Знижка для вас, {{Номер}}", "flood_limit": 2, "auto_update": false}),
+            json!({"name": "Доставка", "source": {"type": "csv", "path": delivery}, "row_key": {"column": "Номер"},
+                   "start_from": "all_rows", "account": "основний", "phone_field": "Телефон",
+                   "message": "Посилка {{Номер}} в дорозі", "auto_update": false}),
+        ];
+        for (i, spec) in specs.iter().enumerate() {
+            let path = d.join(format!("spec{i}.json"));
+            std::fs::write(&path, spec.to_string()).expect("the spec is written");
+            sendrow_cli(&d, &["connection", "add", "--file", path.to_str().unwrap()], "", "a connection");
+        }
+        let run = |name: &str| {
+            output_within(
+                Command::new(env!("CARGO_BIN_EXE_sendrow")).arg("--data-dir").arg(&d).args(["run", name]),
+                "",
+                CLI_PATIENCE,
+            )
+        };
+        for name in ["Замовлення", "Повернення"] {
+            assert!(run(name).status.success(), "the first run of {name} sees the rows there are");
+        }
+        // The orders sheet is emptied but for one new order; the returns
+        // sheet's «Імя» (used by the message) is renamed; the promo floods.
+        std::fs::write(&orders, "Номер,Телефон\n31,0502222222\n").expect("orders emptied");
+        std::fs::write(&returns, "Номер,Телефон,Імя клієнта\n7,0671234567,Олена\n8,0633333333,Петро\n")
+            .expect("a column renamed");
+        assert!(run("Замовлення").status.success(), "the shrunk sheet warns: the run goes on");
+        assert!(!run("Повернення").status.success(), "the renamed column pauses Returns");
+        assert_eq!(run("Акція").status.code(), Some(3), "three rows against a limit of two are held");
+        sendrow_cli(&d, &["optout", "add", "0676666666"], "", "a customer who replied STOP");
+    })
+    .await;
+    let client = &session.client;
+
+    // 8x8 takes the delivery notice, then the answer is cut off: unknown.
+    // Beside it a customer who opted out (skipped) and a number to fix.
+    append_row(&delivery, "5,0675555555");
+    append_row(&delivery, "6,0676666666");
+    append_row(&delivery, "7,12");
+    reqwest::Client::new()
+        .post(format!("{}/_sim/faults", session.sim_url))
+        .json(&json!({"next": ["reset"]}))
+        .send()
+        .await
+        .expect("the simulator takes faults");
+    click(client, &card("Доставка", "button.run")).await;
+    choose_ukrainian(client).await;
+    wait_displayed(client, &card("Доставка", ".unknown")).await;
+    let to_fix = text_of(client, &card("Доставка", ".rows-to-fix li")).await;
+    assert_eq!(to_fix, string(&uk, "rowfix.invalid_phone").replace("{line}", "4"), "the number to fix, in Ukrainian");
+    wait_displayed(client, &card("Замовлення", ".row-warning")).await;
+    wait_displayed(client, &card("Повернення", ".start-over")).await;
+    wait_displayed(client, &card("Акція", ".held")).await;
+    wait_text(client, "#connections-title", "the Ukrainian main screen", |t| t == string(&uk, "connections.title"))
+        .await;
+    assert_no_english(client, "#view-connections", "the main screen in trouble", &[]).await;
+    shoot(client, "50-uk-trouble").await;
+
+    // 8x8's own words for the refused key may follow ours, quoted.
+    click(client, "#tab-accounts").await;
+    let reason =
+        wait_text(client, r#"tr[data-account="запасний"] .reason"#, "the inactive account", |t| !t.is_empty()).await;
+    assert!(reason.starts_with(string(&uk, "status.checkAccess")), "our words first: {reason:?}");
+    // Quoted, so 8x8's words are set apart as theirs.
+    let user_data = [SANDBOX_SUBACCOUNT, session.sim_url.as_str(), "«Request was not authenticated properly»"];
+    assert_no_english(client, "#view-accounts", "the accounts screen", &user_data).await;
+    shoot(client, "51-uk-accounts-inactive").await;
+
+    click(client, "#tab-connections").await;
+    let histories =
+        [("Замовлення", "52-orders"), ("Повернення", "53-returns"), ("Акція", "54-promo"), ("Доставка", "55-delivery")];
+    for (name, shot) in histories {
+        click(client, &card(name, "button[id^=history-]")).await;
+        wait_text(client, "#history-title", "the history", |t| t.contains(name)).await;
+        wait_for("the history's rows or its empty state", || async {
+            (displayed(client, "#history-table").await || displayed(client, "#history-empty").await).then_some(())
+        })
+        .await;
+        assert_no_english(client, "#view-history", &format!("the history of {name}"), &[]).await;
+        // Each reason in the shop owner's words, with its particulars.
+        let expected = match name {
+            "Акція" => {
+                vec![("held", string(&uk, "error.held_flood").replace("{rows}", "3").replace("{limit}", "2"))]
+            }
+            "Доставка" => vec![
+                ("unknown", string(&uk, "error.send_unknown").to_owned()),
+                ("skipped", string(&uk, "error.row_opted_out").to_owned()),
+            ],
+            _ => vec![],
+        };
+        for (status, words) in expected {
+            let shown = text_of(client, &format!(r#"#history-body tr[data-status="{status}"] td.detail"#)).await;
+            assert_eq!(shown, words, "{name}: why a message is {status}");
+        }
+        shoot(client, &format!("{shot}-uk-history")).await;
+        click(client, "#history-back").await;
+    }
     session.stop().await;
 }

@@ -11,6 +11,7 @@ use rusqlite::{params, params_from_iter, OptionalExtension, TransactionBehavior}
 use serde::Serialize;
 
 use super::{Error, Store};
+use crate::code::{Code, Coded};
 
 /// Where a ledger entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,7 +94,8 @@ pub struct NewEntry {
     pub text: String,
     /// `Pending`, `Skipped`, `Held` or `Waiting`.
     pub status: EntryStatus,
-    /// Why it is skipped, held or waiting.
+    /// Why it is skipped, held or waiting: English, or a [`Coded`] as
+    /// stored (`Coded::to_stored`), read back as its English.
     pub reason: Option<String>,
     /// A test send: does not count as the row's message unless resolved so.
     pub is_test: bool,
@@ -126,8 +128,12 @@ pub struct Entry {
     pub status: EntryStatus,
     /// Whether it was a test send.
     pub is_test: bool,
-    /// Why it is skipped/held/failed/unknown, or 8x8's description when rejected.
+    /// Why it is skipped/held/failed/unknown, or 8x8's description when
+    /// rejected: the English sentence the CLI shows.
     pub reason: Option<String>,
+    /// The same reason as a code and parameters the window words in its
+    /// language; `None` for 8x8's own words and text of an older Sendrow.
+    pub reason_coded: Option<Coded>,
     /// 8x8's message ID.
     pub umid: Option<String>,
     /// 8x8's code when it refused.
@@ -197,6 +203,40 @@ pub enum Resolution {
 /// Delivery states after which 8x8 reports nothing new.
 pub const FINAL_DELIVERY_STATES: &str = "'delivered', 'undelivered', 'failed', 'rejected', 'read', 'error'";
 
+/// "quiet hours", as kept in `reason`.
+pub fn reason_quiet_hours() -> String {
+    Coded::new(Code::QuietHours, "quiet hours").to_stored()
+}
+
+fn reason_opted_out_while_waiting() -> String {
+    Coded::new(
+        Code::OptedOutWhileWaiting,
+        "the number was put on the opt-out list while this message waited; it was not sent",
+    )
+    .to_stored()
+}
+
+/// Why a row that will not go is skipped, as kept in `reason`: its compose
+/// status as a code (the parts for a text too long), the English as composed.
+pub fn reason_skipped(composed: &crate::compose::Composed) -> String {
+    use crate::compose::Status;
+    let code = match composed.status {
+        Status::InvalidPhone => Code::RowInvalidPhone,
+        Status::MissingPhone => Code::RowMissingPhone,
+        Status::OptedOut => Code::RowOptedOut,
+        Status::TooLong => Code::RowTooLong,
+        Status::EmptyText => Code::RowEmptyText,
+        Status::Incomplete => Code::RowIncomplete,
+        Status::Ready => Code::Text,
+    };
+    let text = composed.reason.clone().unwrap_or_else(|| composed.status.as_str().to_owned());
+    let mut coded = Coded::new(code, text);
+    if code == Code::RowTooLong {
+        coded = coded.param("parts", composed.measure.segments).param("max", crate::compose::MAX_PARTS);
+    }
+    coded.to_stored()
+}
+
 pub(super) const COLUMNS: &str =
     "id, connection_id, row_key, row_line, phone, text, client_message_id, status, is_test, reason, \
      umid, error_code, attempts, delivery_state, delivery_error, not_before, created_at, updated_at, time_slots, \
@@ -204,6 +244,7 @@ pub(super) const COLUMNS: &str =
 
 pub(super) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     let status: String = r.get(7)?;
+    let reason = r.get::<_, Option<String>>(9)?.map(|stored| Coded::from_stored(&stored));
     Ok(Entry {
         id: r.get(0)?,
         connection_id: r.get(1)?,
@@ -214,7 +255,8 @@ pub(super) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         client_message_id: r.get(6)?,
         status: EntryStatus::parse(&status),
         is_test: r.get(8)?,
-        reason: r.get(9)?,
+        reason: reason.as_ref().map(|c| c.text.clone()),
+        reason_coded: reason.filter(|c| c.code != Code::Text),
         umid: r.get(10)?,
         error_code: r.get(11)?,
         attempts: r.get(12)?,
@@ -408,10 +450,10 @@ impl Store {
         if any_optout {
             tx.prepare_cached(&format!(
                 "UPDATE messages SET status = 'skipped', updated_at = ?1,
-                        reason = 'the number was put on the opt-out list while this message waited; it was not sent'
+                        reason = ?5
                  WHERE {DUE} AND phone IN (SELECT phone FROM optouts)"
             ))?
-            .execute(params![now, connection_id, failed, pending])?;
+            .execute(params![now, connection_id, failed, pending, reason_opted_out_while_waiting()])?;
         }
         let claimed = {
             let mut stmt = tx.prepare(&format!(
@@ -465,9 +507,9 @@ impl Store {
     /// waits until `until`. Returns how many wait.
     pub fn defer_until(&self, connection_id: i64, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<usize, Error> {
         Ok(self.conn().execute(
-            "UPDATE messages SET status = 'waiting', not_before = ?2, reason = 'quiet hours', updated_at = ?3
+            "UPDATE messages SET status = 'waiting', not_before = ?2, reason = ?4, updated_at = ?3
              WHERE connection_id = ?1 AND is_test = 0 AND status IN ('pending', 'waiting') AND send_at IS NULL",
-            params![connection_id, until.to_rfc3339(), now.to_rfc3339()],
+            params![connection_id, until.to_rfc3339(), now.to_rfc3339(), reason_quiet_hours()],
         )?)
     }
 
@@ -480,9 +522,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<usize, Error> {
         Ok(self.conn().execute(
-            "UPDATE messages SET status = 'waiting', not_before = ?2, reason = 'quiet hours', updated_at = ?3
+            "UPDATE messages SET status = 'waiting', not_before = ?2, reason = ?4, updated_at = ?3
              WHERE connection_id = ?1 AND is_test = 0 AND status = 'failed'",
-            params![connection_id, until.to_rfc3339(), now.to_rfc3339()],
+            params![connection_id, until.to_rfc3339(), now.to_rfc3339(), reason_quiet_hours()],
         )?)
     }
 
@@ -562,8 +604,14 @@ impl Store {
                             text(description),
                             retries,
                         ),
-                        Outcome::Failed { reason } => ("failed", Value::Null, Value::Null, text(reason), retries),
-                        Outcome::Unknown { reason } => ("unknown", Value::Null, Value::Null, text(reason), retries),
+                        Outcome::Failed { reason } => {
+                            let reason = Coded::new(Code::SendFailed, reason.as_str()).to_stored();
+                            ("failed", Value::Null, Value::Null, text(&reason), retries)
+                        }
+                        Outcome::Unknown { reason } => {
+                            let reason = Coded::new(Code::SendUnknown, reason.as_str()).to_stored();
+                            ("unknown", Value::Null, Value::Null, text(&reason), retries)
+                        }
                         Outcome::Unsent => ("pending", Value::Null, Value::Null, Value::Null, -1),
                     };
                     values.extend([
@@ -605,10 +653,15 @@ impl Store {
     /// becomes `unknown` for a person to resolve. Returns how many.
     pub fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<usize, Error> {
         Ok(self.conn().execute(
-            "UPDATE messages SET status = 'unknown', updated_at = ?1,
-                    reason = 'Sendrow stopped while this message was being sent; it may or may not have gone out'
-             WHERE status = 'sending'",
-            [now.to_rfc3339()],
+            "UPDATE messages SET status = 'unknown', updated_at = ?1, reason = ?2 WHERE status = 'sending'",
+            params![
+                now.to_rfc3339(),
+                Coded::new(
+                    Code::StoppedWhileSending,
+                    "Sendrow stopped while this message was being sent; it may or may not have gone out"
+                )
+                .to_stored()
+            ],
         )?)
     }
 
@@ -645,9 +698,15 @@ impl Store {
         };
         let changed = self.conn().execute(
             "UPDATE messages SET status = ?3, updated_at = ?4,
-                    reason = CASE WHEN ?3 = 'sent' THEN 'marked as sent by a person' ELSE reason END
+                    reason = CASE WHEN ?3 = 'sent' THEN ?5 ELSE reason END
              WHERE connection_id = ?1 AND row_key = ?2 AND is_test = 0 AND status IN ('unknown', 'failed')",
-            params![connection_id, row_key, to, now.to_rfc3339()],
+            params![
+                connection_id,
+                row_key,
+                to,
+                now.to_rfc3339(),
+                Coded::new(Code::MarkedSentByPerson, "marked as sent by a person").to_stored()
+            ],
         )?;
         Ok(changed > 0)
     }
@@ -655,7 +714,9 @@ impl Store {
     /// Moves every `held` entry of the connection to `to` (`Pending` to send
     /// them, `Skipped` to drop them). Returns how many.
     pub fn release_held(&self, connection_id: i64, to: EntryStatus, now: DateTime<Utc>) -> Result<usize, Error> {
-        let reason = (to == EntryStatus::Skipped).then_some("skipped by a person after the flood guard held it");
+        let reason = (to == EntryStatus::Skipped).then(|| {
+            Coded::new(Code::SkippedByPerson, "skipped by a person after the flood guard held it").to_stored()
+        });
         Ok(self.conn().execute(
             "UPDATE messages SET status = ?2, reason = ?3, updated_at = ?4 WHERE connection_id = ?1 AND status = 'held'",
             params![connection_id, to.as_str(), reason, now.to_rfc3339()],

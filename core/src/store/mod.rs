@@ -19,7 +19,7 @@ mod runs;
 
 pub use accounts::NewAccount;
 pub use connections::{Removal, StoredConnection};
-pub use ledger::{Claim, Entry, EntryStatus, NewEntry, Outcome, Resolution};
+pub use ledger::{reason_quiet_hours, reason_skipped, Claim, Entry, EntryStatus, NewEntry, Outcome, Resolution};
 pub use optouts::OptOut;
 pub use rows::observe;
 
