@@ -236,9 +236,11 @@ impl Gateway {
         if same_origin(link, &self.endpoint.base_url) {
             request = request.bearer_auth(self.endpoint.api_key.expose());
         }
-        let response = request.send().await.map_err(|e| transport_error(link, &e, false))?;
+        // A pre-signed link's query is its permission: errors name the file, not it.
+        let shown = link.split(['?', '#']).next().unwrap_or_default();
+        let response = request.send().await.map_err(|e| transport_error(shown, &e, false))?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| transport_error(link, &e, false))?;
+        let bytes = response.bytes().await.map_err(|e| transport_error(shown, &e, false))?;
         if !status.is_success() {
             return Err(error_from_response(status, &bytes, None, None));
         }

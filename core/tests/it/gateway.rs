@@ -398,3 +398,13 @@ async fn probe_checks_credentials_without_sending() {
     assert_eq!(gateway(&sim).probe().await.unwrap(), Probe::Accepted, "a rate-limited probe waits and retries");
     assert!(sim.messages().is_empty(), "verifying never sends an SMS");
 }
+
+#[tokio::test]
+async fn a_download_links_permission_never_shows_in_an_error() {
+    let sim = sim().await;
+    // Nothing listens on port 1: the request fails before it leaves.
+    let err = gateway(&sim).download_export("http://127.0.0.1:1/exports/x.csv?sig=top-secret-token").await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("/exports/x.csv"), "the error names the file: {text}");
+    assert!(!text.contains("top-secret-token"), "but not the link's signature: {text}");
+}
