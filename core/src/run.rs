@@ -267,6 +267,8 @@ impl Core {
         let template = spec.template()?;
         let (mut observation, table) =
             self.observe_keeping(stored, spec, None, now_utc, spec.send_at.is_some()).await?;
+        // Phase ends at debug level: where a slow run spent its time.
+        tracing::debug!(new = observation.new_rows().len(), "source read, new rows found");
         summary.warning = observation.warning().map(str::to_owned);
 
         if let Some(pause) = observation.pause() {
@@ -290,6 +292,7 @@ impl Core {
         observation.hold_back(&no_date);
         let optouts = self.store().optout_set()?;
         let composed = Self::compose_new(spec, &template, &observation, &optouts, &now)?;
+        tracing::debug!(rows = composed.len(), "messages composed");
         // A row not complete yet (no phone, or a cell the message uses still
         // empty) is most likely still being typed, and a row whose number is
         // unusable waits for it to be corrected: neither is taken now, so the
@@ -375,6 +378,7 @@ impl Core {
             Ok::<_, crate::store::Error>(written)
         })?;
         summary.already_sent = entries.len() - written.len();
+        tracing::debug!(entries = written.len(), "rows marked seen and entries written");
         for (_, status) in &written {
             match status {
                 EntryStatus::Skipped => summary.skipped += 1,
@@ -477,6 +481,7 @@ impl Core {
             }
             let Some(delivery) = in_flight.next().await else { break };
             let delivery = delivery?;
+            tracing::debug!(queued = delivery.queued, failed = delivery.failed, "chunk recorded");
             summary.sent += delivery.queued;
             summary.rejected += delivery.rejected;
             summary.failed += delivery.failed;

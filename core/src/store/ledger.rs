@@ -299,7 +299,7 @@ pub(crate) fn insert_entries_tx(
         let mut stmt = tx.prepare_cached(&format!(
             "INSERT INTO messages (id, connection_id, row_key, row_line, phone, text, client_message_id, status, is_test,
                                    reason, not_before, created_at, updated_at, time_slots) VALUES {tuples}
-             ON CONFLICT (connection_id, row_key) WHERE is_test = 0 AND status <> 'cancelled' DO NOTHING
+             ON CONFLICT (connection_id, row_key) WHERE is_test = 0 AND cancelled = 0 DO NOTHING
              RETURNING id"
         ))?;
         let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 14);

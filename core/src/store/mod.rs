@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_exactly_once_edges.sql"),
     include_str!("migrations/0012_sandbox_flag.sql"),
     include_str!("migrations/0013_reminders.sql"),
+    include_str!("migrations/0014_cancelled_flag.sql"),
 ];
 
 /// The schema version this build writes.
@@ -392,6 +393,44 @@ mod tests {
             store.set_setting("language", &serde_json::json!("uk")).unwrap();
             assert_eq!(store.setting("language").unwrap(), Some(serde_json::json!("uk")), "latest tables usable");
         }
+    }
+
+    #[test]
+    fn a_cancelled_entry_keeps_freeing_its_row_after_the_flag_migration() {
+        let before = MIGRATIONS.iter().position(|sql| sql.contains("ADD COLUMN cancelled")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            migrate(&mut conn, before).unwrap();
+            // Before the flag: row 1's reminder cancelled, row 2's queued.
+            conn.execute_batch(
+                "INSERT INTO connections (id, name, spec, created_at, updated_at)
+                   VALUES (1, 'Orders', '{}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
+                 INSERT INTO messages (id, connection_id, row_key, text, client_message_id, status, created_at, updated_at)
+                   VALUES (1, 1, '1', 'hi', 'c1', 'cancelled', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'),
+                          (2, 1, '2', 'hi', 'c2', 'queued', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let conn = store.conn();
+        let flags: Vec<(i64, i64)> = conn
+            .prepare("SELECT id, cancelled FROM messages ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(flags, [(1, 1), (2, 0)], "the cancelled entry, and only it, is flagged");
+        let add = |id: i64, row: &str| {
+            conn.execute(
+                "INSERT INTO messages (id, connection_id, row_key, text, client_message_id, status, created_at, updated_at)
+                 VALUES (?1, 1, ?2, 'hi', 'c' || ?1, 'pending', '2026-01-02T00:00:00Z', '2026-01-02T00:00:00Z')",
+                params![id, row],
+            )
+        };
+        assert!(add(3, "1").is_ok(), "a row whose reminder was cancelled may get a new entry");
+        assert!(add(4, "2").is_err(), "a row with a live entry may not get a second");
     }
 
     #[test]

@@ -95,7 +95,7 @@ impl Store {
     /// whether it was still cancellable.
     pub fn cancel_local(&self, id: i64, reason: &str, now: DateTime<Utc>) -> Result<bool, Error> {
         Ok(self.conn().execute(
-            "UPDATE messages SET status = 'cancelled', reason = ?2, updated_at = ?3
+            "UPDATE messages SET status = 'cancelled', cancelled = 1, reason = ?2, updated_at = ?3
              WHERE id = ?1 AND status IN ('pending', 'waiting', 'failed', 'held')",
             params![id, reason, now.to_rfc3339()],
         )? > 0)
@@ -105,7 +105,8 @@ impl Store {
     /// too late (the SMS already left: it is `queued`, with why).
     pub fn settle_cancel(&self, id: i64, cancelled: bool, reason: &str, now: DateTime<Utc>) -> Result<(), Error> {
         let sql = if cancelled {
-            "UPDATE messages SET status = 'cancelled', reason = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'scheduled'"
+            "UPDATE messages SET status = 'cancelled', cancelled = 1, reason = ?2, updated_at = ?3
+             WHERE id = ?1 AND status = 'scheduled'"
         } else {
             "UPDATE messages SET status = 'queued', reason = ?2, updated_at = ?3, queued_at = coalesce(send_at, ?3)
              WHERE id = ?1 AND status = 'scheduled'"
