@@ -212,7 +212,7 @@ pub async fn deliver_guarded(
         for (i, (_, outcome)) in recorded.iter().enumerate() {
             delivery.count(outcome);
             if let (Outcome::Queued { .. }, Some(entry)) = (outcome, chunk.get(i)) {
-                delivery.queued_segments += crate::compose::measure(&entry.text).segments;
+                delivery.queued_segments += crate::compose::segments::count(&entry.text);
             }
         }
         if refused.is_some() {
@@ -248,7 +248,7 @@ async fn send_chunk(
                 client_batch_id: None,
                 include_messages_in_response: true,
             };
-            gateway.send_batch(&batch).await.map(|r| r.messages.unwrap_or_default())
+            gateway.send_batch(batch).await.map(|r| r.messages.unwrap_or_default())
         };
         let requests = failures + 1;
         let err = match result {

@@ -76,6 +76,17 @@ pub fn measure(text: &str) -> Measure {
     }
 }
 
+/// How many parts `text` is sent as: `measure(text).segments` alone, which a
+/// run counts for every message 8x8 queued.
+pub fn count(text: &str) -> usize {
+    let encoding = gsm7::detect(text);
+    match text.is_empty() {
+        true => 0,
+        false if gsm7::units(text, encoding) <= capacity(encoding).0 => 1,
+        false => parts(text).len(),
+    }
+}
+
 /// `text` cut into the parts it is sent as. No character is split, so an
 /// extension character or an emoji that would straddle a boundary starts the
 /// next part. An empty text has no parts.
@@ -117,6 +128,7 @@ mod tests {
         assert_eq!(m.encoding, encoding, "encoding: {why}");
         assert_eq!(m.units, units, "units: {why}");
         assert_eq!(m.segments, segments, "segments: {why}");
+        assert_eq!(count(text), segments, "counted alone: {why}");
         assert_eq!(parts(text).concat(), text, "the parts put back together are the text: {why}");
     }
 
@@ -212,6 +224,7 @@ mod tests {
         for (text, segments, too_long, why) in cases {
             let m = measure(&text);
             assert_eq!(m.segments, segments, "{why}");
+            assert_eq!(count(&text), segments, "counted alone: {why}");
             assert_eq!(m.is_too_long(), too_long, "{why}");
         }
     }

@@ -179,6 +179,11 @@ pub enum Cancel {
     AlreadyGone,
 }
 
+/// Messages in a batch from which its JSON is written and read off the
+/// caller's thread (see [`Gateway::send_batch`]); smaller ones are not worth
+/// the hand-over.
+const OFF_THREAD_BATCH: usize = 1_000;
+
 impl Gateway {
     /// A client with the default timeout.
     pub fn new(endpoint: Endpoint) -> Gateway {
@@ -207,8 +212,25 @@ impl Gateway {
     }
 
     /// `POST …/messages/batch`: up to 10,000 SMS in one request.
-    pub async fn send_batch(&self, batch: &BatchRequest) -> Result<BatchResponse, Error> {
-        self.call(Method::POST, &self.url("/batch"), Some(batch), true).await
+    pub async fn send_batch(&self, batch: BatchRequest) -> Result<BatchResponse, Error> {
+        let url = self.url("/batch");
+        if batch.messages.len() < OFF_THREAD_BATCH {
+            return self.call(Method::POST, &url, Some(&batch), true).await;
+        }
+        // Megabytes of JSON each way, written and read on tokio's blocking
+        // pool: meanwhile the run's thread, which bounds a big run, records
+        // the batch before. Nothing was sent if the body cannot be written.
+        let unsent = |reason: String| Error::Unreachable { url: url.clone(), reason };
+        let body = tokio::task::spawn_blocking(move || serde_json::to_vec(&batch))
+            .await
+            .map_err(|e| unsent(format!("the request was not written: {e}")))?
+            .map_err(|e| unsent(format!("the request was not written: {e}")))?;
+        let bytes = self.exchange(Method::POST, &url, Some(body), true).await?;
+        let read = tokio::task::spawn_blocking(move || serde_json::from_slice(&bytes)).await;
+        match read {
+            Ok(parsed) => parsed.map_err(|e| unreadable_success(&url, &e, true)),
+            Err(e) => Err(Error::Ambiguous { url, reason: format!("8x8's answer was not read: {e}") }),
+        }
     }
 
     /// `GET …/messages/{umid}`: a message's delivery state. 8x8 allows one such
@@ -293,9 +315,20 @@ impl Gateway {
         body: Option<&B>,
         sends: bool,
     ) -> Result<T, Error> {
+        let body = body.map(serde_json::to_vec).transpose().map_err(|e| Error::Unreachable {
+            url: url.to_owned(),
+            reason: format!("the request was not written: {e}"),
+        })?;
+        let bytes = self.exchange(method, url, body, sends).await?;
+        serde_json::from_slice(&bytes).map_err(|e| unreadable_success(url, &e, sends))
+    }
+
+    /// One request with a JSON `body`: the answer's body when 8x8 says yes,
+    /// else 8x8's refusal as an [`Error`].
+    async fn exchange(&self, method: Method, url: &str, body: Option<Vec<u8>>, sends: bool) -> Result<Vec<u8>, Error> {
         let mut request = self.http.request(method, url).bearer_auth(self.endpoint.api_key.expose());
         if let Some(body) = body {
-            request = request.json(body);
+            request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
         }
         let response = request.send().await.map_err(|e| {
             let error = transport_error(url, &e, sends);
@@ -311,7 +344,7 @@ impl Gateway {
             .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
         let bytes = response.bytes().await.map_err(|e| transport_error(url, &e, sends))?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| unreadable_success(url, &e, sends));
+            return Ok(Vec::from(bytes));
         }
         let error = error_from_response(status, &bytes, retry_after, sends.then_some(url));
         // A probe's "message not found" is the answer it hopes for; 5xx is 8x8's trouble.

@@ -46,7 +46,7 @@ async fn batch_rejects_bad_items_alone_and_items_match_by_client_id() {
         client_batch_id: Some("run-7".into()),
         include_messages_in_response: true,
     };
-    let answer = gateway(&sim).send_batch(&batch).await.unwrap();
+    let answer = gateway(&sim).send_batch(batch).await.unwrap();
     assert_eq!((answer.accepted_count, answer.rejected_count), (2, 2), "two good, two bad: {answer:?}");
     let items = answer.messages.expect("asked for per-message results");
     let by_id = |id: &str| items.iter().find(|m| m.client_message_id.as_deref() == Some(id)).unwrap().clone();
@@ -123,9 +123,9 @@ async fn references_at_their_length_limits_pass_and_one_more_is_refused() {
         client_batch_id: Some(id.into()),
         include_messages_in_response: true,
     };
-    let ok = gw.send_batch(&batch(&"b".repeat(20))).await.unwrap();
+    let ok = gw.send_batch(batch(&"b".repeat(20))).await.unwrap();
     assert_eq!(ok.client_batch_id.map(|c| c.len()), Some(20), "a 20-character clientBatchId is echoed");
-    let err = gw.send_batch(&batch(&"b".repeat(21))).await.unwrap_err();
+    let err = gw.send_batch(batch(&"b".repeat(21))).await.unwrap_err();
     assert!(
         matches!(err, Error::Rejected { status: 400, code: 3014, ref message } if message == "Too long ClientBatchId"),
         "a 21-character clientBatchId refuses the whole batch: {err:?}"
@@ -142,18 +142,18 @@ async fn batches_need_one_to_ten_thousand_messages() {
         client_batch_id: None,
         include_messages_in_response: false,
     };
-    let empty = gw.send_batch(&batch(0)).await.unwrap_err();
+    let empty = gw.send_batch(batch(0)).await.unwrap_err();
     assert!(
         matches!(empty, Error::Rejected { status: 400, code: 3012, ref message } if message == "Missed messages"),
         "an empty batch: {empty:?}"
     );
-    let over = gw.send_batch(&batch(10_001)).await.unwrap_err();
+    let over = gw.send_batch(batch(10_001)).await.unwrap_err();
     assert!(
         matches!(over, Error::Rejected { status: 400, code: 1100, ref message } if message == "Bulk limit reached"),
         "10,001 messages: {over:?}"
     );
     assert!(sim.messages().is_empty(), "neither queued anything");
-    let full = gw.send_batch(&batch(10_000)).await.unwrap();
+    let full = gw.send_batch(batch(10_000)).await.unwrap();
     assert_eq!((full.accepted_count, full.rejected_count), (10_000, 0), "10,000 is the documented maximum");
     assert!(full.messages.is_none(), "without includeMessagesInResponse, messages is null");
 }
@@ -170,7 +170,7 @@ async fn rejected_batch_items_carry_8x8s_documented_words() {
         client_batch_id: None,
         include_messages_in_response: true,
     };
-    let answer = gateway(&sim).send_batch(&batch).await.unwrap();
+    let answer = gateway(&sim).send_batch(batch).await.unwrap();
     assert_eq!((answer.accepted_count, answer.rejected_count), (1, 2), "{answer:?}");
     let items = answer.messages.unwrap();
     let status = |id: &str| items.iter().find(|m| m.client_message_id.as_deref() == Some(id)).unwrap().status.clone();
@@ -257,7 +257,7 @@ async fn every_5xx_but_503_to_a_send_is_ambiguous_whether_or_not_8x8_took_it() {
         client_batch_id: None,
         include_messages_in_response: true,
     };
-    let err = gateway(&sim).send_batch(&batch).await.unwrap_err();
+    let err = gateway(&sim).send_batch(batch).await.unwrap_err();
     assert!(matches!(err, Error::Ambiguous { .. }), "a batch answered 502: ambiguous, got {err:?}");
     // A request that sends nothing is safe to repeat: a 5xx there is a server error.
     sim.queue_faults([Fault::AcceptedThen502]);
