@@ -10,7 +10,7 @@
 //! anything ambiguous is `unknown` and waits for a person. Scheduling runs is
 //! the scheduler's job.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, Local, Utc};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -85,6 +85,63 @@ fn lookup<'a>(headers: &'a [String], row: &'a crate::source::Row) -> impl Fn(&st
     move |column| compose::find_column(headers, column).map(|i| row.cells.get(i).map(String::as_str).unwrap_or(""))
 }
 
+/// How a composed row becomes its ledger entry in a run.
+struct EntryRules<'a> {
+    /// Rows that may be an edit of a row gone (without an ID column), with
+    /// the line of that row.
+    doubtful: &'a HashMap<String, usize>,
+    /// Ready rows counted when the flood guard holds them all.
+    flood: Option<usize>,
+    /// The flood guard's limit.
+    limit: u32,
+    /// The end of the quiet hours the run is in.
+    quiet_until: Option<DateTime<Utc>>,
+}
+
+impl EntryRules<'_> {
+    fn entry(&self, row_key: String, line: usize, c: Composed) -> NewEntry {
+        let (status, reason, not_before) = match c.status {
+            // Without an ID column Sendrow cannot be sure this is not an
+            // edited row: better a person decides than a customer gets the
+            // SMS twice.
+            Status::Ready if self.doubtful.contains_key(&row_key) => {
+                let gone = self.doubtful[&row_key];
+                let text = format!(
+                    "held: this row has the phone of the row first seen on line {gone}, which is gone, but most of \
+                     its cells differ, so it may be that row edited or a new one; send it if it is new, skip it if \
+                     it is the same order (an ID column avoids the doubt)"
+                );
+                (EntryStatus::Held, Some(Coded::new(Code::HeldDoubtful, text).param("line", gone).to_stored()), None)
+            }
+            Status::Ready if self.flood.is_some() => {
+                let ready = self.flood.unwrap_or_default();
+                let text = format!(
+                    "held by the flood guard: {ready} new rows at once is more than the limit of {}",
+                    self.limit
+                );
+                let coded = Coded::new(Code::HeldFlood, text).param("rows", ready).param("limit", self.limit);
+                (EntryStatus::Held, Some(coded.to_stored()), None)
+            }
+            Status::Ready => match self.quiet_until {
+                Some(until) => (EntryStatus::Waiting, Some(crate::store::reason_quiet_hours()), Some(until)),
+                None => (EntryStatus::Pending, None, None),
+            },
+            _ => (EntryStatus::Skipped, Some(crate::store::reason_skipped(&c)), None),
+        };
+        NewEntry {
+            row_key,
+            row_line: Some(line as i64),
+            phone: c.phone.map(|p| p.as_str().to_owned()),
+            text: c.text,
+            status,
+            reason,
+            is_test: false,
+            not_before,
+            time_slots: c.time_slots.encode(),
+        }
+    }
+}
+
 impl Core {
     pub(crate) fn compose_new(
         spec: &ConnectionSpec,
@@ -93,6 +150,29 @@ impl Core {
         optouts: &HashSet<String>,
         now: &DateTime<FixedOffset>,
     ) -> Result<Vec<(String, usize, Composed)>, Error> {
+        let mut all = Vec::with_capacity(observation.new_rows().len());
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Self::compose_each(spec, template, observation, optouts, now, workers, |chunk| {
+            all.extend(chunk);
+            Ok(())
+        })?;
+        Ok(all)
+    }
+
+    /// Composes the new rows and hands them to `sink` in order, a chunk at a
+    /// time. Parsing phone numbers dominates a big run and rows are
+    /// independent, so `workers` threads compose while `sink` runs on this
+    /// one (a run writes each chunk meanwhile). Small runs stay on this thread.
+    fn compose_each(
+        spec: &ConnectionSpec,
+        template: &Template,
+        observation: &Observation,
+        optouts: &HashSet<String>,
+        now: &DateTime<FixedOffset>,
+        workers: usize,
+        mut sink: impl FnMut(Vec<(String, usize, Composed)>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        const CHUNK: usize = 2_000;
         let country = spec.country()?;
         let phone_column = spec.phone_field.as_str();
         let compose_one = |new: &rows::NewRow| {
@@ -107,20 +187,36 @@ impl Core {
             (new.key.clone(), new.row.line, composed)
         };
         let rows = observation.new_rows();
-        // Parsing phone numbers dominates a big run; rows are independent, so
-        // they are composed on every core. Small runs stay on this thread.
-        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        if rows.len() < 2_000 || workers < 2 {
-            return Ok(rows.iter().map(compose_one).collect());
+        if rows.len() < 2 * CHUNK || workers < 1 {
+            return sink(rows.iter().map(compose_one).collect());
         }
-        let per_worker = rows.len().div_ceil(workers);
-        Ok(std::thread::scope(|scope| {
-            let handles: Vec<_> = rows
-                .chunks(per_worker)
-                .map(|chunk| scope.spawn(|| chunk.iter().map(compose_one).collect::<Vec<_>>()))
+        let chunks: Vec<&[rows::NewRow]> = rows.chunks(CHUNK).collect();
+        std::thread::scope(|scope| {
+            // Worker w composes chunks w, w + workers, …, each into its own
+            // channel, so taking them round-robin keeps the rows' order. A
+            // sink's error drops the receivers, which stops the workers.
+            let receivers: Vec<_> = (0..workers)
+                .map(|w| {
+                    let (to_sink, from_worker) = std::sync::mpsc::sync_channel(2);
+                    let mine: Vec<&[rows::NewRow]> = chunks.iter().skip(w).step_by(workers).copied().collect();
+                    let compose_one = &compose_one;
+                    scope.spawn(move || {
+                        for chunk in mine {
+                            if to_sink.send(chunk.iter().map(compose_one).collect::<Vec<_>>()).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    from_worker
+                })
                 .collect();
-            handles.into_iter().flat_map(|h| h.join().expect("composing a row does not panic")).collect()
-        }))
+            for i in 0..chunks.len() {
+                // A worker gone early has panicked; the scope passes that on.
+                let Ok(composed) = receivers[i % workers].recv() else { break };
+                sink(composed)?;
+            }
+            Ok(())
+        })
     }
 
     /// Whether a row composed with `status` is left for the next read rather
@@ -291,94 +387,73 @@ impl Core {
         }
         observation.hold_back(&no_date);
         let optouts = self.store().optout_set()?;
-        let composed = Self::compose_new(spec, &template, &observation, &optouts, &now)?;
-        tracing::debug!(rows = composed.len(), "messages composed");
         // A row not complete yet (no phone, or a cell the message uses still
         // empty) is most likely still being typed, and a row whose number is
         // unusable waits for it to be corrected: neither is taken now, so the
         // next read finds it again instead of skipping it for good.
-        let (not_yet, composed): (Vec<_>, Vec<_>) =
-            composed.into_iter().partition(|(_, _, c)| Self::read_again(c.status));
-        observation.hold_back(&not_yet.iter().map(|(key, _, _)| key.clone()).collect());
+        let mut not_yet = Vec::new();
+        let doubtful = observation.doubtful.clone();
+        let mut rules = EntryRules {
+            doubtful: &doubtful,
+            flood: None,
+            limit: spec.flood_limit,
+            quiet_until: spec.quiet_hours.as_ref().and_then(|q| in_quiet_hours(q, &now)),
+        };
+        // The flood guard holds rows only when more rows are new than its
+        // limit and the run does not release them. Otherwise nothing waits
+        // for the count of ready rows: each chunk is written while the next
+        // is composed, and the big run's two slowest steps overlap.
+        let may_hold = !options.release_held && observation.new_rows().len() > spec.flood_limit as usize;
+        let (entries, written, far) = if may_hold {
+            let composed = Self::compose_new(spec, &template, &observation, &optouts, &now)?;
+            let (later, composed): (Vec<_>, Vec<_>) =
+                composed.into_iter().partition(|(_, _, c)| Self::read_again(c.status));
+            not_yet = later;
+            observation.hold_back(&not_yet.iter().map(|(key, _, _)| key.clone()).collect());
+            let ready =
+                composed.iter().filter(|(key, _, c)| c.status == Status::Ready && !doubtful.contains_key(key)).count();
+            rules.flood = (ready > spec.flood_limit as usize).then_some(ready);
+            let mut entries: Vec<NewEntry> =
+                composed.into_iter().map(|(key, line, c)| rules.entry(key, line, c)).collect();
+            let (send_times, far) = crate::follow::apply_plans(&mut entries, &readings, now_utc);
+            let written = self.store().commit_observation(&observation, |tx| {
+                let written = tx.insert_entries(stored.id, &entries, now_utc)?;
+                tx.set_send_at(&written, &send_times)?;
+                Ok::<_, crate::store::Error>(written)
+            })?;
+            (entries.len(), written, far)
+        } else {
+            let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).saturating_sub(1).max(1);
+            self.store().commit_observation_after(&mut observation, |tx, observation| {
+                let (mut entries, mut written, mut send_times, mut far) = (0, Vec::new(), Vec::new(), 0);
+                Self::compose_each(spec, &template, observation, &optouts, &now, workers, |chunk| {
+                    let (later, composed): (Vec<_>, Vec<_>) =
+                        chunk.into_iter().partition(|(_, _, c)| Self::read_again(c.status));
+                    not_yet.extend(later);
+                    let mut chunk: Vec<NewEntry> =
+                        composed.into_iter().map(|(key, line, c)| rules.entry(key, line, c)).collect();
+                    let (times, far_ahead) = crate::follow::apply_plans(&mut chunk, &readings, now_utc);
+                    written.extend(tx.insert_entries(stored.id, &chunk, now_utc)?);
+                    send_times.extend(times);
+                    far += far_ahead;
+                    entries += chunk.len();
+                    Ok(())
+                })?;
+                observation.hold_back(&not_yet.iter().map(|(key, _, _)| key.clone()).collect());
+                tx.set_send_at(&written, &send_times)?;
+                Ok::<_, Error>((entries, written, far))
+            })?
+        };
         summary.incomplete = not_yet.iter().filter(|(_, _, c)| c.status != Status::InvalidPhone).count();
         summary.skipped = not_yet.len();
         summary.rows_to_fix = not_yet.iter().map(|(key, line, c)| RowToFix::of(key, *line, c)).collect();
-        summary.new_rows = composed.len();
+        summary.new_rows = entries;
         summary.edited = observation.edited.len();
         summary.incomplete += no_date.len();
         summary.skipped += no_date.len();
-        let quiet_until = spec.quiet_hours.as_ref().and_then(|q| in_quiet_hours(q, &now));
-        let doubtful = &observation.doubtful;
-        let ready =
-            composed.iter().filter(|(key, _, c)| c.status == Status::Ready && !doubtful.contains_key(key)).count();
-        let hold = ready > spec.flood_limit as usize && !options.release_held;
-        let mut entries: Vec<NewEntry> = composed
-            .into_iter()
-            .map(|(row_key, line, c)| {
-                let (status, reason, not_before) = match c.status {
-                    // Without an ID column Sendrow cannot be sure this is not
-                    // an edited row: better a person decides than a customer
-                    // gets the SMS twice.
-                    Status::Ready if doubtful.contains_key(&row_key) => (
-                        EntryStatus::Held,
-                        Some(
-                            Coded::new(
-                                Code::HeldDoubtful,
-                                format!(
-                                    "held: this row has the phone of the row first seen on line {}, which is gone, \
-                                     but most of its cells differ, so it may be that row edited or a new one; send \
-                                     it if it is new, skip it if it is the same order (an ID column avoids the doubt)",
-                                    doubtful[&row_key]
-                                ),
-                            )
-                            .param("line", doubtful[&row_key])
-                            .to_stored(),
-                        ),
-                        None,
-                    ),
-                    Status::Ready if hold => (
-                        EntryStatus::Held,
-                        Some(
-                            Coded::new(
-                                Code::HeldFlood,
-                                format!(
-                                    "held by the flood guard: {ready} new rows at once is more than the limit of {}",
-                                    spec.flood_limit
-                                ),
-                            )
-                            .param("rows", ready)
-                            .param("limit", spec.flood_limit)
-                            .to_stored(),
-                        ),
-                        None,
-                    ),
-                    Status::Ready => match quiet_until {
-                        Some(until) => (EntryStatus::Waiting, Some(crate::store::reason_quiet_hours()), Some(until)),
-                        None => (EntryStatus::Pending, None, None),
-                    },
-                    _ => (EntryStatus::Skipped, Some(crate::store::reason_skipped(&c)), None),
-                };
-                NewEntry {
-                    row_key,
-                    row_line: Some(line as i64),
-                    phone: c.phone.map(|p| p.as_str().to_owned()),
-                    text: c.text,
-                    status,
-                    reason,
-                    is_test: false,
-                    not_before,
-                    time_slots: c.time_slots.encode(),
-                }
-            })
-            .collect();
-        let (send_times, far) = crate::follow::apply_plans(&mut entries, &readings, now_utc);
-        let written = self.store().commit_observation(&observation, |tx| {
-            let written = tx.insert_entries(stored.id, &entries, now_utc)?;
-            tx.set_send_at(&written, &send_times)?;
-            Ok::<_, crate::store::Error>(written)
-        })?;
-        summary.already_sent = entries.len() - written.len();
-        tracing::debug!(entries = written.len(), "rows marked seen and entries written");
+        summary.already_sent = entries - written.len();
+        tracing::debug!(entries = written.len(), "messages composed, rows marked seen and entries written");
+        let quiet_until = rules.quiet_until;
         for (_, status) in &written {
             match status {
                 EntryStatus::Skipped => summary.skipped += 1,

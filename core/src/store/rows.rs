@@ -146,6 +146,26 @@ impl Store {
         Ok(out)
     }
 
+    /// [`Store::commit_observation`] with `also` first: it may still leave
+    /// rows out of the observation ([`Observation::hold_back`]) while it
+    /// writes, and what it leaves in is recorded after it, in the same
+    /// transaction.
+    pub fn commit_observation_after<T, E>(
+        &self,
+        observation: &mut Observation,
+        also: impl FnOnce(&Tx<'_>, &mut Observation) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<Error>,
+    {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(Error::from)?;
+        let out = also(&Tx { conn: &tx }, observation)?;
+        record(&tx, observation.connection_id, observation)?;
+        tx.commit().map_err(Error::from)?;
+        Ok(out)
+    }
+
     /// What is held for the user about `connection_id`'s source, if
     /// anything: a shrink warning, else the last read's note about rows it
     /// skipped for their ID.

@@ -924,3 +924,56 @@ async fn removing_a_connection_with_unknown_or_failed_messages_needs_force() {
     shop.core.remove_connection("Orders", true).expect("forced");
     assert!(shop.core.connections().unwrap().is_empty(), "forced, it goes");
 }
+
+/// A run big enough to be composed on worker threads and written chunk by
+/// chunk while later chunks are composed: every row is taken in order, the
+/// rows left for later are not marked seen, and nobody is texted twice —
+/// through the path that waits for every row (the flood guard may hold)
+/// and the one that does not.
+#[tokio::test]
+async fn a_big_run_written_while_composed_keeps_every_row_once_in_order() {
+    const ROWS: usize = 9_500;
+    let rows = |fixed: bool| -> Vec<String> {
+        (0..ROWS)
+            .map(|i| match i % 997 {
+                // Still being typed: the message uses Name.
+                5 if !fixed => format!("{i},,0671{i:06}"),
+                // A number to correct.
+                6 if !fixed => format!("{i},Bad {i},12"),
+                _ => format!("{i},Customer {i},0671{i:06}"),
+            })
+            .collect()
+    };
+    let later = (0..ROWS).filter(|i| matches!(i % 997, 5 | 6)).count();
+    // More new rows than the limit, all ready ones within it: composed in
+    // full first (the flood guard might have held them); then a limit over
+    // the rows: written while composed.
+    for limit in [ROWS - later - 1, 20_000] {
+        let shop = Shop::open().await;
+        shop.core.add_optout("+380671000007", Country::parse("UA").unwrap(), None).unwrap();
+        let first = rows(false);
+        shop.write(&first.iter().map(String::as_str).collect::<Vec<_>>());
+        shop.add(serde_json::json!({"flood_limit": limit, "message": "{{Name}}: order {{Order ID}}"})).await.unwrap();
+        let run = shop.run(&quick()).await;
+        let why = if limit < ROWS { "composed in full first" } else { "written while composed" };
+        assert_eq!(run.new_rows, ROWS - later, "{why}: every complete row is taken: {run:?}");
+        assert_eq!((run.sent, run.skipped), (ROWS - later - 1, later + 1), "{why}: the opted-out number is skipped");
+        assert_eq!(run.rows_to_fix.len(), later, "{why}: each row left for later is named");
+        let history = shop.core.history("Orders").unwrap();
+        let mut by_id = history.clone();
+        by_id.sort_by_key(|e| e.id);
+        let lines: Vec<i64> = by_id.iter().filter_map(|e| e.row_line).collect();
+        assert!(lines.windows(2).all(|w| w[0] < w[1]), "{why}: entries are written in the rows' order");
+        let sent = shop.sim.messages();
+        let mut ids: Vec<String> = sent.iter().map(|m| m.text.split(": order ").nth(1).unwrap().to_owned()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), sent.len(), "{why}: no row texted twice");
+
+        let fixed = rows(true);
+        shop.write(&fixed.iter().map(String::as_str).collect::<Vec<_>>());
+        let next = shop.run(&quick()).await;
+        assert_eq!((next.new_rows, next.sent), (later, later), "{why}: the corrected rows go next time: {next:?}");
+        assert_eq!(shop.sim.messages().len(), ROWS - 1, "{why}: everyone once, but the opted-out number");
+    }
+}
