@@ -455,18 +455,32 @@ impl Store {
             ))?
             .execute(params![now, connection_id, failed, pending, reason_opted_out_while_waiting()])?;
         }
-        let claimed = {
-            let mut stmt = tx.prepare(&format!(
-                "UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ?1
-                 WHERE id IN (SELECT id FROM messages WHERE {DUE} ORDER BY id LIMIT ?5)
-                 RETURNING {COLUMNS}"
-            ))?;
-            let rows = stmt.query_map(params![now, connection_id, failed, pending, limit as i64], from_row)?;
-            let mut claimed: Vec<Entry> = rows.collect::<Result<_, _>>()?;
-            claimed.sort_by_key(|e| e.id);
-            claimed
-        };
-        let mut claimed = claimed;
+        // The first `limit` due entries, then every due entry up to the last
+        // of them claimed by one ranged UPDATE: the same rows (one write
+        // transaction), without the IN list and RETURNING buffer that made
+        // a claim of 10,000 cost half again as much.
+        let mut claimed: Vec<Entry> = tx
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE {DUE} ORDER BY id LIMIT ?5"))?
+            .query_map(params![now, connection_id, failed, pending, limit as i64], from_row)?
+            .collect::<Result<_, _>>()?;
+        if let Some(last) = claimed.last().map(|e| e.id) {
+            let updated = tx
+                .prepare_cached(&format!(
+                    "UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ?1
+                     WHERE {DUE} AND id <= ?5"
+                ))?
+                .execute(params![now, connection_id, failed, pending, last])?;
+            if updated != claimed.len() {
+                // Cannot happen inside one write transaction; if it ever did,
+                // nothing is claimed rather than something unaccounted for.
+                return Err(rusqlite::Error::StatementChangedRows(updated).into());
+            }
+            for entry in &mut claimed {
+                entry.status = EntryStatus::Sending;
+                entry.attempts += 1;
+                entry.updated_at.clone_from(&now);
+            }
+        }
         {
             let mut update = tx.prepare_cached("UPDATE messages SET text = ?2 WHERE id = ?1")?;
             for entry in &mut claimed {
