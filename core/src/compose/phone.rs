@@ -212,7 +212,12 @@ fn is_valid(n: &phonenumber::PhoneNumber) -> bool {
     };
     let national = n.national().to_string();
     let d = meta.descriptors();
-    let kinds = [
+    d.general().is_match(&national) && kinds(d).into_iter().flatten().any(|kind| kind.is_match(&national))
+}
+
+/// A country's kinds of number, mobile and landline first.
+fn kinds(d: &phonenumber::metadata::Descriptors) -> [Option<&phonenumber::metadata::Descriptor>; 10] {
+    [
         d.mobile(),
         d.fixed_line(),
         d.toll_free(),
@@ -223,8 +228,7 @@ fn is_valid(n: &phonenumber::PhoneNumber) -> bool {
         d.pager(),
         d.uan(),
         d.voicemail(),
-    ];
-    d.general().is_match(&national) && kinds.into_iter().flatten().any(|kind| kind.is_match(&national))
+    ]
 }
 
 /// The metadata of a country code that belongs to one region, as the crate
@@ -484,20 +488,8 @@ mod tests {
         let mut checked = (0, 0);
         for meta in DATABASE.iter() {
             let d = meta.descriptors();
-            let kinds = [
-                Some(d.general()),
-                d.mobile(),
-                d.fixed_line(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.personal_number(),
-                d.voip(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ];
-            for example in kinds.into_iter().flatten().filter_map(|k| k.example()) {
+            let every = std::iter::once(Some(d.general())).chain(kinds(d));
+            for example in every.flatten().filter_map(|k| k.example()) {
                 let last = example.len() - 1;
                 let changed = format!("{}{}", &example[..last], (example.as_bytes()[last] - b'0' + 1) % 10);
                 for national in [example.to_owned(), changed, format!("{example}7"), example[..last].to_owned()] {
